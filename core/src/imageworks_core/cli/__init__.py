@@ -1,0 +1,1 @@
+"""The two programs, ``imageworks-download`` and ``imageworks-loader`` (cli.md)."""

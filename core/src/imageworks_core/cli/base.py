@@ -1,0 +1,152 @@
+"""What every command shares: the error boundary, lazy plugin commands, output helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, Callable
+
+import click
+
+from ..errors import ImageworksError
+from ..eventlog import debug_enabled, redact
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
+
+
+class ProgramGroup(click.Group):
+    """A click group that turns domain errors into one-line messages and exit codes (once, here),
+    and adds provider commands only when they are asked for, so start-up stays fast."""
+
+    def __init__(self, *args: Any, program: str, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.program = program
+        self._plugins_loaded = False
+
+    def _load_plugin_commands(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        from ..plugins import get_plugins
+
+        get_plugins().hook.imageworks_register_commands(group=self, program=self.program)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self._load_plugin_commands()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return super().list_commands(ctx)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("standalone_mode", True)
+        try:
+            return super().main(*args, **kwargs)
+        except BrokenPipeError:
+            _silence_broken_pipe()
+            sys.exit(1)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ImageworksError as exc:
+            if debug_enabled():
+                import traceback
+
+                traceback.print_exc()
+            fail(exc.message, exc.hint, exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except BrokenPipeError:
+            _silence_broken_pipe()
+            sys.exit(1)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the boundary: no traceback for a person
+            if debug_enabled():
+                raise
+            fail(f"unexpected error: {type(exc).__name__}: {exc}",
+                 "run again with IMAGEWORKS_DEBUG=1 for the traceback, and report it", 1)
+
+
+def _silence_broken_pipe() -> None:
+    # The reader went away (``| head``): point stdout at devnull so the exit flush is quiet.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+def fail(message: str, hint: str | None = None, code: int = 1) -> None:
+    click.echo(f"error: {redact(message)}", err=True)
+    if hint:
+        click.echo(f"hint: {redact(hint)}", err=True)
+    sys.exit(code)
+
+
+def emit_json(data: Any) -> None:
+    """One JSON document on stdout, nothing else."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def session_from(ctx: click.Context, command: str, overrides: dict[str, Any] | None = None):
+    from ..session import Session
+
+    root = ctx.find_root()
+    return Session.open(root.params.get("registry_dir"), command=command, overrides=overrides)
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def print_table(title: str | None, columns: list[str], rows: list[list[Any]], *, stderr: bool = False) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    console(stderr).print(table)
+
+
+def warn_printer(item: str, reason: str) -> None:
+    click.echo(f"warning: skipped {item}: {reason}", err=True)
+
+
+def registry_option(func: Callable) -> Callable:
+    return click.option(
+        "--registry-dir", type=click.Path(file_okay=False), default=None, is_eager=True,
+        help="Registry directory (default: IMAGEWORKS_REGISTRY_DIR, the nearest configs/, ./configs).",
+    )(func)
+
+
+def dry_run_option(func: Callable) -> Callable:
+    return click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")(func)
+
+
+def json_option(func: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Plain JSON on stdout.")(func)
+
+
+def confirm_or_refuse(question: str, force: bool) -> None:
+    from ..errors import BadInputError
+
+    if force:
+        return
+    if not sys.stdin.isatty():
+        raise BadInputError(f"{question} needs confirmation; stdin is not a terminal: add --force")
+    if not click.confirm(question, default=False, err=True):
+        raise ImageworksError("cancelled; nothing changed")

@@ -1,0 +1,32 @@
+"""``imageworks-download``: acquire, discover and maintain models."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .base import CONTEXT_SETTINGS, ProgramGroup, registry_option
+from .inventory_cmds import (
+    config_group,
+    list_command,
+    list_roles_command,
+    migrate_registry_command,
+    plugins_command,
+    stats_command,
+)
+
+
+@click.group(cls=ProgramGroup, program="imageworks-download", context_settings=CONTEXT_SETTINGS)
+@registry_option
+@click.version_option(__version__, prog_name="imageworks-download")
+def cli(registry_dir):
+    """Download, discover and keep a registry of local LLM and vision models."""
+
+
+for command in (list_command, list_roles_command, stats_command, config_group, plugins_command):
+    cli.add_command(command)
+cli.add_command(migrate_registry_command)
+
+
+def main() -> None:
+    cli.main(prog_name="imageworks-download")

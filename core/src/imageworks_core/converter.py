@@ -1,0 +1,109 @@
+"""The one place where serialisation rules live: JSON <-> attrs models, with strict types.
+
+Two converters share the same hooks: a fast one for the common, valid case, and a detailed one
+used only to explain a failure with a ``$.models[3].roles`` path.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+
+from .models import ENTRY_FIELDS, Artifacts, Capabilities, ChatTemplate, Entry
+
+_KNOWN = frozenset(ENTRY_FIELDS)
+
+
+def _strict(kind: type, label: str):
+    def structure(value: Any, _type: Any) -> Any:
+        # bool is an int subclass and json never gives floats for ints, so check exactly.
+        if type(value) is not kind and not (kind is float and type(value) is int):
+            raise TypeError(f"expected {label}, got {type(value).__name__} {value!r:.40}")
+        return value
+
+    return structure
+
+
+def _configure(converter: cattrs.Converter) -> cattrs.Converter:
+    converter.register_structure_hook(str, _strict(str, "a string"))
+    converter.register_structure_hook(int, _strict(int, "an integer"))
+    converter.register_structure_hook(bool, _strict(bool, "true or false"))
+    converter.register_structure_hook(float, _strict(float, "a number"))
+    converter.register_structure_hook(Any, lambda value, _type: value)
+
+    def structure_dict_any(value: Any, _type: Any) -> dict:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected an object, got {type(value).__name__}")
+        return dict(value)
+
+    converter.register_structure_hook(dict[str, Any], structure_dict_any)
+
+    for cls in (Capabilities, ChatTemplate, Artifacts):
+        converter.register_structure_hook(
+            cls, make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True)
+        )
+    base = make_dict_structure_fn(
+        Entry, converter, extra=override(omit=True), _cattrs_forbid_extra_keys=False
+    )
+
+    def structure_entry(value: Any, _type: Any) -> Entry:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected an object, got {type(value).__name__}")
+        entry = base(value, Entry)
+        if len(value) > len(_KNOWN) or not _KNOWN.issuperset(value):
+            extra = {k: v for k, v in value.items() if k not in _KNOWN}
+            entry = attrs.evolve(entry, extra=extra)
+        return entry
+
+    converter.register_structure_hook(Entry, structure_entry)
+
+    def unstructure_entry(entry: Entry) -> dict[str, Any]:
+        out = {name: converter.unstructure(getattr(entry, name)) for name in ENTRY_FIELDS}
+        out.update(entry.extra)
+        return out
+
+    converter.register_unstructure_hook(Entry, unstructure_entry)
+    return converter
+
+
+@cache
+def fast_converter() -> cattrs.Converter:
+    return _configure(cattrs.Converter(detailed_validation=False))
+
+
+@cache
+def detailed_converter() -> cattrs.Converter:
+    return _configure(cattrs.Converter(detailed_validation=True))
+
+
+def structure_entry(raw: Any) -> Entry:
+    """Raw JSON object -> Entry. Raises ValueError/TypeError/cattrs errors on bad input."""
+    return fast_converter().structure(raw, Entry)
+
+
+def unstructure_entry(entry: Entry) -> dict[str, Any]:
+    return fast_converter().unstructure(entry)
+
+
+def explain(raw: Any, path: str) -> str:
+    """A one-line ``<problem> @ $.path`` explanation of why ``raw`` does not structure."""
+    try:
+        detailed_converter().structure(raw, Entry)
+    except Exception as exc:  # noqa: BLE001 - any structuring failure is what we explain
+        if isinstance(exc, cattrs.BaseValidationError):
+            messages = cattrs.transform_error(exc, path=path, format_exception=_format)
+            return "; ".join(messages[:3])
+        return f"{exc} @ {path}"
+    return f"invalid value @ {path}"
+
+
+def _format(exc: BaseException, _type: Any) -> str:
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
+        return f"unknown field(s) {', '.join(sorted(exc.extra_fields))}"
+    return str(exc) or type(exc).__name__

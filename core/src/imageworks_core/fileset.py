@@ -1,0 +1,44 @@
+"""Derived values of an entry's files (registry.md §3.2)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Iterable
+
+from .models import ArtifactFile, Artifacts
+
+
+def directory_checksum(sizes: dict[str, int]) -> str:
+    """16 hex chars of sha256 over the sorted ``relpath\\0size\\n`` lines."""
+    digest = hashlib.sha256()
+    for rel in sorted(sizes):
+        digest.update(f"{rel}\0{sizes[rel]}\n".encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
+def aggregate_sha256(files: Iterable[ArtifactFile]) -> str | None:
+    """sha256 of ``<sha256>  <relpath>\\n`` lines sorted by path (sha256sum's shape)."""
+    files = sorted(files, key=lambda f: f.path)
+    if not files or any(not f.sha256 for f in files):
+        return None
+    text = "".join(f"{f.sha256}  {f.path}\n" for f in files)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def with_aggregate(files: Iterable[ArtifactFile]) -> Artifacts:
+    files = tuple(sorted(files, key=lambda f: f.path))
+    return Artifacts(files=files, aggregate_sha256=aggregate_sha256(files))
+
+
+def stat_sizes(base: str | os.PathLike, files: Iterable[str]) -> tuple[dict[str, int], list[str]]:
+    """Sizes of ``files`` under ``base`` (following links to their blobs), and the missing ones."""
+    sizes: dict[str, int] = {}
+    missing: list[str] = []
+    for rel in files:
+        try:
+            sizes[rel] = os.stat(Path(base, rel)).st_size
+        except OSError:
+            missing.append(rel)
+    return sizes, missing

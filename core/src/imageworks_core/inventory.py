@@ -1,0 +1,141 @@
+"""Read-only views of the merged registry: list filters, installed state, roles, statistics."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from typing import Any, Iterable
+
+import attrs
+
+from .converter import unstructure_entry
+from .models import Entry
+from .registry.merge import MergedView
+
+
+@attrs.frozen
+class ListFilter:
+    backend: str | None = None
+    download_format: str | None = None
+    quantization: str | None = None
+    location: str | None = None
+    role: str | None = None
+    show_deprecated: bool = False
+    include_logical: bool = False
+    include_testing: bool = False
+
+    def accepts(self, entry: Entry) -> bool:
+        if entry.deprecated and not self.show_deprecated:
+            return False
+        if entry.is_logical and not self.include_logical:
+            return False
+        if entry.is_testing and not self.include_testing:
+            return False
+        checks = (
+            (self.backend, entry.backend),
+            (self.download_format, entry.download_format),
+            (self.quantization, entry.quantization),
+            (self.location, entry.download_location),
+        )
+        if any(want is not None and (have or "").lower() != want.lower() for want, have in checks):
+            return False
+        return self.role is None or self.role in entry.roles
+
+
+def is_installed(entry: Entry) -> bool:
+    """Every file of ``download_files`` exists under ``download_path``."""
+    if not entry.download_path:
+        return False
+    if not entry.download_files:
+        return os.path.isdir(entry.download_path)
+    base = entry.download_path
+    return all(os.path.exists(os.path.join(base, rel)) for rel in entry.download_files)
+
+
+def select(view: MergedView, flt: ListFilter) -> list[Entry]:
+    return [entry for entry in view.entries if flt.accepts(entry)]
+
+
+def as_json(view: MergedView, entries: Iterable[Entry]) -> list[dict[str, Any]]:
+    rows = []
+    for entry in entries:
+        row = unstructure_entry(entry)
+        row["installed"] = is_installed(entry)
+        row["layer"] = view.layer_of(entry.name)
+        rows.append(row)
+    return rows
+
+
+def roles(view: MergedView, *, include_deprecated: bool = False) -> list[dict[str, Any]]:
+    """One row per (role, entry), highest priority first within a role."""
+    rows = []
+    for entry in view.entries:
+        if entry.deprecated and not include_deprecated:
+            continue
+        for role in entry.roles:
+            rows.append({
+                "role": role,
+                "name": entry.name,
+                "priority": entry.role_priority.get(role, 0),
+                "backend": entry.backend,
+                "capabilities": entry.capabilities.enabled(),
+            })
+    rows.sort(key=lambda r: (r["role"], -r["priority"], r["name"]))
+    return rows
+
+
+def _file_identity(path: str) -> tuple[int, int] | str | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def stats(view: MergedView) -> dict[str, Any]:
+    """Totals by backend/format/quant/location/provider; disk bytes count each file once even
+    when several entries list it (shared Ollama blobs, a shared mmproj, hard links)."""
+    groups = {k: defaultdict(lambda: {"count": 0, "bytes": 0}) for k in
+              ("by_backend", "by_format", "by_quantization", "by_location", "by_provider")}
+    seen: dict[Any, int] = {}
+    for entry in view.entries:
+        entry_bytes = 0
+        if entry.download_path:
+            for rel in entry.download_files:
+                path = os.path.join(entry.download_path, rel)
+                key = _file_identity(path)
+                if key is None:
+                    continue
+                size = os.path.getsize(path)
+                entry_bytes += size
+                seen.setdefault(key, size)
+        keys = {
+            "by_backend": entry.backend,
+            "by_format": entry.download_format,
+            "by_quantization": entry.quantization,
+            "by_location": entry.download_location,
+            "by_provider": entry.source_provider,
+        }
+        for group, key in keys.items():
+            bucket = groups[group][key or "none"]
+            bucket["count"] += 1
+            bucket["bytes"] += entry_bytes
+    return {
+        "entries": len(view.entries),
+        "installed": sum(1 for e in view.entries if is_installed(e)),
+        "logical_only": sum(1 for e in view.entries if e.is_logical),
+        "deprecated": sum(1 for e in view.entries if e.deprecated),
+        "disk_bytes": sum(seen.values()),
+        **{group: dict(sorted(values.items())) for group, values in groups.items()},
+    }
+
+
+def human_bytes(size: int | None) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"

@@ -1,0 +1,114 @@
+"""The registry's data model (registry.md §3): frozen attrs classes, serialised by ``converter``.
+
+Field order is the order of the contract's table; it is also the order fields are written in.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import attrs
+
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
+NAME_MAX = 96
+CAPABILITY_KEYS = ("text", "vision", "audio", "embedding", "tools", "thinking")
+TEMPLATE_SOURCES = ("embedded", "external", "none")
+LAYERS = ("curated", "discovered")
+SCHEMA_VERSION = 1
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid registry name, or None when it is."""
+    if not NAME_PATTERN.match(name):
+        return f"name {name!r} must match [a-z0-9][a-z0-9._-]*"
+    if len(name) > NAME_MAX:
+        return f"name {name!r} is longer than {NAME_MAX} characters"
+    return None
+
+
+@attrs.frozen
+class ArtifactFile:
+    path: str
+    size: int | None = None
+    sha256: str | None = None
+
+
+@attrs.frozen
+class Artifacts:
+    files: tuple[ArtifactFile, ...] = ()
+    aggregate_sha256: str | None = None
+
+
+@attrs.frozen
+class ChatTemplate:
+    source: str = "none"
+    path: str | None = None
+    sha256: str | None = None
+
+
+@attrs.frozen
+class Capabilities:
+    text: bool = False
+    vision: bool = False
+    audio: bool = False
+    embedding: bool = False
+    tools: bool = False
+    thinking: bool = False
+
+    def enabled(self) -> list[str]:
+        return [key for key in CAPABILITY_KEYS if getattr(self, key)]
+
+
+@attrs.frozen
+class Entry:
+    """One model variant: one set of weights in one format for one serving backend."""
+
+    name: str
+    display_name: str | None = None
+    family: str | None = None
+    backend: str = "unassigned"
+    download_format: str | None = None
+    quantization: str | None = None
+    source_provider: str | None = None
+    source: dict[str, Any] | None = None
+    served_model_id: str | None = None
+    model_aliases: tuple[str, ...] = ()
+    download_location: str | None = None
+    download_path: str | None = None
+    download_files: tuple[str, ...] = ()
+    download_size_bytes: int | None = None
+    download_directory_checksum: str | None = None
+    artifacts: Artifacts = Artifacts()
+    chat_template: ChatTemplate | None = None
+    capabilities: Capabilities = Capabilities()
+    roles: tuple[str, ...] = ()
+    role_priority: dict[str, int] = attrs.field(factory=dict)
+    backend_config: dict[str, Any] = attrs.field(factory=dict)
+    generation_defaults: dict[str, Any] = attrs.field(factory=dict)
+    license: str | None = None
+    deprecated: bool = False
+    downloaded_at: str | None = None
+    updated_at: str | None = None
+    metadata: dict[str, Any] = attrs.field(factory=dict)
+    # Top-level fields this version does not know: kept on round-trip, never interpreted.
+    extra: dict[str, Any] = attrs.field(factory=dict, eq=False)
+
+    @property
+    def identity(self) -> str | None:
+        return self.metadata.get("identity")
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.name
+
+    @property
+    def is_logical(self) -> bool:
+        return not self.download_path
+
+    @property
+    def is_testing(self) -> bool:
+        return bool(self.metadata.get("testing"))
+
+
+ENTRY_FIELDS = tuple(f.name for f in attrs.fields(Entry) if f.name != "extra")

@@ -1,0 +1,99 @@
+"""The plugin manager factory: entry points of the group ``imageworks``, chosen by
+``IMAGEWORKS_LOAD_PLUGINS``; a provider that fails to import is reported, the rest load."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from functools import cache
+from typing import Any
+
+import attrs
+import pluggy
+
+from . import hookspecs
+
+ENTRY_POINT_GROUP = "imageworks"
+HOOK_NAMES = tuple(name for name in dir(hookspecs) if name.startswith("imageworks_"))
+
+
+@attrs.frozen
+class PluginInfo:
+    name: str
+    distribution: str | None
+    version: str | None
+    hooks: tuple[str, ...]
+    error: str | None = None
+
+
+@attrs.define
+class Plugins:
+    manager: pluggy.PluginManager
+    infos: list[PluginInfo]
+
+    @property
+    def hook(self) -> Any:
+        return self.manager.hook
+
+    @property
+    def failed(self) -> list[PluginInfo]:
+        return [info for info in self.infos if info.error]
+
+
+def _wanted() -> set[str] | None:
+    value = os.environ.get("IMAGEWORKS_LOAD_PLUGINS")
+    if value is None:
+        return None
+    return {part.strip() for part in value.split(",") if part.strip()}
+
+
+def build_plugin_manager(extra_plugins: list[tuple[str, object]] | None = None) -> Plugins:
+    """Make a plugin manager: load the chosen entry points, register ``extra_plugins``
+    (name, module) as given (tests and embedding tools), and check every hook against its spec."""
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    infos: list[PluginInfo] = []
+    wanted = _wanted()
+    for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        if wanted is not None and ep.name not in wanted:
+            continue
+        dist = ep.dist.name if ep.dist else None
+        version = ep.dist.version if ep.dist else None
+        if manager.has_plugin(ep.name):
+            continue
+        try:
+            plugin = ep.load()
+            manager.register(plugin, name=ep.name)
+        except Exception as exc:  # noqa: BLE001 - one broken provider must not stop the rest
+            infos.append(PluginInfo(ep.name, dist, version, (), f"{type(exc).__name__}: {exc}"))
+            continue
+        infos.append(PluginInfo(ep.name, dist, version, _hooks_of(manager, plugin)))
+    for name, plugin in extra_plugins or []:
+        manager.register(plugin, name=name)
+        infos.append(PluginInfo(name, None, None, _hooks_of(manager, plugin)))
+    manager.check_pending()
+    return Plugins(manager, infos)
+
+
+def _hooks_of(manager: pluggy.PluginManager, plugin: object) -> tuple[str, ...]:
+    return tuple(sorted(caller.name for caller in manager.get_hookcallers(plugin) or []))
+
+
+_extra: list[tuple[str, object]] = []
+
+
+def add_plugin(name: str, plugin: object) -> None:
+    """Register an in-process plugin for every plugin manager built from now on (tests)."""
+    _extra.append((name, plugin))
+    get_plugins.cache_clear()
+
+
+def remove_plugin(name: str) -> None:
+    _extra[:] = [(n, p) for n, p in _extra if n != name]
+    get_plugins.cache_clear()
+
+
+@cache
+def get_plugins() -> Plugins:
+    """The process-wide plugin manager, built on first use (never at CLI start-up)."""
+    return build_plugin_manager(list(_extra))

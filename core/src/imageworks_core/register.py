@@ -1,0 +1,116 @@
+"""Turning a provider's variants into discovered entries: naming, identity, idempotent updates."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import attrs
+
+from .fileset import directory_checksum, stat_sizes
+from .models import Entry
+from .registry.naming import entry_name
+from .registry.store import Transaction, utc_now
+from .types import Variant
+
+# Observations a later run replaces; everything else on an entry (roles, priorities, defaults,
+# deprecation, licence set by hand) is kept as it was.
+_OBSERVED = (
+    "display_name", "family", "backend", "download_format", "quantization", "source_provider",
+    "source", "served_model_id", "download_location", "download_path", "download_files",
+    "download_size_bytes", "download_directory_checksum", "artifacts", "chat_template",
+    "capabilities",
+)
+# Facts that a fresh observation makes stale.
+_CLEARED_ON_SIGHT = ("missing_since", "removed_at", "missing_from_store")
+
+
+@attrs.frozen
+class Change:
+    action: str  # added | updated | unchanged | skipped
+    name: str
+    variant: Variant
+    entry: Entry | None = None
+    reason: str | None = None
+
+
+def variant_entry(variant: Variant, name: str, existing: Entry | None, now: str) -> Entry:
+    files = tuple(variant.download_files)
+    size = checksum = None
+    if variant.download_path and files:
+        sizes, _missing = stat_sizes(variant.download_path, files)
+        size = sum(sizes.values())
+        checksum = directory_checksum(sizes)
+    metadata = dict(existing.metadata) if existing else {}
+    for key in _CLEARED_ON_SIGHT:
+        metadata.pop(key, None)
+    metadata.update(variant.metadata)
+    metadata["identity"] = variant.identity
+    observed = dict(
+        display_name=variant.display_name or (existing.display_name if existing else None),
+        family=variant.family,
+        backend=variant.backend,
+        download_format=variant.download_format,
+        quantization=variant.quantization,
+        source_provider=variant.provider,
+        source=variant.source,
+        served_model_id=variant.served_model_id,
+        download_location=variant.download_location,
+        download_path=variant.download_path,
+        download_files=files,
+        download_size_bytes=size,
+        download_directory_checksum=checksum,
+        artifacts=_keep_known_hashes(variant, existing),
+        chat_template=variant.chat_template,
+        capabilities=variant.capabilities,
+        metadata=metadata,
+        model_aliases=tuple(dict.fromkeys((*(existing.model_aliases if existing else ()), *variant.model_aliases))),
+    )
+    if variant.license is not None:
+        observed["license"] = variant.license
+    if variant.deprecated is not None:
+        observed["deprecated"] = variant.deprecated
+    if existing is None:
+        return Entry(name=name, downloaded_at=now, updated_at=now, **observed)
+    updated = attrs.evolve(existing, **observed)
+    if updated == existing:
+        return existing
+    return attrs.evolve(updated, updated_at=now)
+
+
+def _keep_known_hashes(variant: Variant, existing: Entry | None):
+    """A rescan knows sizes, not hashes: keep hashes ``verify --hash`` recorded for unchanged files."""
+    if variant.artifacts.files or existing is None:
+        return variant.artifacts
+    return existing.artifacts if existing.download_files == tuple(variant.download_files) else variant.artifacts
+
+
+def register_variants(
+    tx: Transaction, variants: Iterable[Variant], *, update_existing: bool = True
+) -> list[Change]:
+    """Merge variants into the discovered layer. Same identity -> same entry (its name kept)."""
+    changes: list[Change] = []
+    now = utc_now()
+    taken = tx.identities()
+    by_identity = {e.identity: e for e in tx.discovered.values() if e.identity}
+    for variant in variants:
+        existing = by_identity.get(variant.identity)
+        if existing is None:
+            name = entry_name(
+                variant.family, variant.backend, variant.download_format, variant.quantization,
+                identity=variant.identity, taken=taken,
+            )
+            existing = tx.discovered.get(name)  # an entry of an earlier version, with no identity
+            if existing is not None and existing.identity not in (None, variant.identity):
+                existing = None
+        else:
+            name = existing.name
+            if not update_existing:
+                changes.append(Change("skipped", name, variant, existing, "already registered"))
+                continue
+        entry = variant_entry(variant, name, existing, now)
+        action = "added" if existing is None else ("unchanged" if entry == existing else "updated")
+        tx.put(entry)
+        taken[name] = variant.identity
+        by_identity[variant.identity] = entry
+        changes.append(Change(action, name, variant, entry))
+    return changes

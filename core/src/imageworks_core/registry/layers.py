@@ -1,0 +1,176 @@
+"""Reading and writing one layer file: strict parsing with positions, deterministic output."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ..converter import explain, structure_entry
+from ..errors import RegistryFormatError
+from ..models import ENTRY_FIELDS, SCHEMA_VERSION, Entry, name_problem
+
+_FIELD_RANK = {name: i for i, name in enumerate(ENTRY_FIELDS)}
+
+
+@attrs.frozen
+class Layer:
+    """One layer as read: the raw objects (what a person wrote) and their validated entries."""
+
+    kind: str
+    path: Path
+    raw: tuple[dict[str, Any], ...] = ()
+    entries: tuple[Entry, ...] = ()
+    legacy: bool = False  # a bare JSON array, as earlier ImageWorks versions wrote
+    exists: bool = False
+
+    def unknown_fields(self) -> list[str]:
+        return [
+            f"$.models[{i}].{key}"
+            for i, entry in enumerate(self.entries)
+            for key in entry.extra
+        ]
+
+
+def _reject_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not valid JSON")
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    col = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, col
+
+
+def parse_layer_text(data: bytes, path: Path) -> tuple[list[Any], bool]:
+    """Bytes of a layer file -> (list of raw model objects, legacy?). Errors name file:line:col."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _position(data[: exc.start].decode("utf-8", "replace"), exc.start)
+        raise RegistryFormatError(f"{path}:{line}:{col}: invalid UTF-8 byte") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise RegistryFormatError(f"{path}:{exc.lineno}:{exc.colno}: {exc.msg}") from None
+    except ValueError as exc:  # NaN / Infinity
+        raise RegistryFormatError(f"{path}: {exc}") from None
+    if isinstance(doc, list):
+        return doc, True
+    if not isinstance(doc, dict):
+        raise RegistryFormatError(
+            f"{path}: expected an object with 'models' (or a list), got {type(doc).__name__}"
+        )
+    version = doc.get("schema_version", SCHEMA_VERSION)
+    if type(version) is not int or version > SCHEMA_VERSION or version < 1:
+        raise RegistryFormatError(
+            f"{path}: schema_version {version!r} is not supported by this version "
+            f"(it reads {SCHEMA_VERSION}); upgrade imageworks"
+        )
+    models = doc.get("models", [])
+    if not isinstance(models, list):
+        raise RegistryFormatError(f"{path}: $.models must be a list")
+    return models, False
+
+
+def validate_raw(raw: Any, index: int, path: Path, *, prefix: str) -> Entry:
+    """Validate one raw model object; errors carry its ``$.models[i].field`` path."""
+    where = f"{prefix}[{index}]"
+    if not isinstance(raw, dict):
+        raise RegistryFormatError(f"{path}: {where} must be an object")
+    name = raw.get("name")
+    if not isinstance(name, str):
+        raise RegistryFormatError(f"{path}: {where}.name is required and must be a string")
+    problem = name_problem(name)
+    if problem:
+        raise RegistryFormatError(f"{path}: {problem} @ {where}.name")
+    # An explicit null means "not set" (in curated: "clear the discovered value").
+    cleaned = {k: v for k, v in raw.items() if v is not None}
+    try:
+        return structure_entry(cleaned)
+    except Exception:  # noqa: BLE001 - re-explained with a path below
+        raise RegistryFormatError(f"{path}: {explain(cleaned, where)}") from None
+
+
+def read_layer(path: Path, kind: str) -> Layer:
+    """Read and validate one layer. A missing file is an empty layer."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Layer(kind=kind, path=path)
+    except OSError as exc:
+        raise RegistryFormatError(f"{path}: cannot read: {exc.strerror}") from None
+    models, legacy = parse_layer_text(data, path)
+    prefix = "$" if legacy else "$.models"
+    entries = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(models):
+        entry = validate_raw(raw, i, path, prefix=prefix)
+        if entry.name in seen:
+            raise RegistryFormatError(
+                f"{path}: duplicate name {entry.name!r} at {prefix}[{seen[entry.name]}] "
+                f"and {prefix}[{i}]"
+            )
+        seen[entry.name] = i
+        entries.append(entry)
+    return Layer(kind, path, tuple(models), tuple(entries), legacy, True)
+
+
+def ordered(raw: dict[str, Any]) -> dict[str, Any]:
+    """Fields in the contract's order; unknown fields after them, in their own order."""
+    known = sorted((k for k in raw if k in _FIELD_RANK), key=_FIELD_RANK.__getitem__)
+    return {**{k: raw[k] for k in known}, **{k: v for k, v in raw.items() if k not in _FIELD_RANK}}
+
+
+def render_layer(models: list[dict[str, Any]]) -> bytes:
+    doc = {"schema_version": SCHEMA_VERSION, "models": [ordered(m) for m in models]}
+    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+TEMP_SUFFIX = ".tmp-imageworks"
+
+
+def atomic_write(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` so a crash leaves the old or the new file. False if unchanged."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    tmp = path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _before_replace_hook(tmp, path)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+    return True
+
+
+def _before_replace_hook(tmp: Path, path: Path) -> None:
+    """Fault-injection point for crash tests (IMAGEWORKS_TEST_CRASH_BEFORE_REPLACE)."""
+    if os.environ.get("IMAGEWORKS_TEST_CRASH_BEFORE_REPLACE") == path.name:
+        os._exit(99)

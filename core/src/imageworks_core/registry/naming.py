@@ -1,0 +1,122 @@
+"""Identity and names (registry.md §4). Pure functions: every provider names entries through here."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from ..models import NAME_MAX
+
+FORMAT_WORDS = ("gguf", "awq", "gptq", "exl2", "mlx", "bnb", "safetensors", "onnx", "ggml")
+# Precision/quant labels as they appear in repo and file names.
+_QUANT = (
+    r"i?q\d+(?:_[a-z0-9]+)*"  # q4_k_m, q8_0, iq4_xs, q4_0_4_4
+    r"|f16|f32|bf16|fp16|fp32|fp8|fp4|nf4|mxfp4(?:_moe)?|nvfp4"
+    r"|int\d+|\d+bit|\d+bpw|\d+(?:\.\d+)?bpw|w\d+a\d+(?:_?[a-z0-9]+)?"
+)
+_TOKEN = re.compile(rf"(?:^|[-._ ])(?:{'|'.join(FORMAT_WORDS)}|{_QUANT})(?=$|[-._ ])")
+_QUANT_ONLY = re.compile(rf"(?:{_QUANT})\Z")
+_HEX40 = re.compile(r"[0-9a-f]{40}\Z")
+
+
+def slug(text: str) -> str:
+    """Lowercase; characters outside [a-z0-9._-] become '-'; runs of '-' collapse."""
+    text = re.sub(r"[^a-z0-9._-]+", "-", text.lower())
+    text = re.sub(r"-{2,}", "-", text)
+    return text.strip("-._")
+
+
+def strip_format_tokens(text: str) -> str:
+    """Remove format and quant tokens (gguf, awq, int4, 4bit, q4_k_m, ...) from a name."""
+    text = text.lower()
+    while True:
+        stripped = _TOKEN.sub("", text)
+        if stripped == text:
+            break
+        text = stripped
+    return text
+
+
+def is_quant_label(text: str) -> bool:
+    return bool(_QUANT_ONLY.match(text.lower()))
+
+
+def revision_suffix(revision: str | None) -> str | None:
+    if not revision or revision == "main":
+        return None
+    return revision[:7] if _HEX40.match(revision.lower()) else revision
+
+
+def family_from_repo(repo: str, revision: str | None = None) -> str:
+    """``TheBloke/Llama-3-8B-AWQ`` -> ``llama-3-8b``; a revision other than main is appended."""
+    name = repo.rstrip("/").rsplit("/", 1)[-1]
+    family = slug(strip_format_tokens(name)) or slug(name)
+    suffix = revision_suffix(revision)
+    return slug(f"{family}-{suffix}") if suffix else family
+
+
+def family_from_ollama(shown_name: str) -> str:
+    """``qwen3:8b`` -> ``qwen3-8b``; ``llama3.2:latest`` -> ``llama3.2``;
+    ``hf.co/bartowski/Foo-GGUF:Q5_K_M`` -> ``foo``; ``user/model:tag`` -> ``model-tag``."""
+    model, _, tag = shown_name.partition(":")
+    model = model.rsplit("/", 1)[-1]
+    family = slug(strip_format_tokens(model)) or slug(model)
+    if tag and tag != "latest":
+        tag_rest = slug(strip_format_tokens(tag))
+        if tag_rest:
+            family = slug(f"{family}-{tag_rest}")
+    return family
+
+
+def family_from_file(file_name: str, basename: str | None = None, size_label: str | None = None) -> str:
+    """A loose GGUF file: ``general.basename`` + ``general.size_label`` when the header has them,
+    else the file name without its quant label, shard suffix and extension."""
+    if basename:
+        text = basename if not size_label or size_label.lower() in basename.lower() else (
+            f"{basename}-{size_label}"
+        )
+        family = slug(strip_format_tokens(text))
+        if family:
+            return family
+    stem = re.sub(r"\.gguf\Z", "", file_name, flags=re.I)
+    stem = re.sub(r"-\d{5}-of-\d{5}\Z", "", stem)
+    return slug(strip_format_tokens(stem)) or slug(stem)
+
+
+def identity_hash(identity: str) -> str:
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:6]
+
+
+def entry_name(
+    family: str,
+    backend: str | None,
+    download_format: str | None,
+    quantization: str | None,
+    *,
+    identity: str | None = None,
+    taken: dict[str, str | None] | None = None,
+) -> str:
+    """``<family>-<backend>-<format>[-<quant>]``, at most 96 characters.
+
+    ``taken`` maps names already in use to their identity; a name held by a different identity
+    gets ``-`` and the first 6 hex digits of sha256(identity). A holder with no identity (a curated
+    overlay, or an entry from an earlier version) is not a different identity.
+    """
+    family = slug(family) or "model"
+    tokens: list[str] = []
+    for part in (backend, download_format, quantization):
+        token = slug(part or "")
+        if token and token not in family.split("-") and token not in tokens:
+            tokens.append(token)
+    suffix = "".join(f"-{t}" for t in tokens)
+
+    def build(extra: str) -> str:
+        room = NAME_MAX - len(suffix) - len(extra)
+        return slug(family[:room]) + suffix + extra
+
+    name = build("")
+    if taken is not None and identity is not None:
+        holder = taken.get(name, identity)
+        if name in taken and holder is not None and holder != identity:
+            name = build(f"-{identity_hash(identity)}")
+    return name

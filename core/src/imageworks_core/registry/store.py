@@ -1,0 +1,253 @@
+"""The registry directory: locked, atomic read-modify-write of the layers, backups, merged view."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..converter import unstructure_entry
+from ..errors import BadInputError, LockTimeoutError, RegistryFormatError
+from ..models import Entry
+from .layers import TEMP_SUFFIX, Layer, atomic_write, read_layer, render_layer
+from .merge import MergedView, merge_layers
+
+CURATED = "model_registry.curated.json"
+DISCOVERED = "model_registry.discovered.json"
+MERGED = "model_registry.json"
+LOCK = ".model_registry.lock"
+
+
+def find_registry_dir(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
+    """``--registry-dir``, ``IMAGEWORKS_REGISTRY_DIR``, the nearest ``configs/`` holding a curated
+    layer (walking up as git finds ``.git``), else ``./configs``."""
+    if explicit:
+        return Path(explicit).expanduser().absolute()
+    env = os.environ.get("IMAGEWORKS_REGISTRY_DIR")
+    if env:
+        return Path(env).expanduser().absolute()
+    start = (cwd or Path.cwd()).absolute()
+    for folder in (start, *start.parents):
+        if (folder / "configs" / CURATED).is_file():
+            return folder / "configs"
+    return start / "configs"
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Registry:
+    """A registry directory. Reads need no lock (writes are atomic renames); writes take it."""
+
+    def __init__(self, directory: Path, *, lock_timeout: float = 30.0, backups_keep: int = 20):
+        self.directory = Path(directory)
+        self.lock_timeout = lock_timeout
+        self.backups_keep = backups_keep
+
+    # -- paths
+    def layer_path(self, kind: str) -> Path:
+        return self.directory / (CURATED if kind == "curated" else DISCOVERED)
+
+    @property
+    def merged_path(self) -> Path:
+        return self.directory / MERGED
+
+    @property
+    def lock_path(self) -> Path:
+        return self.directory / LOCK
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.directory / "backups"
+
+    # -- reading
+    def read(self, kind: str) -> Layer:
+        return read_layer(self.layer_path(kind), kind)
+
+    def load(self) -> MergedView:
+        return merge_layers(self.read("curated"), self.read("discovered"))
+
+    # -- writing
+    @contextlib.contextmanager
+    def transaction(self, *, backup: bool = False, dry_run: bool = False) -> Iterator["Transaction"]:
+        """Hold the lock, read both layers fresh, let the caller change them, then write what
+        changed (after a backup when asked). With ``dry_run`` nothing is written."""
+        if dry_run:
+            yield Transaction(self, self.read("curated"), self.read("discovered"), dry_run=True)
+            return
+        with self._lock():
+            self._remove_stray_temps()
+            tx = Transaction(self, self.read("curated"), self.read("discovered"))
+            yield tx
+            tx.commit(backup=backup)
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        import filelock
+
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BadInputError(f"cannot create registry directory {self.directory}: {exc.strerror}")
+        lock = filelock.FileLock(str(self.lock_path), timeout=self.lock_timeout)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise LockTimeoutError(
+                f"timed out after {self.lock_timeout:g}s waiting for the registry lock {self.lock_path}",
+                hint="another imageworks command is writing the registry; wait for it or raise lock_timeout_s",
+            ) from None
+        except OSError as exc:
+            raise BadInputError(f"cannot lock the registry at {self.lock_path}: {exc.strerror}") from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _remove_stray_temps(self) -> None:
+        # Temps are only written under the lock, so any left now belong to a killed writer.
+        for stray in self.directory.glob(f".*{TEMP_SUFFIX}"):
+            stray.unlink(missing_ok=True)
+
+    def backup(self, kind: str) -> Path | None:
+        source = self.layer_path(kind)
+        if not source.exists():
+            return None
+        self.backups_dir.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        target = self.backups_dir / f"model_registry.{kind}.{stamp}.json"
+        n = 1
+        while target.exists():  # two backups in one second keep both
+            target = self.backups_dir / f"model_registry.{kind}.{stamp}-{n}.json"
+            n += 1
+        atomic_write(target, source.read_bytes())
+        self._prune_backups(kind)
+        return target
+
+    def backups(self, kind: str) -> list[Path]:
+        """Backups of a layer, oldest first."""
+        if not self.backups_dir.is_dir():
+            return []
+        return sorted(self.backups_dir.glob(f"model_registry.{kind}.*.json"), key=_backup_key)
+
+    def _prune_backups(self, kind: str) -> None:
+        for old in self.backups(kind)[: -self.backups_keep or None]:
+            old.unlink(missing_ok=True)
+
+    def write_merged(self, view: MergedView) -> None:
+        models = [unstructure_entry(e) for e in view.entries]
+        atomic_write(self.merged_path, render_layer(models))
+
+
+def _backup_key(path: Path) -> tuple[str, int]:
+    stamp = path.name.split(".")[2]
+    base, _, n = stamp.partition("-")
+    return base, int(n or 0)
+
+
+class Transaction:
+    """The layers as read under the lock; edits are collected and written on commit."""
+
+    def __init__(self, registry: Registry, curated: Layer, discovered: Layer, *, dry_run=False):
+        self.registry = registry
+        self.dry_run = dry_run
+        self.curated_layer = curated
+        self.discovered_layer = discovered
+        self.discovered: dict[str, Entry] = {e.name: e for e in discovered.entries}
+        self.curated: list[dict[str, Any]] = [dict(raw) for raw in curated.raw]
+        self._curated_changed = False
+        self.backups: list[Path] = []
+
+    # -- views
+    def merged(self) -> MergedView:
+        curated = Layer(
+            "curated", self.curated_layer.path, tuple(self.curated), self._curated_entries(), exists=True
+        )
+        discovered = Layer("discovered", self.discovered_layer.path, (), tuple(self.discovered.values()))
+        return merge_layers(curated, discovered)
+
+    def _curated_entries(self) -> tuple[Entry, ...]:
+        from .layers import validate_raw
+
+        return tuple(
+            validate_raw(raw, i, self.curated_layer.path, prefix="$.models")
+            for i, raw in enumerate(self.curated)
+        )
+
+    def identities(self) -> dict[str, str | None]:
+        """name -> identity, for every name held in either layer (for collision checks)."""
+        taken: dict[str, str | None] = {raw["name"]: (raw.get("metadata") or {}).get("identity") for raw in self.curated}
+        for name, entry in self.discovered.items():
+            taken[name] = entry.identity or taken.get(name)
+        return taken
+
+    def find_identity(self, identity: str) -> Entry | None:
+        for entry in self.discovered.values():
+            if entry.identity == identity:
+                return entry
+        return None
+
+    # -- edits
+    def put(self, entry: Entry) -> None:
+        self.discovered[entry.name] = entry
+
+    def delete(self, name: str) -> Entry | None:
+        return self.discovered.pop(name, None)
+
+    def delete_curated(self, name: str) -> bool:
+        before = len(self.curated)
+        self.curated = [raw for raw in self.curated if raw.get("name") != name]
+        self._curated_changed |= len(self.curated) != before
+        return len(self.curated) != before
+
+    def replace_curated(self, name: str, raw: dict[str, Any]) -> None:
+        self.curated = [raw if r.get("name") == name else r for r in self.curated]
+        self._curated_changed = True
+
+    def rewrite_curated(self) -> None:
+        """Ask for the curated layer to be written even with no entry changed (migration)."""
+        self._curated_changed = True
+
+    # -- commit
+    def _discovered_bytes(self) -> bytes:
+        models = [unstructure_entry(self.discovered[n]) for n in sorted(self.discovered)]
+        return render_layer(models)
+
+    def changed_layers(self) -> dict[str, bytes]:
+        out: dict[str, bytes] = {}
+        data = self._discovered_bytes()
+        if _current_bytes(self.discovered_layer.path) != data and (
+            self.discovered or self.discovered_layer.exists
+        ):
+            out["discovered"] = data
+        if self._curated_changed:
+            data = render_layer(self.curated)
+            if _current_bytes(self.curated_layer.path) != data:
+                out["curated"] = data
+        return out
+
+    def commit(self, *, backup: bool) -> list[str]:
+        changed = self.changed_layers()
+        if self.dry_run:
+            return list(changed)
+        view = self.merged() if changed or not self.registry.merged_path.exists() else None
+        for kind, data in changed.items():
+            if backup:
+                saved = self.registry.backup(kind)
+                if saved:
+                    self.backups.append(saved)
+            atomic_write(self.registry.layer_path(kind), data)
+        if view is not None and (changed or self.curated_layer.exists or self.discovered_layer.exists):
+            self.registry.write_merged(view)
+        return list(changed)
+
+
+def _current_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None

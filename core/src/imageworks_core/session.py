@@ -1,0 +1,59 @@
+"""A working session: registry directory, settings, registry, log and plugins, built once per
+CLI command or GUI action. The CLI and the GUI both go through this."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import attrs
+
+from .eventlog import EventLog
+from .registry.store import Registry, find_registry_dir
+from .settings import Settings, load_settings
+from .types import Context, Progress
+
+
+@attrs.define
+class Session:
+    registry_dir: Path
+    settings: Settings
+    registry: Registry
+    log: EventLog
+
+    @classmethod
+    def open(
+        cls,
+        registry_dir: str | Path | None = None,
+        *,
+        command: str = "",
+        overrides: dict[str, Any] | None = None,
+    ) -> "Session":
+        directory = find_registry_dir(registry_dir)
+        settings = load_settings(directory, overrides)
+        registry = Registry(
+            directory, lock_timeout=settings.lock_timeout_s, backups_keep=settings.backups_keep
+        )
+        return cls(directory, settings, registry, EventLog(settings.log_dir, command))
+
+    @property
+    def plugins(self):
+        from .plugins import get_plugins
+
+        return get_plugins()
+
+    def context(
+        self,
+        options: dict[str, Any] | None = None,
+        *,
+        on_warning: Callable[[str, str], None] | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> Context:
+        def warn(item: str, reason: str) -> None:
+            self.log.warning("skipped", item=item, reason=reason)
+            if on_warning:
+                on_warning(item, reason)
+
+        return Context(
+            self.settings, self.registry, dict(options or {}), on_warning=warn, on_progress=on_progress
+        )

@@ -1,0 +1,117 @@
+"""Pytest fixtures for the core's and providers' tests (also usable by third-party providers):
+an isolated home, registry and log dir, and helpers to run the CLI in-process or as a process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+
+@attrs.frozen
+class Sandbox:
+    root: Path
+    home: Path
+    registry_dir: Path
+    log_dir: Path
+    sentinel: Path
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / "model_downloader.log"
+
+    def layer(self, kind: str) -> Path:
+        return self.registry_dir / f"model_registry.{kind}.json"
+
+    def write_layer(self, kind: str, models: list[dict[str, Any]] | Any) -> Path:
+        path = self.layer(kind)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        doc = {"schema_version": 1, "models": models} if isinstance(models, list) else models
+        path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+        return path
+
+    def read_layer(self, kind: str) -> list[dict[str, Any]]:
+        path = self.layer(kind)
+        if not path.exists():
+            return []
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return doc["models"] if isinstance(doc, dict) else doc
+
+    def log_records(self) -> list[dict[str, Any]]:
+        if not self.log_file.exists():
+            return []
+        return [json.loads(line) for line in self.log_file.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+    """Everything a command touches lives under tmp_path; a sentinel outside every root."""
+    home = tmp_path / "home"
+    home.mkdir()
+    registry_dir = tmp_path / "configs"
+    log_dir = tmp_path / "logs"
+    sentinel = tmp_path / "sentinel.txt"
+    sentinel.write_text("must survive\n")
+    for key in list(os.environ):
+        if key.startswith(("IMAGEWORKS_", "HF_", "HUGGING_FACE", "OLLAMA_")):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setenv("IMAGEWORKS_REGISTRY_DIR", str(registry_dir))
+    monkeypatch.setenv("IMAGEWORKS_LOG_DIR", str(log_dir))
+    monkeypatch.setenv("IMAGEWORKS_MODEL_ROOT", str(tmp_path / "models"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    monkeypatch.setenv("OLLAMA_MODELS", str(tmp_path / "ollama"))
+    monkeypatch.chdir(tmp_path)
+    return Sandbox(tmp_path, home, registry_dir, log_dir, sentinel)
+
+
+@attrs.frozen
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def _program(name: str):
+    if name == "imageworks-download":
+        from .cli.download import cli
+    else:
+        from .cli.loader import cli
+    return cli
+
+
+def run_cli(*args: str, program: str = "imageworks-download", input: str | None = None) -> Result:
+    """Run a command in-process (fast; the same code path as the installed script)."""
+    from click.testing import CliRunner
+
+    runner = CliRunner()
+    result = runner.invoke(_program(program), list(args), input=input, catch_exceptions=False,
+                           prog_name=program)
+    return Result(result.exit_code, result.stdout, result.stderr)
+
+
+def run_process(*args: str, program: str = "imageworks-download", env: dict[str, str] | None = None,
+                timeout: float = 120, input: str | None = None) -> Result:
+    """Run a command as a separate process, as a person would."""
+    code = f"import sys; from imageworks_core.cli.{program.split('-')[1]} import main; sys.argv[0] = {program!r}; main()"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})}, input=input if input is not None else "",
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cli():
+    return run_cli

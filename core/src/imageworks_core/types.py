@@ -1,0 +1,144 @@
+"""Hook inputs and outputs: what the core hands providers and what they give back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import attrs
+
+from .models import Artifacts, Capabilities, ChatTemplate
+
+if TYPE_CHECKING:
+    from .registry import Registry
+    from .settings import Settings
+
+
+@attrs.frozen
+class Variant:
+    """One variant a provider found or fetched. The core names it and merges it into the
+    discovered layer; ``identity`` (registry.md §4) decides which entry it updates."""
+
+    provider: str
+    identity: str
+    family: str
+    backend: str
+    download_format: str | None
+    quantization: str | None
+    download_path: str | None
+    download_files: tuple[str, ...] = ()
+    download_location: str | None = None
+    source: dict[str, Any] | None = None
+    served_model_id: str | None = None
+    model_aliases: tuple[str, ...] = ()
+    artifacts: Artifacts = Artifacts()
+    chat_template: ChatTemplate | None = None
+    capabilities: Capabilities = Capabilities()
+    metadata: dict[str, Any] = attrs.field(factory=dict)
+    display_name: str | None = None
+    license: str | None = None
+    deprecated: bool | None = None  # None: keep whatever the entry had
+
+
+@attrs.define
+class Context:
+    """What every hook gets: settings, the registry, the command's options and a reporter."""
+
+    settings: "Settings"
+    registry: "Registry"
+    options: dict[str, Any] = attrs.field(factory=dict)
+    warnings: list[tuple[str, str]] = attrs.field(factory=list)
+    on_warning: Callable[[str, str], None] | None = None
+    on_progress: Callable[["Progress"], None] | None = None
+
+    def warn(self, item: str, reason: str) -> None:
+        """Report a skipped item (a malformed manifest, an unreadable folder) and carry on."""
+        self.warnings.append((item, reason))
+        if self.on_warning:
+            self.on_warning(item, reason)
+
+    def progress(self, progress: "Progress") -> None:
+        if self.on_progress:
+            self.on_progress(progress)
+
+    def option(self, key: str, default: Any = None) -> Any:
+        value = self.options.get(key)
+        return default if value is None else value
+
+
+@attrs.frozen
+class Progress:
+    """A transfer's progress, for progress bars (CLI) and progress widgets (GUI)."""
+
+    label: str
+    done_bytes: int
+    total_bytes: int | None
+    speed_bps: float | None = None
+    eta_s: float | None = None
+    finished: bool = False
+
+
+@attrs.frozen
+class DownloadRequest:
+    """The ``download`` command's source and options (cli.md)."""
+
+    source: str
+    formats: tuple[str, ...] = ()
+    quant: str | None = None
+    location: str | None = None
+    weights: tuple[str, ...] = ()
+    support_repo: str | None = None
+    include_optional: bool = False
+    non_interactive: bool = False
+    force: bool = False
+    use_aria2: bool | None = None  # None: settings decide (auto)
+    backend: str | None = None
+    dry_run: bool = False
+
+
+@attrs.frozen
+class PlannedFile:
+    path: str
+    size: int | None
+    sha256: str | None = None
+    present: bool = False
+
+
+@attrs.frozen
+class DownloadResult:
+    """What a download did. ``variant`` is registered by the core (not on a dry run)."""
+
+    variant: Variant | None
+    target_dir: Path
+    files: tuple[PlannedFile, ...]
+    bytes_transferred: int = 0
+    seconds: float = 0.0
+    already_present: bool = False
+    dry_run: bool = False
+    backend_used: str | None = None  # "aria2c" or "python"
+
+
+@attrs.frozen
+class Finding:
+    """A problem ``verify`` found with an entry's files."""
+
+    problem: str
+    path: str | None = None
+
+
+@attrs.frozen
+class Redetected:
+    """What ``normalize`` found an entry to be now. None fields mean "could not tell"."""
+
+    download_format: str | None = None
+    quantization: str | None = None
+    download_files: tuple[str, ...] | None = None
+    metadata: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class RemovedFiles:
+    """What ``remove`` deleted, and what it kept because something else still uses it."""
+
+    deleted: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()

@@ -1,0 +1,1 @@
+"""ImageWorks local_scan provider."""

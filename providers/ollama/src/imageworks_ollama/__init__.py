@@ -1,0 +1,1 @@
+"""ImageWorks ollama provider."""
