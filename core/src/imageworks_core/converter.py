@@ -33,14 +33,24 @@ def _configure(converter: cattrs.Converter) -> cattrs.Converter:
     converter.register_structure_hook(int, _strict(int, "an integer"))
     converter.register_structure_hook(bool, _strict(bool, "true or false"))
     converter.register_structure_hook(float, _strict(float, "a number"))
-    converter.register_structure_hook(Any, lambda value, _type: value)
 
     def structure_dict_any(value: Any, _type: Any) -> dict:
         if not isinstance(value, dict):
             raise TypeError(f"expected an object, got {type(value).__name__}")
         return dict(value)
 
-    converter.register_structure_hook(dict[str, Any], structure_dict_any)
+    converter.register_structure_hook_func(lambda t: t == dict[str, Any], structure_dict_any)
+
+    def is_tuple(t: Any) -> bool:
+        return getattr(t, "__origin__", None) is tuple
+
+    def structure_tuple(value: Any, type_: Any) -> tuple:
+        if not isinstance(value, list | tuple):
+            raise TypeError(f"expected a list, got {type(value).__name__} {value!r:.40}")
+        item_type = type_.__args__[0]
+        return tuple(converter.structure(item, item_type) for item in value)
+
+    converter.register_structure_hook_func(is_tuple, structure_tuple)
 
     for cls in (Capabilities, ChatTemplate, Artifacts):
         converter.register_structure_hook(

@@ -60,7 +60,7 @@ def _shadowed_fields(discovered: dict[str, Any], curated: dict[str, Any], prefix
         old = discovered[key]
         if isinstance(value, dict) and isinstance(old, dict):
             found += _shadowed_fields(old, value, f"{prefix}{key}.")
-        elif value != old and old not in (None, [], {}):
+        elif value != old and old not in (None, [], {}, False):
             found.append(prefix + key)
     return found
 

@@ -120,10 +120,9 @@ class Registry:
         self.backups_dir.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         target = self.backups_dir / f"model_registry.{kind}.{stamp}.json"
-        n = 1
-        while target.exists():  # two backups in one second keep both
-            target = self.backups_dir / f"model_registry.{kind}.{stamp}-{n}.json"
-            n += 1
+        same_second = [_backup_key(p)[1] for p in self.backups(kind) if _backup_key(p)[0] == stamp]
+        if same_second:  # two backups in one second keep both, in order
+            target = self.backups_dir / f"model_registry.{kind}.{stamp}-{max(same_second) + 1}.json"
         atomic_write(target, source.read_bytes())
         self._prune_backups(kind)
         return target

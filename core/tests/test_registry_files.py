@@ -1,0 +1,122 @@
+import json
+
+import pytest
+
+from imageworks_core.errors import RegistryFormatError
+from imageworks_core.registry.layers import read_layer
+from imageworks_core.registry.store import Registry
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("", ":1:1:"),
+    ('{"schema_version": 1, "models": [\n  {"name": "a"},\n', ":3:1:"),
+    (b'{"models": [{"name": "caf\xe9"}]}', ":1:"),
+    ('"a string"', "expected an object"),
+    ('{"models": [{"name": "a", "download_size_bytes": NaN}]}', "NaN"),
+    ('{"schema_version": 7, "models": []}', "schema_version 7"),
+    ('{"models": {"name": "a"}}', "$.models must be a list"),
+])
+def test_unparseable_layers_name_file_and_position(tmp_path, text, fragment):
+    path = write(tmp_path / "model_registry.discovered.json", text)
+    with pytest.raises(RegistryFormatError) as info:
+        read_layer(path, "discovered")
+    assert str(path) in str(info.value) and fragment in str(info.value)
+
+
+@pytest.mark.parametrize("model, where", [
+    ({"name": "a", "roles": "caption"}, "$.models[1].roles"),
+    ({"name": "a", "download_size_bytes": "12"}, "$.models[1].download_size_bytes"),
+    ({"name": "a", "deprecated": "false"}, "$.models[1].deprecated"),
+    ({"name": "a", "capabilities": {"vision": True, "telepathy": True}}, "$.models[1].capabilities"),
+    ({"name": "a", "role_priority": {"caption": "high"}}, "$.models[1].role_priority"),
+    ({"name": "Bad Name"}, "$.models[1].name"),
+    ({"name": "x" * 97}, "$.models[1].name"),
+    ({"roles": []}, "$.models[1].name"),
+])
+def test_bad_values_are_reported_with_their_path(tmp_path, model, where):
+    doc = {"schema_version": 1, "models": [{"name": "ok"}, model]}
+    path = write(tmp_path / "l.json", json.dumps(doc))
+    with pytest.raises(RegistryFormatError) as info:
+        read_layer(path, "curated")
+    assert where in str(info.value)
+
+
+def test_duplicate_names_are_an_error(tmp_path):
+    path = write(tmp_path / "l.json", json.dumps({"models": [{"name": "a"}, {"name": "a"}]}))
+    with pytest.raises(RegistryFormatError, match="duplicate name 'a'"):
+        read_layer(path, "curated")
+
+
+def test_unknown_fields_are_kept_and_reported(tmp_path):
+    path = write(tmp_path / "l.json", json.dumps({"models": [{"name": "a", "vendor_note": {"x": 1}}]}))
+    layer = read_layer(path, "curated")
+    assert layer.entries[0].extra == {"vendor_note": {"x": 1}}
+    assert layer.unknown_fields() == ["$.models[0].vendor_note"]
+
+
+def test_bare_list_of_earlier_versions_is_read(tmp_path):
+    path = write(tmp_path / "l.json", json.dumps([{"name": "old-model", "backend": "vllm"}]))
+    layer = read_layer(path, "discovered")
+    assert layer.legacy and layer.entries[0].backend == "vllm"
+
+
+def test_missing_layer_is_empty(tmp_path):
+    layer = read_layer(tmp_path / "nope.json", "curated")
+    assert layer.entries == () and not layer.exists
+
+
+def test_write_is_deterministic_and_unchanged_bytes_stay(tmp_path):
+    from imageworks_core.models import Entry
+
+    reg = Registry(tmp_path)
+    with reg.transaction() as tx:
+        tx.put(Entry(name="b", metadata={"z": 1, "a": 2}))
+        tx.put(Entry(name="a"))
+    path = reg.layer_path("discovered")
+    data = path.read_bytes()
+    doc = json.loads(data)
+    assert [m["name"] for m in doc["models"]] == ["a", "b"]
+    assert list(doc["models"][0])[:3] == ["name", "display_name", "family"]
+    assert data.endswith(b"}\n") and b'\n  "models": [\n    {\n      "name"' in data
+    mtime = path.stat().st_mtime_ns
+    with reg.transaction() as tx:
+        tx.put(tx.discovered["a"])
+    assert path.read_bytes() == data and path.stat().st_mtime_ns == mtime
+    assert reg.merged_path.exists()
+
+
+def test_bad_layer_is_never_overwritten(tmp_path):
+    reg = Registry(tmp_path)
+    path = write(reg.layer_path("discovered"), '{"models": [')
+    with pytest.raises(RegistryFormatError):
+        with reg.transaction():
+            pass
+    assert path.read_text() == '{"models": ['
+
+
+def test_backups_keep_the_newest(tmp_path):
+    from imageworks_core.models import Entry
+
+    reg = Registry(tmp_path, backups_keep=3)
+    for i in range(6):
+        with reg.transaction(backup=True) as tx:
+            tx.put(Entry(name=f"m{i}"))
+    backups = reg.backups("discovered")
+    assert len(backups) == 3
+    newest = json.loads(backups[-1].read_text())
+    assert [m["name"] for m in newest["models"]] == ["m0", "m1", "m2", "m3", "m4"]
+
+
+def test_dry_run_transaction_writes_nothing(tmp_path):
+    from imageworks_core.models import Entry
+
+    reg = Registry(tmp_path)
+    with reg.transaction(dry_run=True) as tx:
+        tx.put(Entry(name="a"))
+    assert not reg.layer_path("discovered").exists()
