@@ -108,15 +108,18 @@ def session_from(ctx: click.Context, command: str, overrides: dict[str, Any] | N
 def console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    stream = sys.stderr if stderr else sys.stdout
+    # Piped output (scripts, tests, the GUI) is not folded to 80 columns.
+    width = None if stream.isatty() else 240
+    return Console(file=stream, highlight=False, soft_wrap=False, width=width)
 
 
 def print_table(title: str | None, columns: list[str], rows: list[list[Any]], *, stderr: bool = False) -> None:
     from rich.table import Table
 
     table = Table(title=title, show_lines=False, header_style="bold")
-    for column in columns:
-        table.add_column(column, overflow="fold")
+    for i, column in enumerate(columns):
+        table.add_column(column, overflow="fold", no_wrap=i == 0)
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
     console(stderr).print(table)
