@@ -11,9 +11,9 @@ from typing import Any
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_structure_fn, override
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from .models import ENTRY_FIELDS, Artifacts, Capabilities, ChatTemplate, Entry
+from .models import ENTRY_FIELDS, ArtifactFile, Artifacts, Capabilities, ChatTemplate, Entry
 
 _KNOWN = frozenset(ENTRY_FIELDS)
 
@@ -48,7 +48,12 @@ def _configure(converter: cattrs.Converter) -> cattrs.Converter:
         if not isinstance(value, list | tuple):
             raise TypeError(f"expected a list, got {type(value).__name__} {value!r:.40}")
         item_type = type_.__args__[0]
-        return tuple(converter.structure(item, item_type) for item in value)
+        if item_type is str:
+            if not all(type(item) is str for item in value):
+                raise TypeError(f"expected a list of strings, got {value!r:.60}")
+            return tuple(value)
+        hook = converter.get_structure_hook(item_type)
+        return tuple(hook(item, item_type) for item in value)
 
     converter.register_structure_hook_func(is_tuple, structure_tuple)
 
@@ -71,9 +76,14 @@ def _configure(converter: cattrs.Converter) -> cattrs.Converter:
 
     converter.register_structure_hook(Entry, structure_entry)
 
+    for cls in (Capabilities, ChatTemplate, Artifacts, ArtifactFile):
+        converter.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, converter))
+    generated = make_dict_unstructure_fn(Entry, converter, extra=override(omit=True))
+
     def unstructure_entry(entry: Entry) -> dict[str, Any]:
-        out = {name: converter.unstructure(getattr(entry, name)) for name in ENTRY_FIELDS}
-        out.update(entry.extra)
+        out = generated(entry)
+        if entry.extra:
+            out.update(entry.extra)
         return out
 
     converter.register_unstructure_hook(Entry, unstructure_entry)
@@ -117,3 +127,9 @@ def _format(exc: BaseException, _type: Any) -> str:
     if isinstance(exc, cattrs.ForbiddenExtraKeysError):
         return f"unknown field(s) {', '.join(sorted(exc.extra_fields))}"
     return str(exc) or type(exc).__name__
+
+
+@cache
+def default_row() -> dict[str, Any]:
+    """Every field with its default value, in the contract's order (shared: do not mutate)."""
+    return entry_defaults()

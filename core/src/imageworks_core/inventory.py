@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import defaultdict
 from typing import Any, Iterable
 
 import attrs
 
-from .converter import unstructure_entry
 from .models import Entry
 from .registry.merge import MergedView
 
@@ -24,46 +24,58 @@ class ListFilter:
     include_logical: bool = False
     include_testing: bool = False
 
-    def accepts(self, entry: Entry) -> bool:
-        if entry.deprecated and not self.show_deprecated:
+    def accepts(self, row: dict[str, Any]) -> bool:
+        """Does a merged registry row pass the filter? (Rows, not entries: ``list`` is hot.)"""
+        if row.get("deprecated") and not self.show_deprecated:
             return False
-        if entry.is_logical and not self.include_logical:
+        if not row.get("download_path") and not self.include_logical:
             return False
-        if entry.is_testing and not self.include_testing:
+        if (row.get("metadata") or {}).get("testing") and not self.include_testing:
             return False
-        checks = (
-            (self.backend, entry.backend),
-            (self.download_format, entry.download_format),
-            (self.quantization, entry.quantization),
-            (self.location, entry.download_location),
-        )
-        if any(want is not None and (have or "").lower() != want.lower() for want, have in checks):
-            return False
-        return self.role is None or self.role in entry.roles
+        for field, want in self._field_checks:
+            if (row.get(field) or ("unassigned" if field == "backend" else "")).lower() != want:
+                return False
+        return self.role is None or self.role in row.get("roles", ())
+
+    @functools.cached_property
+    def _field_checks(self) -> tuple[tuple[str, str], ...]:
+        wanted = (("backend", self.backend), ("download_format", self.download_format),
+                  ("quantization", self.quantization), ("download_location", self.location))
+        return tuple((field, want.lower()) for field, want in wanted if want is not None)
+
+
+def files_present(download_path: str | None, download_files: Iterable[str]) -> bool:
+    """Every listed file exists under ``download_path`` (the ``installed`` of registry.md §3.2)."""
+    if not download_path:
+        return False
+    if not download_files:
+        return os.path.isdir(download_path)
+    base = download_path.rstrip("/") + "/"
+    try:
+        for rel in download_files:
+            os.stat(base + rel)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def is_installed(entry: Entry) -> bool:
-    """Every file of ``download_files`` exists under ``download_path``."""
-    if not entry.download_path:
-        return False
-    if not entry.download_files:
-        return os.path.isdir(entry.download_path)
-    base = entry.download_path
-    return all(os.path.exists(os.path.join(base, rel)) for rel in entry.download_files)
+    return files_present(entry.download_path, entry.download_files)
 
 
-def select(view: MergedView, flt: ListFilter) -> list[Entry]:
-    return [entry for entry in view.entries if flt.accepts(entry)]
+def select(view: MergedView, flt: ListFilter) -> list[str]:
+    """Names of the rows that pass ``flt``, in name order."""
+    return [name for name, row in view.rows.items() if flt.accepts(row)]
 
 
-def as_json(view: MergedView, entries: Iterable[Entry]) -> list[dict[str, Any]]:
-    rows = []
-    for entry in entries:
-        row = unstructure_entry(entry)
-        row["installed"] = is_installed(entry)
-        row["layer"] = view.layer_of(entry.name)
-        rows.append(row)
-    return rows
+def as_json(view: MergedView, names: Iterable[str]) -> list[dict[str, Any]]:
+    out = []
+    for name in names:
+        row = view.full_row(name)
+        row["installed"] = files_present(row["download_path"], row["download_files"])  # noqa
+        row["layer"] = view.layer_of(name)
+        out.append(row)
+    return out
 
 
 def roles(view: MergedView, *, include_deprecated: bool = False) -> list[dict[str, Any]]:

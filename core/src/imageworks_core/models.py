@@ -112,3 +112,11 @@ class Entry:
 
 
 ENTRY_FIELDS = tuple(f.name for f in attrs.fields(Entry) if f.name != "extra")
+
+
+def entry_defaults() -> dict[str, Any]:
+    """The JSON shape of an entry with only defaults set (no cattrs needed: CLI start-up)."""
+    row = attrs.asdict(Entry(name=""))  # tuples become lists, as in JSON
+    row.pop("extra")
+    row["name"] = None
+    return row

@@ -93,9 +93,12 @@ def fail(message: str, hint: str | None = None, code: int = 1) -> None:
 
 def emit_json(data: Any) -> None:
     """One JSON document on stdout, nothing else."""
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-    sys.stdout.write("\n")
+    # Indented for a person at a terminal; compact (C encoder, much faster) for pipes.
+    indent = 2 if sys.stdout.isatty() else None
+    text = json.dumps(data, indent=indent, default=str) + "\n"  # ASCII: valid for any locale
     sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("ascii"))
+    sys.stdout.buffer.flush()
 
 
 def session_from(ctx: click.Context, command: str, overrides: dict[str, Any] | None = None):

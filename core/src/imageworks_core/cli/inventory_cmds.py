@@ -28,10 +28,11 @@ def list_command(ctx, details, as_json, backend, download_format, quant, locatio
     view = session.registry.load()
     flt = ListFilter(backend, download_format, quant, location, role, show_deprecated,
                      include_logical, include_testing)
-    entries = select(view, flt)
+    names = select(view, flt)
     if as_json:
-        emit_json(rows_json(view, entries))
+        emit_json(rows_json(view, names))
         return
+    entries = [view.get(name) for name in names]
     if not entries:
         click.echo("No entries match." if len(view) else
                    f"The registry at {session.registry_dir} is empty: try `scan`, `import-ollama` or `download`.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -9,7 +11,6 @@ from typing import Any
 
 import attrs
 
-from ..converter import explain, structure_entry
 from ..errors import RegistryFormatError
 from ..models import ENTRY_FIELDS, SCHEMA_VERSION, Entry, name_problem
 
@@ -18,21 +19,34 @@ _FIELD_RANK = {name: i for i, name in enumerate(ENTRY_FIELDS)}
 
 @attrs.frozen
 class Layer:
-    """One layer as read: the raw objects (what a person wrote) and their validated entries."""
+    """One layer as read: the raw objects (what a person wrote), validated.
+
+    ``entries`` are built on first use: read-only commands such as ``list --json`` work on the
+    validated raw objects and never pay for building 10,000 objects they only print.
+    """
 
     kind: str
     path: Path
     raw: tuple[dict[str, Any], ...] = ()
-    entries: tuple[Entry, ...] = ()
     legacy: bool = False  # a bare JSON array, as earlier ImageWorks versions wrote
     exists: bool = False
 
+    @functools.cached_property
+    def entries(self) -> tuple[Entry, ...]:
+        from ..converter import structure_entry
+
+        return tuple(structure_entry(clean(raw)) for raw in self.raw)
+
     def unknown_fields(self) -> list[str]:
+        prefix = "$" if self.legacy else "$.models"
         return [
-            f"$.models[{i}].{key}"
-            for i, entry in enumerate(self.entries)
-            for key in entry.extra
+            f"{prefix}[{i}].{key}" for i, raw in enumerate(self.raw) for key in raw if key not in _FIELD_RANK
         ]
+
+
+def clean(raw: dict[str, Any]) -> dict[str, Any]:
+    """An explicit null means "not set" (in curated: "clear the discovered value")."""
+    return {k: v for k, v in raw.items() if v is not None}
 
 
 def _reject_constant(token: str) -> Any:
@@ -89,8 +103,9 @@ def validate_raw(raw: Any, index: int, path: Path, *, prefix: str) -> Entry:
     problem = name_problem(name)
     if problem:
         raise RegistryFormatError(f"{path}: {problem} @ {where}.name")
-    # An explicit null means "not set" (in curated: "clear the discovered value").
-    cleaned = {k: v for k, v in raw.items() if v is not None}
+    from ..converter import explain, structure_entry
+
+    cleaned = clean(raw)
     try:
         return structure_entry(cleaned)
     except Exception:  # noqa: BLE001 - re-explained with a path below
@@ -107,18 +122,46 @@ def read_layer(path: Path, kind: str) -> Layer:
         raise RegistryFormatError(f"{path}: cannot read: {exc.strerror}") from None
     models, legacy = parse_layer_text(data, path)
     prefix = "$" if legacy else "$.models"
-    entries = []
+    digest = hashlib.sha256(data).hexdigest()
+    trusted = digest in validated_digests(path.parent)
     seen: dict[str, int] = {}
     for i, raw in enumerate(models):
-        entry = validate_raw(raw, i, path, prefix=prefix)
-        if entry.name in seen:
+        if not trusted:
+            validate_raw(raw, i, path, prefix=prefix)
+        name = raw["name"]
+        if name in seen:
             raise RegistryFormatError(
-                f"{path}: duplicate name {entry.name!r} at {prefix}[{seen[entry.name]}] "
-                f"and {prefix}[{i}]"
+                f"{path}: duplicate name {name!r} at {prefix}[{seen[name]}] and {prefix}[{i}]"
             )
-        seen[entry.name] = i
-        entries.append(entry)
-    return Layer(kind, path, tuple(models), tuple(entries), legacy, True)
+        seen[name] = i
+    if not trusted:
+        remember_valid(path.parent, digest)
+    return Layer(kind, path, tuple(models), legacy, True)
+
+
+# A layer file whose exact bytes were validated before need not be validated again: validating
+# 10,000 entries costs several times what parsing them does. The cache holds sha256 digests of
+# layer bytes known valid (written after a successful validation, and by our own writes).
+VALIDATED_CACHE = ".model_registry.validated"
+_VALIDATED_KEEP = 8
+
+
+def validated_digests(directory: Path) -> list[str]:
+    try:
+        return (directory / VALIDATED_CACHE).read_text(encoding="ascii").split()
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+def remember_valid(directory: Path, digest: str) -> None:
+    known = validated_digests(directory)
+    if digest in known:
+        return
+    known = (known + [digest])[-_VALIDATED_KEEP:]
+    try:  # best effort: a read-only registry simply validates every time
+        atomic_write(directory / VALIDATED_CACHE, ("\n".join(known) + "\n").encode("ascii"))
+    except OSError:
+        pass
 
 
 def ordered(raw: dict[str, Any]) -> dict[str, Any]:

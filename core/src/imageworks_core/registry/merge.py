@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Iterator
 
 import attrs
 
-from ..converter import explain, structure_entry, unstructure_entry
+from ..models import entry_defaults
 from ..errors import RegistryFormatError
 from ..models import Entry
-from .layers import Layer
+from .layers import Layer, clean
+
+
+_DEFAULTS = entry_defaults()
 
 
 def overlay(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -28,28 +32,41 @@ def overlay(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 
 @attrs.frozen
 class MergedView:
-    """The effective registry: merged entries sorted by name, each knowing its layer."""
+    """The effective registry, sorted by name, each entry knowing its layer.
 
-    entries: tuple[Entry, ...]
+    ``rows`` are the merged, validated JSON objects; ``entries`` (attrs objects) are built from
+    them on first use, so a command that only prints rows never builds them.
+    """
+
+    rows: dict[str, dict[str, Any]]
     layers: dict[str, str]
     shadowed: dict[str, list[str]]  # name -> fields where curated hides a different value
-    index: dict[str, Entry] = attrs.field(eq=False, repr=False)
 
-    @index.default
-    def _build_index(self) -> dict[str, Entry]:
-        return {entry.name: entry for entry in self.entries}
+    @functools.cached_property
+    def index(self) -> dict[str, Entry]:
+        from ..converter import structure_entry
+
+        return {name: structure_entry(row) for name, row in self.rows.items()}
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        return tuple(self.index.values())
 
     def __iter__(self) -> Iterator[Entry]:
-        return iter(self.entries)
+        return iter(self.index.values())
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self.rows)
 
     def get(self, name: str) -> Entry | None:
         return self.index.get(name)
 
     def layer_of(self, name: str) -> str:
         return self.layers[name]
+
+    def full_row(self, name: str) -> dict[str, Any]:
+        """The row with every field present, in the contract's order (for JSON output)."""
+        return {**_DEFAULTS, **self.rows[name]}
 
 
 def _shadowed_fields(discovered: dict[str, Any], curated: dict[str, Any], prefix="") -> list[str]:
@@ -66,27 +83,29 @@ def _shadowed_fields(discovered: dict[str, Any], curated: dict[str, Any], prefix
 
 
 def merge_layers(curated: Layer, discovered: Layer) -> MergedView:
-    by_name: dict[str, Entry] = {e.name: e for e in discovered.entries}
-    layers = dict.fromkeys(by_name, "discovered")
+    rows: dict[str, dict[str, Any]] = {raw["name"]: clean(raw) for raw in discovered.raw}
+    layers = dict.fromkeys(rows, "discovered")
     shadowed: dict[str, list[str]] = {}
-    for raw, entry in zip(curated.raw, curated.entries):
-        found = by_name.get(entry.name)
+    for raw in curated.raw:
+        name = raw["name"]
+        found = rows.get(name)
         if found is None:
-            by_name[entry.name] = entry
-            layers[entry.name] = "curated"
+            rows[name] = clean(raw)
+            layers[name] = "curated"
             continue
-        base = unstructure_entry(found)
-        merged_raw = overlay(base, raw)
+        from ..converter import explain, structure_entry
+
+        base = {**_DEFAULTS, **found}
+        merged = overlay(base, raw)
         try:
-            by_name[entry.name] = structure_entry(merged_raw)
+            structure_entry(merged)
         except Exception:  # noqa: BLE001 - explained with the entry's name
             raise RegistryFormatError(
-                f"{curated.path}: curated entry {entry.name!r} does not merge: "
-                f"{explain(merged_raw, '$')}"
+                f"{curated.path}: curated entry {name!r} does not merge: {explain(merged, '$')}"
             ) from None
-        layers[entry.name] = "both"
+        rows[name] = merged
+        layers[name] = "both"
         hidden = _shadowed_fields(base, raw)
         if hidden:
-            shadowed[entry.name] = hidden
-    entries = tuple(by_name[name] for name in sorted(by_name))
-    return MergedView(entries, layers, shadowed)
+            shadowed[name] = hidden
+    return MergedView({name: rows[name] for name in sorted(rows)}, layers, shadowed)

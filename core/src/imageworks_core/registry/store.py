@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..converter import unstructure_entry
 from ..errors import BadInputError, LockTimeoutError, RegistryFormatError
 from ..models import Entry
-from .layers import TEMP_SUFFIX, Layer, atomic_write, read_layer, render_layer
+from .layers import TEMP_SUFFIX, Layer, atomic_write, read_layer, remember_valid, render_layer
 from .merge import MergedView, merge_layers
 
 CURATED = "model_registry.curated.json"
@@ -138,7 +138,7 @@ class Registry:
             old.unlink(missing_ok=True)
 
     def write_merged(self, view: MergedView) -> None:
-        models = [unstructure_entry(e) for e in view.entries]
+        models = [view.full_row(name) for name in view.rows]
         atomic_write(self.merged_path, render_layer(models))
 
 
@@ -163,19 +163,11 @@ class Transaction:
 
     # -- views
     def merged(self) -> MergedView:
-        curated = Layer(
-            "curated", self.curated_layer.path, tuple(self.curated), self._curated_entries(), exists=True
-        )
-        discovered = Layer("discovered", self.discovered_layer.path, (), tuple(self.discovered.values()))
-        return merge_layers(curated, discovered)
+        from ..converter import unstructure_entry
 
-    def _curated_entries(self) -> tuple[Entry, ...]:
-        from .layers import validate_raw
-
-        return tuple(
-            validate_raw(raw, i, self.curated_layer.path, prefix="$.models")
-            for i, raw in enumerate(self.curated)
-        )
+        curated = Layer("curated", self.curated_layer.path, tuple(self.curated), exists=True)
+        rows = tuple(unstructure_entry(self.discovered[n]) for n in sorted(self.discovered))
+        return merge_layers(curated, Layer("discovered", self.discovered_layer.path, rows))
 
     def identities(self) -> dict[str, str | None]:
         """name -> identity, for every name held in either layer (for collision checks)."""
@@ -213,6 +205,8 @@ class Transaction:
 
     # -- commit
     def _discovered_bytes(self) -> bytes:
+        from ..converter import unstructure_entry
+
         models = [unstructure_entry(self.discovered[n]) for n in sorted(self.discovered)]
         return render_layer(models)
 
@@ -240,6 +234,7 @@ class Transaction:
                 if saved:
                     self.backups.append(saved)
             atomic_write(self.registry.layer_path(kind), data)
+            remember_valid(self.registry.directory, hashlib.sha256(data).hexdigest())
         if view is not None and (changed or self.curated_layer.exists or self.discovered_layer.exists):
             self.registry.write_merged(view)
         return list(changed)

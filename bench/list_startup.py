@@ -1,0 +1,79 @@
+"""Whole-process time of ``imageworks-download list --json`` over a 10,000-entry registry, as a
+ratio to ``python -c "import json; json.load(open(...))"`` on the same file, in the same run.
+
+Target: under 3x. Prints medians of N runs of each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ENTRIES = int(os.environ.get("BENCH_ENTRIES", "10000"))
+RUNS = int(os.environ.get("BENCH_RUNS", "7"))
+
+
+def build(directory: Path) -> Path:
+    weights = directory / "weights"
+    models = []
+    for i in range(ENTRIES):
+        folder = weights / f"org{i % 50}" / f"model-{i}"
+        models.append({
+            "name": f"model-{i:05d}-vllm-awq-int4", "family": f"model-{i}", "backend": "vllm",
+            "download_format": "awq", "quantization": "int4", "source_provider": "hf",
+            "source": {"repo_id": f"org{i % 50}/model-{i}", "revision": "main"},
+            "download_location": "linux_wsl", "download_path": str(folder),
+            "download_files": ["config.json", "model.safetensors"], "download_size_bytes": 1234567,
+            "artifacts": {"files": [{"path": "model.safetensors", "size": 1234567, "sha256": "ab" * 32}],
+                          "aggregate_sha256": "cd" * 32},
+            "capabilities": {"text": True, "vision": i % 3 == 0},
+            "metadata": {"identity": f"hf:org{i % 50}/model-{i}@main:awq:int4", "architecture": "llama"},
+        })
+    registry = directory / "configs"
+    registry.mkdir(parents=True)
+    path = registry / "model_registry.discovered.json"
+    path.write_text(json.dumps({"schema_version": 1, "models": models}, indent=2))
+    return registry
+
+
+def median_time(cmd: list[str], env: dict[str, str]) -> float:
+    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)  # warm-up: caches, .pyc
+    times = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    directory = Path(tempfile.mkdtemp(prefix="iw-bench-list-"))
+    try:
+        registry = build(directory)
+        env = {**os.environ, "IMAGEWORKS_REGISTRY_DIR": str(registry), "HOME": str(directory),
+               "IMAGEWORKS_LOG_DIR": str(directory / "logs")}
+        # Measure an installed tool as users run it: with byte-code caches.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        layer = registry / "model_registry.discovered.json"
+        baseline = median_time([sys.executable, "-c", f"import json; json.load(open({str(layer)!r}))"], env)
+        exe = shutil.which("imageworks-download") or "imageworks-download"
+        ours = median_time([exe, "list", "--json"], env)
+        bare = median_time([sys.executable, "-c", "pass"], env)
+        print(f"entries: {ENTRIES}, runs: {RUNS} (medians)")
+        print(f"bare interpreter:          {bare * 1000:8.1f} ms")
+        print(f"json.load baseline:        {baseline * 1000:8.1f} ms")
+        print(f"imageworks-download list --json: {ours * 1000:8.1f} ms")
+        print(f"ratio to json.load: {ours / baseline:.2f}x (target < 3x)")
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
