@@ -6,6 +6,7 @@ import click
 
 from .. import __version__
 from .base import CONTEXT_SETTINGS, ProgramGroup, registry_option
+from .discovery_cmds import import_lmstudio_command, import_ollama_command, scan_command
 from .inventory_cmds import (
     config_group,
     list_command,
@@ -26,6 +27,8 @@ def cli(registry_dir):
 for command in (list_command, list_roles_command, stats_command, config_group, plugins_command):
     cli.add_command(command)
 cli.add_command(migrate_registry_command)
+for command in (scan_command, import_ollama_command, import_lmstudio_command):
+    cli.add_command(command)
 
 
 def main() -> None:

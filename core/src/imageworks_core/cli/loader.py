@@ -6,6 +6,7 @@ import click
 
 from .. import __version__
 from .base import CONTEXT_SETTINGS, ProgramGroup, registry_option
+from .discovery_cmds import discover_all_command, ingest_local_hf_command, rebuild_ollama_command
 from .inventory_cmds import list_roles_command, migrate_registry_command
 
 
@@ -18,6 +19,8 @@ def cli(registry_dir):
 
 cli.add_command(list_roles_command)
 cli.add_command(migrate_registry_command)
+for command in (discover_all_command, ingest_local_hf_command, rebuild_ollama_command):
+    cli.add_command(command)
 
 
 def main() -> None:

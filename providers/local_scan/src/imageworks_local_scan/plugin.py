@@ -1,1 +1,71 @@
+"""local_scan: model folders and loose GGUF files under the ``scan --base`` directories."""
 
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+from imageworks_core import Context, Variant, hookimpl
+
+NAME = "local_scan"
+_SKIP_DIRS = {".git", "__pycache__", ".cache", "node_modules", ".locks", "blobs"}
+
+
+@hookimpl
+def imageworks_discover(ctx: Context):
+    if NAME not in ctx.option("providers", ()):
+        return None
+    return list(scan(ctx, [Path(b) for b in ctx.option("bases", ())]))
+
+
+def scan(ctx: Context, bases: list[Path]) -> Iterator[Variant]:
+    from imageworks_core.model_files import (
+        default_backend, folder_variant, gguf_variants, has_weights, is_testing_name,
+    )
+
+    include_testing = bool(ctx.option("include_testing", False))
+    fallback = ctx.option("fallback_format")
+    lmstudio_roots = [Path(p) for p in ctx.settings.lmstudio_roots]
+    stack = [b for b in bases]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError as exc:
+            ctx.warn(str(folder), f"cannot read folder: {exc.strerror}")
+            continue
+        files, dirs = [], []
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    dirs.append(entry.name)
+                elif entry.is_file():  # follows links: HF-cache style links to blobs count
+                    files.append(entry.name)
+                elif entry.is_symlink():
+                    ctx.warn(entry.path, "broken symlink")
+            except OSError as exc:
+                ctx.warn(entry.path, f"cannot stat: {exc.strerror}")
+        testing = is_testing_name(folder.name) and folder not in bases
+        if testing and not include_testing:
+            continue
+        extra = {"testing": True} if testing else None
+        in_lmstudio = any(folder == r or r in folder.parents for r in lmstudio_roots)
+        ggufs = [n for n in files if n.lower().endswith(".gguf")]
+        found_model = False
+        if ggufs:
+            yield from gguf_variants(
+                ctx, NAME, folder, ggufs, backend=default_backend("gguf", lmstudio=in_lmstudio),
+                extra_metadata=extra,
+            )
+            found_model = True
+        elif has_weights(files):
+            variant = folder_variant(ctx, NAME, folder, sorted(files), fallback_format=fallback,
+                                     extra_metadata=extra)
+            if variant is not None:
+                yield variant
+                found_model = True
+        if found_model:
+            continue  # a model folder's sub-folders (onnx/, original/) belong to it
+        stack.extend(folder / d for d in sorted(dirs, reverse=True) if d not in _SKIP_DIRS)

@@ -1,0 +1,157 @@
+"""Read the key/value header of a GGUF file, stopping before the tensor data.
+
+The ``gguf`` package's GGUFReader maps the whole file and parses every tensor record; a scan of
+thousands of files needs only a few keys, so this reads the header sequentially and stops. The
+value-type codes and the file-type names come from the ``gguf`` package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import attrs
+
+GGUF_MAGIC = b"GGUF"
+_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+_STRING, _ARRAY = 8, 9
+_MAX_STRING = 64 * 1024 * 1024
+_MAX_KV = 1_000_000
+
+
+class GGUFHeaderError(ValueError):
+    """Not a GGUF file, or a header that is truncated or malformed."""
+
+
+@attrs.frozen
+class GGUFInfo:
+    version: int
+    tensor_count: int
+    values: dict[str, Any]
+
+    @property
+    def architecture(self) -> str | None:
+        return self.values.get("general.architecture")
+
+    @property
+    def file_type(self) -> int | None:
+        value = self.values.get("general.file_type")
+        return value if isinstance(value, int) else None
+
+    @property
+    def quant(self) -> str | None:
+        """llama.cpp's file-type name, lowercased (``q4_k_m``, ``bf16``, ``iq4_xs``...)."""
+        return file_type_name(self.file_type)
+
+    @property
+    def context_length(self) -> int | None:
+        arch = self.architecture
+        value = self.values.get(f"{arch}.context_length") if arch else None
+        return value if isinstance(value, int) else None
+
+    @property
+    def chat_template(self) -> str | None:
+        value = self.values.get("tokenizer.chat_template")
+        return value if isinstance(value, str) else None
+
+    def chat_template_sha256(self) -> str | None:
+        template = self.chat_template
+        return hashlib.sha256(template.encode("utf-8")).hexdigest() if template else None
+
+    @property
+    def is_projector(self) -> bool:
+        return self.architecture == "clip" or "clip.has_vision_encoder" in self.values
+
+
+def file_type_name(file_type: int | None) -> str | None:
+    if file_type is None:
+        return None
+    from gguf import LlamaFileType
+
+    try:
+        name = LlamaFileType(file_type).name
+    except ValueError:
+        return f"type{file_type}"
+    return name.removeprefix("MOSTLY_").removeprefix("ALL_").lower()
+
+
+class _Reader:
+    def __init__(self, handle: BinaryIO, path: Path):
+        self.handle = handle
+        self.path = path
+
+    def take(self, size: int) -> bytes:
+        data = self.handle.read(size)
+        if len(data) != size:
+            raise GGUFHeaderError(f"{self.path}: truncated GGUF header")
+        return data
+
+    def scalar(self, fmt: str) -> Any:
+        return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
+
+    def string(self, keep: bool = True) -> str | None:
+        size = self.scalar("<Q")
+        if size > _MAX_STRING:
+            raise GGUFHeaderError(f"{self.path}: implausible string length {size} in GGUF header")
+        if not keep:
+            self.skip(size)
+            return None
+        return self.take(size).decode("utf-8", "replace")
+
+    def skip(self, size: int) -> None:
+        # Seeking past the end is not an error; the caller compares tell() with the file size.
+        self.handle.seek(size, 1)
+
+    def value(self, vtype: int, keep: bool) -> Any:
+        if vtype in _SCALARS:
+            return self.scalar(_SCALARS[vtype])
+        if vtype == _STRING:
+            return self.string(keep)
+        if vtype == _ARRAY:
+            item_type = self.scalar("<I")
+            count = self.scalar("<Q")
+            if item_type in _SCALARS and not keep:
+                self.skip(struct.calcsize(_SCALARS[item_type]) * count)
+                return None
+            if count > 50_000_000:
+                raise GGUFHeaderError(f"{self.path}: implausible array length {count}")
+            items = [self.value(item_type, keep) for _ in range(count)]
+            return items if keep else None
+        raise GGUFHeaderError(f"{self.path}: unknown GGUF value type {vtype}")
+
+
+# Keys worth keeping; big arrays (the vocabulary) are skipped, not stored.
+def _keep(key: str) -> bool:
+    return key.startswith(("general.", "split.", "clip.")) or key in ("tokenizer.chat_template",) or (
+        key.count(".") == 1 and not key.startswith("tokenizer.")
+    )
+
+
+def read_gguf_info(path: str | Path) -> GGUFInfo:
+    """The header's interesting values. Raises GGUFHeaderError (or OSError) on a bad file."""
+    path = Path(path)
+    with open(path, "rb") as handle:
+        reader = _Reader(handle, path)
+        if reader.take(4) != GGUF_MAGIC:
+            raise GGUFHeaderError(f"{path}: not a GGUF file (bad magic)")
+        version = reader.scalar("<I")
+        if version not in (2, 3):
+            raise GGUFHeaderError(f"{path}: unsupported GGUF version {version}")
+        tensor_count = reader.scalar("<Q")
+        kv_count = reader.scalar("<Q")
+        if kv_count > _MAX_KV:
+            raise GGUFHeaderError(f"{path}: implausible key count {kv_count}")
+        size = path.stat().st_size
+        values: dict[str, Any] = {}
+        for _ in range(kv_count):
+            key = reader.string()
+            vtype = reader.scalar("<I")
+            keep = _keep(key)
+            value = reader.value(vtype, keep)
+            if handle.tell() > size:
+                raise GGUFHeaderError(f"{path}: truncated GGUF header")
+            if keep:
+                values[key] = value
+    return GGUFInfo(version, tensor_count, values)

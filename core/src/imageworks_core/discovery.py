@@ -1,0 +1,100 @@
+"""Running providers' discovery and merging what they find into the discovered layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import attrs
+
+from .register import Change, register_variants
+from .registry.store import utc_now
+from .session import Session
+from .types import Variant
+
+
+@attrs.frozen
+class DiscoveryReport:
+    changes: tuple[Change, ...]
+    warnings: tuple[tuple[str, str], ...]
+    gone: tuple[str, ...]  # entries whose source no longer holds them
+    dry_run: bool
+
+    def count(self, action: str) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+
+def collect_variants(session: Session, providers: Iterable[str], options: dict[str, Any],
+                     on_warning: Callable[[str, str], None] | None = None) -> tuple[list[Variant], list[tuple[str, str]]]:
+    providers = list(providers)
+    ctx = session.context({**options, "providers": providers}, on_warning=on_warning)
+    plugins = session.plugins
+    for info in plugins.failed:
+        if info.name in providers:
+            ctx.warn(f"provider {info.name}", f"failed to load: {info.error}")
+    missing = [p for p in providers if not plugins.manager.has_plugin(p)]
+    for name in missing:
+        if not any(info.name == name for info in plugins.failed):
+            ctx.warn(f"provider {name}", "not installed (see `imageworks-download plugins`)")
+    variants: list[Variant] = []
+    for found in plugins.hook.imageworks_discover(ctx=ctx):
+        for variant in found or ():
+            if variant.provider in providers:
+                variants.append(_apply_overrides(variant, options))
+    return variants, list(ctx.warnings)
+
+
+def _apply_overrides(variant: Variant, options: dict[str, Any]) -> Variant:
+    changes: dict[str, Any] = {}
+    if options.get("backend"):
+        changes["backend"] = options["backend"]
+    if options.get("location_label"):
+        changes["download_location"] = options["location_label"]
+    return attrs.evolve(variant, **changes) if changes else variant
+
+
+def discover(
+    session: Session,
+    providers: Iterable[str],
+    options: dict[str, Any] | None = None,
+    *,
+    dry_run: bool = False,
+    update_existing: bool = True,
+    reconcile: Callable[[Any], bool] | None = None,
+    on_warning: Callable[[str, str], None] | None = None,
+) -> DiscoveryReport:
+    """Discover with ``providers`` and register the variants.
+
+    ``reconcile`` selects entries that this run should have seen (a whole Ollama store, a whole
+    LM Studio folder, a scanned base); those it did not see get ``metadata.missing_since`` and
+    are reported, instead of lingering silently.
+    """
+    options = dict(options or {})
+    variants, warnings = collect_variants(session, providers, options, on_warning)
+    gone: list[str] = []
+    with session.registry.transaction(dry_run=dry_run) as tx:
+        changes = register_variants(tx, variants, update_existing=update_existing)
+        if reconcile is not None:
+            seen = {v.identity for v in variants}
+            now = utc_now()
+            for entry in list(tx.discovered.values()):
+                if entry.identity in seen or not reconcile(entry):
+                    continue
+                gone.append(entry.name)
+                if "missing_since" not in entry.metadata:
+                    tx.put(attrs.evolve(entry, metadata={**entry.metadata, "missing_since": now}, updated_at=now))
+    report = DiscoveryReport(tuple(changes), tuple(warnings), tuple(gone), dry_run)
+    if not dry_run:
+        session.log.event(
+            "discovered", providers=list(providers), added=report.count("added"),
+            updated=report.count("updated"), unchanged=report.count("unchanged"),
+            skipped=len(warnings), gone=gone,
+        )
+    return report
+
+
+def under(path: str | None, roots: Iterable[Path]) -> bool:
+    if not path:
+        return False
+    target = Path(path)
+    return any(target == root or root in target.parents for root in roots)

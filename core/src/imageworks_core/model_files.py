@@ -1,0 +1,162 @@
+"""Turning folders and GGUF files into Variants: shared by local_scan, lmstudio and hf ingest."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from .detect import GGUFHeaderError, detect_folder, gguf_sets, quant_label_from_filename, read_gguf_info
+from .detect.folder import WEIGHT_SUFFIXES, capabilities_from
+from .models import Capabilities, ChatTemplate
+from .registry.naming import family_from_file, family_from_repo
+from .types import Context, Variant
+
+TESTING_NAMES = re.compile(r"^(test[-_]?model|demo[-_]?model|placeholder|dummy[-_]?model|tiny[-_]?random)", re.I)
+SAFETENSORS_BACKENDS = {"mlx": "mlx", "onnx": "unassigned"}
+
+
+def default_backend(download_format: str | None, *, lmstudio: bool = False) -> str:
+    if download_format == "gguf":
+        return "lmstudio" if lmstudio else "llamacpp"
+    if download_format is None:
+        return "unassigned"
+    return SAFETENSORS_BACKENDS.get(download_format, "vllm")
+
+
+def location_label(ctx: Context, path: Path) -> str | None:
+    """The configured location whose directory holds ``path`` (the deepest one)."""
+    best: tuple[int, str] | None = None
+    for label, directory in ctx.settings.locations.items():
+        root = Path(directory)
+        if path == root or root in path.parents:
+            depth = len(root.parts)
+            if best is None or depth > best[0]:
+                best = (depth, label)
+    return best[1] if best else None
+
+
+def is_testing_name(name: str) -> bool:
+    return bool(TESTING_NAMES.match(name))
+
+
+def gguf_variants(
+    ctx: Context,
+    provider: str,
+    folder: Path,
+    names: list[str],
+    *,
+    family: str | None = None,
+    backend: str | None = None,
+    source: dict[str, Any] | None = None,
+    identity_prefix: str | None = None,
+    extra_metadata: dict[str, Any] | None = None,
+) -> list[Variant]:
+    """One variant per GGUF quant file or complete split set in ``folder``; projectors attach
+    to every variant beside them. Unreadable headers are reported and skipped."""
+    sets, projectors, incomplete = gguf_sets(names)
+    for name in incomplete:
+        ctx.warn(str(folder / name), "part of an incomplete split GGUF set")
+    usable_projectors = []
+    for name in projectors:
+        try:
+            read_gguf_info(folder / name)
+            usable_projectors.append(name)
+        except (GGUFHeaderError, OSError) as exc:
+            ctx.warn(str(folder / name), f"unreadable projector: {exc}")
+    variants = []
+    for files in sets:
+        main = folder / files[0]
+        try:
+            info = read_gguf_info(main)
+        except (GGUFHeaderError, OSError) as exc:
+            ctx.warn(str(main), str(exc).replace(str(main) + ": ", ""))
+            continue
+        label = quant_label_from_filename(files[0])
+        quant = info.quant or label
+        metadata: dict[str, Any] = {"gguf_file_type": info.file_type}
+        if label:
+            metadata["quant_label"] = label
+        if label and info.quant and label != info.quant:
+            metadata["quant_mismatch"] = f"file name says {label}, header says {info.quant}"
+        if info.architecture:
+            metadata["architecture"] = info.architecture
+        if info.context_length:
+            metadata["context_length"] = info.context_length
+        size_label = info.values.get("general.size_label")
+        if isinstance(size_label, str):
+            metadata["parameter_size"] = size_label
+        if len(files) > 1:
+            metadata["gguf_split_count"] = len(files)
+        metadata.update(extra_metadata or {})
+        template = info.chat_template
+        chat = ChatTemplate("embedded", files[0], info.chat_template_sha256()) if template else ChatTemplate("none")
+        caps = capabilities_from({}, template or "", projector=bool(usable_projectors))
+        fam = family or family_from_file(
+            files[0], info.values.get("general.basename") if isinstance(info.values.get("general.basename"), str) else None,
+            size_label if isinstance(size_label, str) else None,
+        )
+        real = os.path.realpath(main)
+        variants.append(Variant(
+            provider=provider,
+            identity=f"{identity_prefix or provider}:{real}",
+            family=fam,
+            backend=backend or "llamacpp",
+            download_format="gguf",
+            quantization=quant,
+            download_path=str(folder),
+            download_files=(*files, *usable_projectors),
+            download_location=location_label(ctx, folder),
+            source=source,
+            chat_template=chat,
+            capabilities=caps,
+            metadata=metadata,
+        ))
+    return variants
+
+
+def folder_variant(
+    ctx: Context,
+    provider: str,
+    folder: Path,
+    names: list[str],
+    *,
+    family: str | None = None,
+    backend: str | None = None,
+    source: dict[str, Any] | None = None,
+    identity: str | None = None,
+    fallback_format: str | None = None,
+    extra_metadata: dict[str, Any] | None = None,
+) -> Variant | None:
+    """The variant a safetensors/MLX/PyTorch/ONNX folder holds, or None if it holds no weights."""
+    facts = detect_folder(folder, names)
+    fmt = facts.download_format or fallback_format
+    if fmt is None:
+        return None
+    metadata = {**facts.metadata, **(extra_metadata or {})}
+    if facts.download_format is None:
+        metadata["format_from"] = "--format fallback"
+    return Variant(
+        provider=provider,
+        identity=identity or f"{provider}:{os.path.realpath(folder)}",
+        family=family or family_from_repo(folder.name),
+        backend=backend or default_backend(fmt),
+        download_format=fmt,
+        quantization=facts.quantization,
+        download_path=str(folder),
+        download_files=facts.files,
+        download_location=location_label(ctx, folder),
+        source=source,
+        chat_template=facts.chat_template,
+        capabilities=facts.capabilities,
+        metadata=metadata,
+    )
+
+
+def has_weights(names: list[str]) -> bool:
+    return any(n.endswith(WEIGHT_SUFFIXES) for n in names)
+
+
+__all__ = ["Capabilities", "default_backend", "folder_variant", "gguf_variants", "has_weights",
+           "is_testing_name", "location_label"]

@@ -1,0 +1,173 @@
+import json
+import os
+
+import pytest
+
+from imageworks_core.detect import read_gguf_info
+from imageworks_core.fixtures import write_gguf, write_hf_folder, write_safetensors
+
+
+@pytest.fixture
+def weights(sandbox):
+    return sandbox.root / "models" / "weights"
+
+
+@pytest.mark.parametrize("file_type, quant", [
+    (0, "f32"), (1, "f16"), (2, "q4_0"), (7, "q8_0"), (15, "q4_k_m"), (17, "q5_k_m"), (18, "q6_k"),
+    (30, "iq4_xs"), (19, "iq2_xxs"), (32, "bf16"), (38, "mxfp4_moe"),
+])
+def test_gguf_file_types(tmp_path, file_type, quant):
+    path = write_gguf(tmp_path / "m.gguf", file_type=file_type)
+    assert read_gguf_info(path).quant == quant
+
+
+def test_scan_registers_each_kind(weights, cli, sandbox):
+    write_gguf(weights / "bartowski" / "Qwen3-8B-GGUF" / "Qwen3-8B-Q4_K_M.gguf", file_type=15,
+               basename="Qwen3", size_label="8B", chat_template="{% if tools %}{{ tools }}{% endif %}<think>")
+    write_gguf(weights / "bartowski" / "Qwen3-8B-GGUF" / "Qwen3-8B-Q8_0.gguf", file_type=7,
+               basename="Qwen3", size_label="8B")
+    write_hf_folder(weights / "Qwen" / "Qwen2.5-VL-7B-Instruct-AWQ", config={
+        "architectures": ["Qwen2_5_VLForConditionalGeneration"], "model_type": "qwen2_5_vl",
+        "vision_config": {}, "max_position_embeddings": 128000,
+        "quantization_config": {"quant_method": "awq", "bits": 4, "group_size": 128, "version": "gemm"}},
+        dtype="I32")
+    write_hf_folder(weights / "meta" / "Llama-3.1-8B-Instruct", shards=3)
+    write_hf_folder(weights / "x" / "Model-GPTQ", config={"architectures": ["MistralForCausalLM"]},
+                    side_files={"quantize_config.json": {"bits": 8, "group_size": 128, "desc_act": False}})
+    write_hf_folder(weights / "x" / "Model-bnb", config={"quantization_config": {
+        "quant_method": "bitsandbytes", "load_in_4bit": True, "bnb_4bit_quant_type": "nf4"}})
+    write_hf_folder(weights / "x" / "Model-FP8", config={"quantization_config": {
+        "quant_method": "compressed-tensors", "format": "float-quantized",
+        "config_groups": {"g": {"weights": {"num_bits": 8, "type": "float"}}}}})
+    write_hf_folder(weights / "mlx-community" / "Llama-3.2-1B-Instruct-4bit",
+                    config={"quantization": {"group_size": 64, "bits": 4}, "model_type": "llama"})
+    write_hf_folder(weights / "x" / "testmodel-tiny")
+    result = cli("scan", "--base", str(weights))
+    assert result.exit_code == 0, result.stderr
+    rows = {r["name"]: r for r in cli("list", "--json").json()}
+    assert set(rows) == {
+        "qwen3-8b-llamacpp-gguf-q4_k_m", "qwen3-8b-llamacpp-gguf-q8_0",
+        "qwen2.5-vl-7b-instruct-vllm-awq-int4", "llama-3.1-8b-instruct-vllm-safetensors-bf16",
+        "model-vllm-gptq-int8", "model-vllm-bnb-nf4", "model-vllm-safetensors-fp8",
+        "llama-3.2-1b-instruct-mlx-int4",
+    }, sorted(rows)
+    q4 = rows["qwen3-8b-llamacpp-gguf-q4_k_m"]
+    assert q4["chat_template"]["source"] == "embedded"
+    assert q4["capabilities"]["tools"] and q4["capabilities"]["thinking"]
+    assert q4["metadata"]["context_length"] == 4096 and q4["metadata"]["parameter_size"] == "8B"
+    assert q4["download_location"] == "linux_wsl" and q4["source_provider"] == "local_scan"
+    assert q4["metadata"]["identity"] == "local_scan:" + os.path.realpath(
+        weights / "bartowski" / "Qwen3-8B-GGUF" / "Qwen3-8B-Q4_K_M.gguf")
+    awq = rows["qwen2.5-vl-7b-instruct-vllm-awq-int4"]
+    assert awq["capabilities"]["vision"] and awq["metadata"]["quant_details"]["group_size"] == 128
+    assert awq["metadata"]["context_length"] == 128000
+    llama = rows["llama-3.1-8b-instruct-vllm-safetensors-bf16"]
+    assert len([f for f in llama["download_files"] if f.endswith(".safetensors")]) == 3
+    assert "model.safetensors.index.json" in llama["download_files"]
+    assert llama["download_size_bytes"] == sum(
+        (weights / "meta" / "Llama-3.1-8B-Instruct" / f).stat().st_size for f in llama["download_files"])
+    assert len(llama["download_directory_checksum"]) == 16
+    # the test folder is only registered on request, and marked
+    cli("scan", "--base", str(weights), "--include-testing")
+    names = {r["name"] for r in cli("list", "--json", "--include-testing").json()}
+    assert any(n.startswith("testmodel-tiny") for n in names)
+
+
+def test_split_sets_and_projectors(weights, cli):
+    repo = weights / "org" / "Big-GGUF"
+    for i in range(1, 4):
+        write_gguf(repo / f"Big-Q4_K_M-{i:05d}-of-00003.gguf", file_type=15, basename="Big")
+    write_gguf(repo / "mmproj-Big-f16.gguf", projector=True, file_type=1)
+    write_gguf(repo / "Big-Q2_K-00001-of-00002.gguf", file_type=10)  # incomplete set
+    result = cli("scan", "--base", str(weights))
+    assert result.exit_code == 0
+    assert "incomplete split" in result.stderr
+    rows = cli("list", "--json").json()
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["download_files"] == [f"Big-Q4_K_M-{i:05d}-of-00003.gguf" for i in range(1, 4)] + ["mmproj-Big-f16.gguf"]
+    assert row["capabilities"]["vision"] and row["metadata"]["gguf_split_count"] == 3
+
+
+def test_label_disagreement_is_flagged(weights, cli):
+    write_gguf(weights / "Odd-Q8_0.gguf", file_type=15)
+    cli("scan", "--base", str(weights))
+    row = cli("list", "--json").json()[0]
+    assert row["quantization"] == "q4_k_m"
+    assert row["metadata"]["quant_label"] == "q8_0" and "q8_0" in row["metadata"]["quant_mismatch"]
+
+
+def test_bad_files_are_reported_and_skipped(weights, cli, sandbox):
+    good = write_gguf(weights / "good" / "Good-Q4_K_M.gguf")
+    truncated = weights / "bad" / "Bad-Q4_K_M.gguf"
+    truncated.parent.mkdir(parents=True)
+    truncated.write_bytes(good.read_bytes()[:40])
+    (weights / "bad" / "Junk-Q4_0.gguf").write_bytes(b"not a gguf at all")
+    (weights / "links").mkdir()
+    (weights / "links" / "gone.gguf").symlink_to(weights / "nowhere.gguf")
+    locked = weights / "locked"
+    locked.mkdir()
+    write_gguf(locked / "L-Q4_K_M.gguf")
+    locked.chmod(0)
+    try:
+        result = cli("scan", "--base", str(weights))
+    finally:
+        locked.chmod(0o755)
+    assert result.exit_code == 0
+    assert "truncated GGUF header" in result.stderr and "bad magic" in result.stderr
+    assert "broken symlink" in result.stderr
+    names = [r["name"] for r in cli("list", "--json").json()]
+    if os.geteuid() == 0:  # root reads a chmod 0 folder anyway
+        assert names == ["good-llamacpp-gguf-q4_k_m", "l-llamacpp-gguf-q4_k_m"]
+    else:
+        assert names == ["good-llamacpp-gguf-q4_k_m"] and "cannot read folder" in result.stderr
+
+
+def test_rescan_is_idempotent_and_dry_run_writes_nothing(weights, cli, sandbox):
+    write_gguf(weights / "a" / "A-Q4_K_M.gguf")
+    dry = cli("scan", "--base", str(weights), "--dry-run")
+    assert dry.exit_code == 0 and "would added" in dry.stdout or "would add" in dry.stdout
+    assert not sandbox.layer("discovered").exists()
+    cli("scan", "--base", str(weights))
+    first = sandbox.layer("discovered").read_bytes()
+    again = cli("scan", "--base", str(weights), "--update-existing")
+    assert "0 added, 0 updated, 1 unchanged" in again.stdout
+    assert sandbox.layer("discovered").read_bytes() == first
+    # a changed file updates the same entry
+    write_gguf(weights / "a" / "A-Q4_K_M.gguf", tensor_values=64)
+    cli("scan", "--base", str(weights), "--update-existing")
+    rows = sandbox.read_layer("discovered")
+    assert len(rows) == 1 and rows[0]["download_size_bytes"] == (weights / "a" / "A-Q4_K_M.gguf").stat().st_size
+
+
+def test_scan_marks_vanished_models(weights, cli, sandbox):
+    path = write_gguf(weights / "a" / "A-Q4_K_M.gguf")
+    cli("scan", "--base", str(weights))
+    path.unlink()
+    result = cli("scan", "--base", str(weights))
+    assert "no longer in its source" in result.stderr
+    assert "missing_since" in sandbox.read_layer("discovered")[0]["metadata"]
+
+
+def test_fallback_format_and_pytorch_onnx(weights, cli):
+    (weights / "o" / "pt").mkdir(parents=True)
+    (weights / "o" / "pt" / "pytorch_model.bin").write_bytes(b"\0" * 10)
+    (weights / "o" / "pt" / "config.json").write_text(json.dumps({"torch_dtype": "float16"}))
+    (weights / "o" / "onnxmodel").mkdir(parents=True)
+    (weights / "o" / "onnxmodel" / "model.onnx").write_bytes(b"\0" * 10)
+    (weights / "o" / "raw").mkdir(parents=True)
+    (weights / "o" / "raw" / "consolidated.pth").write_bytes(b"\0" * 10)
+    cli("scan", "--base", str(weights), "--format", "pytorch")
+    rows = {r["name"]: r for r in cli("list", "--json").json()}
+    assert rows["pt-vllm-pytorch-fp16"]["download_format"] == "pytorch"
+    assert rows["onnxmodel-unassigned-onnx"]["download_format"] == "onnx"
+    assert rows["raw-vllm-pytorch"]["metadata"]["format_from"] == "--format fallback"
+
+
+def test_safetensors_dtype_from_header_when_config_is_silent(weights, cli):
+    folder = weights / "o" / "plain"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    write_safetensors(folder / "model.safetensors", {"w": ("F16", [2, 2])})
+    cli("scan", "--base", str(weights))
+    assert cli("list", "--json").json()[0]["quantization"] == "fp16"
