@@ -101,3 +101,71 @@ def write_hf_folder(folder: str | Path, *, config: dict[str, Any] | None = None,
     for name, content in (side_files or {}).items():
         (folder / name).write_text(content if isinstance(content, str) else json.dumps(content))
     return folder
+
+
+def _blob(store: Path, data: bytes) -> tuple[str, int]:
+    import hashlib
+
+    digest = hashlib.sha256(data).hexdigest()
+    blobs = store / "blobs"
+    blobs.mkdir(parents=True, exist_ok=True)
+    (blobs / f"sha256-{digest}").write_bytes(data)
+    return digest, len(data)
+
+
+def write_ollama_model(
+    store: str | Path,
+    name: str,
+    *,
+    gguf_file_type: int | None = 15,
+    config_file_type: str | None = "Q4_K_M",
+    family: str = "qwen3",
+    parameter_size: str = "8.2B",
+    template: str | None = "{{ if .Tools }}tools{{ end }}{{ .Prompt }}",
+    projector: bool = False,
+    model_blob: bytes | None = None,
+    tensor_values: int = 16,
+) -> Path:
+    """One model in an Ollama store laid out as Ollama lays it out: a manifest at
+    ``manifests/<host>/<namespace>/<model>/<tag>`` and blobs named by their sha256.
+    ``name`` is what ``ollama list`` shows (``qwen3:8b``, ``hf.co/user/repo:Q4_K_M``)."""
+    import tempfile
+
+    store = Path(store)
+    model, _, tag = name.partition(":")
+    tag = tag or "latest"
+    parts = model.split("/")
+    if len(parts) == 1:
+        host, namespace, model_name = "registry.ollama.ai", "library", parts[0]
+    elif len(parts) == 2:
+        host, namespace, model_name = "registry.ollama.ai", parts[0], parts[1]
+    else:
+        host, namespace, model_name = parts[0], "/".join(parts[1:-1]), parts[-1]
+    if model_blob is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            model_blob = write_gguf(Path(tmp) / "m.gguf", file_type=gguf_file_type, arch=family,
+                                    tensor_values=tensor_values).read_bytes()
+    layers = []
+    digest, size = _blob(store, model_blob)
+    layers.append({"mediaType": "application/vnd.ollama.image.model", "digest": f"sha256:{digest}", "size": size})
+    if projector:
+        with tempfile.TemporaryDirectory() as tmp:
+            data = write_gguf(Path(tmp) / "p.gguf", projector=True, file_type=1).read_bytes()
+        digest, size = _blob(store, data)
+        layers.append({"mediaType": "application/vnd.ollama.image.projector", "digest": f"sha256:{digest}", "size": size})
+    if template is not None:
+        digest, size = _blob(store, template.encode())
+        layers.append({"mediaType": "application/vnd.ollama.image.template", "digest": f"sha256:{digest}", "size": size})
+    digest, size = _blob(store, b'{"temperature": 0.6}')
+    layers.append({"mediaType": "application/vnd.ollama.image.params", "digest": f"sha256:{digest}", "size": size})
+    config = {"model_format": "gguf", "model_family": family, "model_families": [family] + (["clip"] if projector else []),
+              "model_type": parameter_size, "file_type": config_file_type or "", "architecture": "amd64", "os": "linux"}
+    digest, size = _blob(store, json.dumps(config).encode())
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                           "digest": f"sha256:{digest}", "size": size},
+                "layers": layers}
+    path = store / "manifests" / host / namespace / model_name / tag
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(manifest))
+    return path

@@ -1,1 +1,75 @@
+"""lmstudio: LM Studio's models folder, ``<root>/<publisher>/<repo>/`` exactly."""
 
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+from imageworks_core import Context, RemovedFiles, Variant, hookimpl
+
+NAME = "lmstudio"
+
+
+@hookimpl
+def imageworks_discover(ctx: Context):
+    if NAME not in ctx.option("providers", ()):
+        return None
+    roots = [Path(p) for p in ctx.settings.lmstudio_roots]
+    if not roots:
+        ctx.warn("LM Studio", "not found (no ~/.lmstudio, ~/.lmstudio-home-pointer or legacy folder); nothing to discover")
+        return []
+    return list(discover_roots(ctx, roots))
+
+
+def discover_roots(ctx: Context, roots: list[Path]) -> Iterator[Variant]:
+    from imageworks_core.model_files import folder_variant, gguf_variants, has_weights
+    from imageworks_core.registry.naming import family_from_repo
+
+    for root in roots:
+        if not root.is_dir():
+            ctx.warn(str(root), "LM Studio models folder does not exist")
+            continue
+        for publisher in _subdirs(ctx, root):
+            for repo in _subdirs(ctx, publisher):
+                try:
+                    names = sorted(e.name for e in os.scandir(repo) if e.is_file())
+                except OSError as exc:
+                    ctx.warn(str(repo), f"cannot read folder: {exc.strerror}")
+                    continue
+                source = {"repo_id": f"{publisher.name}/{repo.name}"}
+                family = family_from_repo(repo.name)
+                ggufs = [n for n in names if n.lower().endswith(".gguf")]
+                if ggufs:
+                    yield from gguf_variants(ctx, NAME, repo, ggufs, family=family, backend="lmstudio",
+                                             source=source)
+                elif has_weights(names):
+                    variant = folder_variant(ctx, NAME, repo, names, family=family, source=source)
+                    if variant is not None:
+                        yield variant
+
+
+def _subdirs(ctx: Context, folder: Path) -> list[Path]:
+    try:
+        return sorted(Path(e.path) for e in os.scandir(folder) if e.is_dir(follow_symlinks=False)
+                      and not e.name.startswith("."))
+    except OSError as exc:
+        ctx.warn(str(folder), f"cannot read folder: {exc.strerror}")
+        return []
+
+
+@hookimpl
+def imageworks_remove(entry, delete_files: bool, ctx: Context):
+    """Delete a variant's files, then its repo and publisher folders if empty; never the root."""
+    if entry.source_provider != NAME or not delete_files:
+        return None
+    from imageworks_core.safety import delete_entry_files, prune_empty_parents
+
+    result = delete_entry_files(entry, ctx)
+    roots = [Path(p) for p in ctx.settings.lmstudio_roots]
+    if entry.download_path:
+        prune_empty_parents(Path(entry.download_path), roots, levels=2)
+    return result
+
+
+__all__ = ["RemovedFiles"]

@@ -1,0 +1,129 @@
+"""Reading an Ollama model store directly: manifests four levels deep, content-addressed blobs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import attrs
+
+DEFAULT_HOST = "registry.ollama.ai"
+DEFAULT_NAMESPACE = "library"
+MEDIA_PREFIX = "application/vnd.ollama.image."
+_DIGEST = re.compile(r"sha256[:-]([0-9a-f]{64})\Z")
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be used; the message says why."""
+
+
+@attrs.frozen
+class Layer:
+    kind: str  # model, projector, template, params, license, system, adapter, messages, config...
+    digest: str  # hex
+    size: int
+
+    @property
+    def blob(self) -> str:
+        return f"blobs/sha256-{self.digest}"
+
+
+@attrs.frozen
+class Manifest:
+    path: Path  # relative to the store
+    shown_name: str
+    config: Layer
+    layers: tuple[Layer, ...]
+
+    def layer(self, kind: str) -> Layer | None:
+        return next((layer for layer in self.layers if layer.kind == kind), None)
+
+    @property
+    def blobs(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys([self.config.blob, *(layer.blob for layer in self.layers)]))
+
+
+def shown_name(host: str, namespace: str, model: str, tag: str) -> str:
+    """What ``ollama list`` shows: the default host and ``library`` namespace are dropped."""
+    if host == DEFAULT_HOST:
+        prefix = "" if namespace == DEFAULT_NAMESPACE else f"{namespace}/"
+    else:
+        prefix = f"{host}/{namespace}/"
+    return f"{prefix}{model}:{tag}"
+
+
+def manifest_paths(store: Path) -> Iterator[Path]:
+    """Files exactly four levels below ``manifests/``: host/namespace/model/tag."""
+    root = store / "manifests"
+    if not root.is_dir():
+        return
+    for path in sorted(root.glob("*/*/*/*")):
+        if path.is_file() and not path.name.startswith("."):
+            yield path
+
+
+def _layer(raw: Any, where: str) -> Layer:
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{where} is not an object")
+    digest = _DIGEST.match(str(raw.get("digest", "")))
+    if not digest:
+        raise ManifestError(f"{where} has no valid sha256 digest")
+    size = raw.get("size")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise ManifestError(f"{where} has no valid size")
+    media = str(raw.get("mediaType", ""))
+    kind = media.removeprefix(MEDIA_PREFIX) if media.startswith(MEDIA_PREFIX) else media.rsplit(".", 1)[-1] or "unknown"
+    return Layer(kind, digest.group(1), size)
+
+
+def read_manifest(store: Path, path: Path) -> Manifest:
+    rel = path.relative_to(store)
+    host, namespace, model, tag = rel.parts[1:]
+    try:
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ManifestError(f"not valid JSON ({exc})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("layers"), list):
+        raise ManifestError("no 'layers' list")
+    if doc.get("schemaVersion") not in (2, None):
+        raise ManifestError(f"unsupported schemaVersion {doc.get('schemaVersion')!r}")
+    config = _layer(doc.get("config"), "config")
+    layers = tuple(_layer(raw, f"layers[{i}]") for i, raw in enumerate(doc["layers"]))
+    return Manifest(rel, shown_name(host, namespace, model, tag), config, layers)
+
+
+def read_config(store: Path, manifest: Manifest) -> dict[str, Any]:
+    try:
+        doc = json.loads((store / manifest.config.blob).read_bytes())
+    except OSError as exc:
+        raise ManifestError(f"config blob unreadable: {exc.strerror}") from None
+    except ValueError:
+        raise ManifestError("config blob is not JSON") from None
+    if not isinstance(doc, dict):
+        raise ManifestError("config blob is not a JSON object")
+    return doc
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def referenced_blobs(store: Path, *, exclude: set[Path] = frozenset()) -> set[str]:
+    """Blob paths (``blobs/sha256-…``) referenced by the store's manifests, except ``exclude``."""
+    found: set[str] = set()
+    for path in manifest_paths(store):
+        if path.relative_to(store) in exclude:
+            continue
+        try:
+            found.update(read_manifest(store, path).blobs)
+        except ManifestError:
+            # An unreadable manifest might still reference blobs: keep every blob it names.
+            found.update(f"blobs/sha256-{m}" for m in re.findall(r"sha256[:-]([0-9a-f]{64})", path.read_text(errors="replace")))
+    return found
