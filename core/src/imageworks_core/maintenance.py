@@ -1,13 +1,333 @@
-"""Registry maintenance that goes through the hooks: verify, normalize, remove, prune, purge."""
+"""Registry maintenance through the hooks, so it covers every provider: verify, normalize,
+remove, prune, purge, reset and restore. The CLI and the GUI call these functions."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
 import attrs
 
+from .errors import BadInputError, NotFoundError
+from .fileset import directory_checksum, stat_sizes, with_aggregate
+from .inventory import is_installed
+from .models import ArtifactFile, Entry
 from .registry.store import utc_now
 from .session import Session
+from .types import Finding, Redetected
 
 PLACEHOLDER_PREFIX = "model-ollama-gguf"
+
+
+# ---------------------------------------------------------------------------------------- verify
+@attrs.frozen
+class VerifyResult:
+    name: str
+    ok: bool
+    problems: tuple[str, ...]
+    fixed: bool = False
+
+
+def _select(session: Session, names: Iterable[str]) -> list[Entry]:
+    view = session.registry.load()
+    names = list(names)
+    if not names:
+        return [e for e in view.entries if e.download_path]
+    missing = [n for n in names if view.get(n) is None]
+    if missing:
+        raise NotFoundError(f"no entry named {', '.join(missing)}", hint="see `imageworks-download list --include-logical`")
+    return [view.get(n) for n in names]
+
+
+def verify(
+    session: Session,
+    names: Iterable[str] = (),
+    *,
+    content_hash: bool = False,
+    fix_missing: bool = False,
+    on_progress: Callable[[str], None] | None = None,
+) -> list[VerifyResult]:
+    from .hashing import HashCache, hash_files
+
+    entries = _select(session, names)
+    ctx = session.context({"hash": content_hash})
+    digests: dict[str, str | OSError] = {}
+    if content_hash:
+        cache = HashCache(session.registry.directory / ".hash_cache.json")
+        paths = [os.path.join(e.download_path, f) for e in entries if e.download_path for f in e.download_files]
+        digests = hash_files(paths, cache, on_done=on_progress)
+        cache.save()
+    results: list[VerifyResult] = []
+    recorded: dict[str, Entry] = {}
+    gone: list[str] = []
+    for entry in entries:
+        problems: list[str] = []
+        if not entry.download_path:
+            problems.append("no download_path (logical-only entry)")
+        else:
+            known = {a.path: a for a in entry.artifacts.files}
+            missing = 0
+            new_hashes: list[ArtifactFile] = []
+            if not entry.download_files and not os.path.isdir(entry.download_path):
+                problems.append(f"folder missing: {entry.download_path}")
+                missing = 1
+            for rel in entry.download_files:
+                path = os.path.join(entry.download_path, rel)
+                try:
+                    size = os.stat(path).st_size
+                except OSError:
+                    problems.append(f"missing file: {rel}")
+                    missing += 1
+                    continue
+                artifact = known.get(rel)
+                if artifact and artifact.size is not None and artifact.size != size:
+                    problems.append(f"size changed: {rel} ({artifact.size} -> {size} bytes)")
+                    continue
+                if content_hash:
+                    digest = digests.get(path)
+                    if isinstance(digest, OSError):
+                        problems.append(f"unreadable: {rel} ({digest.strerror})")
+                    elif artifact and artifact.sha256:
+                        if artifact.sha256 != digest:
+                            problems.append(f"digest mismatch: {rel} (expected {artifact.sha256[:12]}…, got {digest[:12]}…)")
+                    elif digest:
+                        new_hashes.append(ArtifactFile(rel, size, digest))
+            if new_hashes:
+                files = {a.path: a for a in entry.artifacts.files}
+                files.update({a.path: a for a in new_hashes})
+                recorded[entry.name] = attrs.evolve(entry, artifacts=with_aggregate(files.values()))
+            if fix_missing and (missing and missing == max(1, len(entry.download_files))):
+                gone.append(entry.name)
+        for findings in session.plugins.hook.imageworks_verify(entry=entry, ctx=ctx):
+            for finding in findings or ():
+                text = finding.problem if isinstance(finding, Finding) else str(finding)
+                if text not in problems:
+                    problems.append(text)
+        results.append(VerifyResult(entry.name, not problems, tuple(problems), entry.name in gone))
+    if recorded or gone:
+        now = utc_now()
+        with session.registry.transaction() as tx:
+            for name, entry in recorded.items():
+                current = tx.discovered.get(name)
+                if current is not None:
+                    tx.put(attrs.evolve(current, artifacts=entry.artifacts))
+            for name in gone:
+                current = tx.discovered.get(name)
+                if current is not None:
+                    tx.put(attrs.evolve(current, download_path=None, updated_at=now,
+                                        metadata={**current.metadata, "missing_since": now,
+                                                  "last_download_path": current.download_path}))
+    session.log.event("verify", checked=len(results), invalid=[r.name for r in results if not r.ok],
+                      hashed=content_hash, fixed=gone, hashes_recorded=sorted(recorded))
+    return results
+
+
+# ------------------------------------------------------------------------------------- normalize
+@attrs.frozen
+class NormalizeRow:
+    name: str
+    action: str  # update | prune | shadowed
+    changes: dict[str, tuple[Any, Any]]
+
+
+def default_redetect(entry: Entry) -> Redetected | None:
+    """Re-detection for entries no provider claims: GGUF header or folder facts."""
+    from .detect import GGUFHeaderError, detect_folder, read_gguf_info
+
+    if not entry.download_path or not os.path.isdir(entry.download_path):
+        return None
+    base = Path(entry.download_path)
+    if entry.download_format == "gguf" or any(f.lower().endswith(".gguf") for f in entry.download_files[:1]):
+        if not entry.download_files:
+            return None
+        try:
+            info = read_gguf_info(base / entry.download_files[0])
+        except (GGUFHeaderError, OSError):
+            return None
+        present = tuple(f for f in entry.download_files if (base / f).exists())
+        return Redetected("gguf", info.quant, present)
+    names = sorted(p.name for p in base.iterdir() if p.is_file())
+    facts = detect_folder(base, names)
+    return Redetected(facts.download_format, facts.quantization, facts.files)
+
+
+def normalize(session: Session, *, apply: bool = False, rebuild: bool = False, prune_missing: bool = False,
+              backup: bool = True) -> tuple[list[NormalizeRow], list[Path]]:
+    ctx = session.context({})
+    rows: list[NormalizeRow] = []
+    view = session.registry.load()
+    for name, fields in view.shadowed.items():
+        rows.append(NormalizeRow(name, "shadowed", {f: ("curated", "hides discovered value") for f in fields}))
+    with session.registry.transaction(backup=backup, dry_run=not apply) as tx:
+        for name, entry in sorted(tx.discovered.items()):
+            if not entry.download_path:
+                continue
+            sizes, missing = stat_sizes(entry.download_path, entry.download_files)
+            gone = (not os.path.isdir(entry.download_path)) or (entry.download_files and len(missing) == len(entry.download_files))
+            if gone:
+                if prune_missing:
+                    rows.append(NormalizeRow(name, "prune", {"download_path": (entry.download_path, None)}))
+                    tx.delete(name)
+                continue
+            found = session.plugins.hook.imageworks_normalize(entry=entry, ctx=ctx) or default_redetect(entry)
+            if found is None:
+                continue
+            changes: dict[str, tuple[Any, Any]] = {}
+            updates: dict[str, Any] = {}
+            if found.download_format and found.download_format != entry.download_format:
+                changes["format"] = (entry.download_format, found.download_format)
+                updates["download_format"] = found.download_format
+            if found.quantization and found.quantization != entry.quantization:
+                changes["quant"] = (entry.quantization, found.quantization)
+                updates["quantization"] = found.quantization
+            if rebuild:
+                files = tuple(found.download_files) if found.download_files is not None else entry.download_files
+                sizes, _missing = stat_sizes(entry.download_path, files)
+                size, checksum = sum(sizes.values()), directory_checksum(sizes)
+                if size != entry.download_size_bytes:
+                    changes["size"] = (entry.download_size_bytes, size)
+                    updates["download_size_bytes"] = size
+                if checksum != entry.download_directory_checksum:
+                    changes["checksum"] = (entry.download_directory_checksum, checksum)
+                    updates["download_directory_checksum"] = checksum
+                if files != entry.download_files:
+                    changes["files"] = (len(entry.download_files), len(files))
+                    updates["download_files"] = files
+            if changes:
+                rows.append(NormalizeRow(name, "update", changes))
+                tx.put(attrs.evolve(entry, **updates, updated_at=utc_now()))
+    if apply:
+        session.log.event("normalize", changed=[r.name for r in rows if r.action != "shadowed"], rebuild=rebuild,
+                          prune_missing=prune_missing, backups=[str(b) for b in tx.backups])
+    return rows, tx.backups
+
+
+# ---------------------------------------------------------------------------------------- remove
+@attrs.frozen
+class RemovePlan:
+    entry: Entry
+    layer: str
+    mode: str  # keep | purge
+    delete_files: bool
+    files: tuple[str, ...]
+    shared: tuple[str, ...]
+
+
+def plan_remove(session: Session, name: str, *, purge: bool, delete_files: bool, include_curated: bool) -> RemovePlan:
+    from .safety import check_paths, entry_roots
+
+    view = session.registry.load()
+    entry = view.get(name)
+    if entry is None:
+        raise NotFoundError(f"no entry named {name!r}", hint="see `imageworks-download list --include-logical`")
+    layer = view.layer_of(name)
+    if layer == "curated" and not include_curated:
+        raise BadInputError(f"{name} is a curated entry (model_registry.curated.json): add --include-curated to change it")
+    files: list[str] = []
+    shared: list[str] = []
+    if delete_files and entry.download_path:
+        others = {os.path.realpath(os.path.join(e.download_path, f))
+                  for e in view.entries if e.name != name and e.download_path for f in e.download_files}
+        ctx = session.context({})
+        paths = [Path(entry.download_path, f) for f in entry.download_files]
+        check_paths(paths, entry_roots(entry, ctx))
+        for path in paths:
+            (shared if os.path.realpath(path) in others else files).append(str(path))
+    return RemovePlan(entry, layer, "purge" if purge else "keep", delete_files, tuple(files), tuple(shared))
+
+
+def execute_remove(session: Session, plan: RemovePlan, *, include_curated: bool, backup: bool = True):
+    entry = plan.entry
+    removed = None
+    if plan.delete_files and entry.download_path:
+        ctx = session.context({"shared_files": [os.path.realpath(p) for p in plan.shared]})
+        removed = session.plugins.hook.imageworks_remove(entry=entry, delete_files=True, ctx=ctx)
+        if removed is None:
+            from .safety import delete_entry_files
+
+            removed = delete_entry_files(entry, ctx)
+    now = utc_now()
+    with session.registry.transaction(backup=backup) as tx:
+        current = tx.discovered.get(entry.name)
+        if plan.mode == "purge":
+            tx.delete(entry.name)
+            if include_curated:
+                tx.delete_curated(entry.name)
+        elif current is not None:
+            tx.put(attrs.evolve(current, download_path=None, updated_at=now,
+                                metadata={**current.metadata, "removed_at": now,
+                                          "last_download_path": current.download_path}))
+        elif include_curated:
+            raw = next(r for r in tx.curated if r.get("name") == entry.name)
+            tx.replace_curated(entry.name, {**raw, "download_path": None,
+                                            "metadata": {**(raw.get("metadata") or {}), "removed_at": now}})
+    session.log.event("remove", name=entry.name, mode=plan.mode, delete_files=plan.delete_files,
+                      deleted=list(removed.deleted) if removed else [], kept=list(removed.kept) if removed else [],
+                      backups=[str(b) for b in tx.backups])
+    return removed, tx.backups
+
+
+# -------------------------------------------------------------------------- prune / purge / reset
+def _score(entry: Entry, layer: str) -> tuple:
+    described = sum(1 for value in attrs.astuple(entry, recurse=False) if value not in (None, (), {}, False, ""))
+    return (layer == "both", bool(entry.roles), not entry.deprecated, is_installed(entry),
+            described + len(entry.metadata), entry.updated_at or "", entry.name)
+
+
+def duplicate_groups(session: Session, backend: str | None = None) -> list[tuple[Entry, list[Entry]]]:
+    """(kept, dropped) for entries with the same content: same files by real path, or the same
+    aggregate digest. The best-described entry is kept."""
+    view = session.registry.load()
+    discovered = {e.name for e in session.registry.read("discovered").entries}
+    parent = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    by_key: dict[Any, str] = {}
+    for entry in view.entries:
+        if backend and entry.backend != backend:
+            continue
+        keys = []
+        if entry.download_path and entry.download_files:
+            keys.append(("files", tuple(sorted(os.path.realpath(os.path.join(entry.download_path, f))
+                                               for f in entry.download_files))))
+        if entry.artifacts.aggregate_sha256:
+            keys.append(("digest", entry.artifacts.aggregate_sha256))
+        for key in keys:
+            if key in by_key:
+                parent[find(entry.name)] = find(by_key[key])
+            else:
+                by_key[key] = entry.name
+                find(entry.name)
+    groups: dict[str, list[Entry]] = {}
+    for name in parent:
+        groups.setdefault(find(name), []).append(view.get(name))
+    out = []
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda e: _score(e, view.layer_of(e.name)), reverse=True)
+        keep, rest = members[0], [e for e in members[1:] if e.name in discovered and view.layer_of(e.name) == "discovered"]
+        if rest:
+            out.append((keep, rest))
+    return sorted(out, key=lambda g: g[0].name)
+
+
+def delete_discovered(session: Session, names: Iterable[str], *, dry_run: bool, backup: bool = True,
+                      curated: Iterable[str] = (), event: str = "delete") -> list[Path]:
+    names, curated = list(names), list(curated)
+    with session.registry.transaction(backup=backup, dry_run=dry_run) as tx:
+        for name in names:
+            tx.delete(name)
+        for name in curated:
+            tx.delete_curated(name)
+    if not dry_run and (names or curated):
+        session.log.event(event, deleted=names, deleted_curated=curated, backups=[str(b) for b in tx.backups])
+    return tx.backups
 
 
 def deprecate_placeholders(session: Session, *, dry_run: bool = False) -> list[str]:
@@ -22,3 +342,59 @@ def deprecate_placeholders(session: Session, *, dry_run: bool = False) -> list[s
     if names and not dry_run:
         session.log.event("deprecated_placeholders", names=names)
     return names
+
+
+def is_ollama(entry: Entry) -> bool:
+    return entry.source_provider == "ollama" or entry.backend == "ollama"
+
+
+def restore_ollama(session: Session, backup_file: Path | None, *, dry_run: bool,
+                   include_deprecated: bool) -> tuple[Path, list[str]]:
+    from .registry.layers import read_layer
+
+    if backup_file is None:
+        backups = session.registry.backups("discovered")
+        if not backups:
+            raise NotFoundError(f"no discovered-layer backups in {session.registry.backups_dir}")
+        backup_file = backups[-1]
+    backup_file = Path(backup_file)
+    if not backup_file.is_file():
+        raise BadInputError(f"backup {backup_file} does not exist")
+    old = read_layer(backup_file, "discovered")
+    restored = []
+    with session.registry.transaction(backup=True, dry_run=dry_run) as tx:
+        for entry in old.entries:
+            if not is_ollama(entry) or entry.name in tx.discovered:
+                continue
+            if entry.deprecated and not include_deprecated:
+                continue
+            tx.put(entry)
+            restored.append(entry.name)
+    if not dry_run:
+        session.log.event("restore_ollama", backup=str(backup_file), restored=restored)
+    return backup_file, restored
+
+
+def backfill_ollama_paths(session: Session, *, dry_run: bool) -> list[str]:
+    from .discovery import collect_variants
+    from .register import variant_entry
+
+    variants, _warnings = collect_variants(session, ["ollama"], {})
+    by_served = {v.served_model_id: v for v in variants}
+    filled = []
+    with session.registry.transaction(dry_run=dry_run) as tx:
+        for name, entry in list(tx.discovered.items()):
+            if not is_ollama(entry) or (entry.download_path and entry.download_files):
+                continue
+            variant = by_served.get(entry.served_model_id or "")
+            if variant is None:
+                continue
+            fresh = variant_entry(variant, name, entry, utc_now())
+            tx.put(attrs.evolve(entry, download_path=fresh.download_path, download_files=fresh.download_files,
+                                download_size_bytes=fresh.download_size_bytes, artifacts=fresh.artifacts,
+                                download_directory_checksum=fresh.download_directory_checksum,
+                                metadata={**entry.metadata, "identity": variant.identity}, updated_at=fresh.updated_at))
+            filled.append(name)
+    if not dry_run:
+        session.log.event("backfill_ollama_paths", filled=filled)
+    return filled

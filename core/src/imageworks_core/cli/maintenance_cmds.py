@@ -1,0 +1,228 @@
+"""Commands that check and clean the registry: verify, normalize-formats, remove, prune-*,
+purge-*, reset-discovered, restore-ollama, backfill-ollama-paths."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .base import confirm_or_refuse, dry_run_option, emit_json, json_option, print_table, session_from
+
+no_backup_option = click.option("--no-backup", is_flag=True, help="Skip the backup of the layers changed.")
+
+
+def _backups(paths) -> None:
+    for path in paths:
+        click.echo(f"backup: {path}")
+
+
+@click.command("verify")
+@click.argument("names", nargs=-1)
+@click.option("--fix-missing", is_flag=True, help="Mark entries whose files are gone (clears download_path).")
+@click.option("--hash", "content_hash", is_flag=True, help="Compare content hashes (sha256), not only sizes.")
+@json_option
+@click.pass_context
+def verify_command(ctx, names, fix_missing, content_hash, as_json):
+    """Check every file of every (or the named) installed entry."""
+    from ..maintenance import verify
+
+    session = session_from(ctx, "verify")
+    results = verify(session, names, content_hash=content_hash, fix_missing=fix_missing)
+    if as_json:
+        emit_json([{"name": r.name, "ok": r.ok, "problems": list(r.problems)} for r in results])
+    else:
+        for r in results:
+            click.echo(f"{'✓' if r.ok else '✗'} {r.name}" + ("" if r.ok else ": " + "; ".join(r.problems))
+                       + (" (marked missing)" if r.fixed else ""))
+        bad = sum(1 for r in results if not r.ok)
+        click.echo(f"{len(results)} checked, {bad} invalid" + (" (content hashed)" if content_hash else ""))
+    if any(not r.ok for r in results):
+        sys.exit(1)
+
+
+@click.command("normalize-formats")
+@click.option("--dry-run/--apply", "dry_run", default=True, help="Show the diff (default) or write it.")
+@click.option("--rebuild", is_flag=True, help="Also size, directory checksum and file list.")
+@click.option("--prune-missing", is_flag=True, help="Remove entries whose files are gone.")
+@no_backup_option
+@click.pass_context
+def normalize_command(ctx, dry_run, rebuild, prune_missing, no_backup):
+    """Re-detect format and quant and show (or apply) the differences."""
+    from ..maintenance import normalize
+
+    session = session_from(ctx, "normalize-formats")
+    rows, backups = normalize(session, apply=not dry_run, rebuild=rebuild, prune_missing=prune_missing,
+                              backup=not no_backup)
+    table = [[r.name, r.action, "; ".join(f"{k}: {old} → {new}" for k, (old, new) in r.changes.items())] for r in rows]
+    if table:
+        print_table("normalize-formats" + (" (dry run)" if dry_run else ""), ["name", "action", "changes"], table)
+    changed = sum(1 for r in rows if r.action != "shadowed")
+    click.echo(f"{changed} entr{'y' if changed == 1 else 'ies'} {'would change' if dry_run else 'changed'}"
+               + ("; re-run with --apply to write" if dry_run and changed else ""))
+    _backups(backups)
+
+
+@click.command("remove")
+@click.argument("name")
+@click.option("--delete-files", is_flag=True, help="Also delete the files (safely, via the provider).")
+@click.option("--purge", is_flag=True, help="Delete the entry instead of keeping it without files.")
+@click.option("--force", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--include-curated", is_flag=True, help="Allow changing the curated layer.")
+@dry_run_option
+@no_backup_option
+@click.pass_context
+def remove_command(ctx, name, delete_files, purge, force, include_curated, dry_run, no_backup):
+    """Remove a variant: clear its download fields (default), --purge the entry, --delete-files."""
+    from ..maintenance import execute_remove, plan_remove
+
+    session = session_from(ctx, "remove")
+    plan = plan_remove(session, name, purge=purge, delete_files=delete_files, include_curated=include_curated)
+    action = "delete the entry" if purge else "clear its download fields (entry kept)"
+    click.echo(f"{name} [{plan.layer}]: will {action}")
+    for path in plan.files:
+        click.echo(f"  delete {path}")
+    for path in plan.shared:
+        click.echo(f"  keep   {path} (another entry uses it)")
+    if dry_run:
+        click.echo("dry run: nothing changed")
+        return
+    confirm_or_refuse(f"Remove {name}?", force)
+    removed, backups = execute_remove(session, plan, include_curated=include_curated, backup=not no_backup)
+    if removed is not None:
+        click.echo(f"deleted {len(removed.deleted)} file(s), kept {len(removed.kept)} shared")
+    click.echo(f"{'purged' if purge else 'updated'} {name}")
+    _backups(backups)
+
+
+def _print_names(title: str, names: list[str], dry_run: bool) -> None:
+    if names:
+        print_table(title, ["name", "action"], [[n, "would delete" if dry_run else "deleted"] for n in names])
+    click.echo(f"{len(names)} entr{'y' if len(names) == 1 else 'ies'} {'would be ' if dry_run else ''}deleted"
+               + (" (dry run: nothing written)" if dry_run else ""))
+
+
+@click.command("prune-duplicates")
+@dry_run_option
+@click.option("--backend", default=None)
+@no_backup_option
+@click.pass_context
+def prune_duplicates_command(ctx, dry_run, backend, no_backup):
+    """Entries with the same content (same files or digests): keep the best-described one."""
+    from ..maintenance import delete_discovered, duplicate_groups
+
+    session = session_from(ctx, "prune-duplicates")
+    groups = duplicate_groups(session, backend)
+    rows = []
+    for keep, drop in groups:
+        rows.append([keep.name, "keep", ""])
+        rows += [[e.name, "would delete" if dry_run else "delete", f"duplicate of {keep.name}"] for e in drop]
+    if rows:
+        print_table("prune-duplicates", ["name", "action", "why"], rows)
+    names = [e.name for _, drop in groups for e in drop]
+    backups = delete_discovered(session, names, dry_run=dry_run, backup=not no_backup, event="prune_duplicates")
+    click.echo(f"{len(names)} duplicate(s) {'would be ' if dry_run else ''}deleted")
+    _backups(backups)
+
+
+@click.command("prune-deprecated")
+@click.option("--placeholders-only", is_flag=True, help="Only model-ollama-gguf* placeholders.")
+@dry_run_option
+@no_backup_option
+@click.pass_context
+def prune_deprecated_command(ctx, placeholders_only, dry_run, no_backup):
+    """Delete deprecated entries from the discovered layer."""
+    from ..maintenance import PLACEHOLDER_PREFIX, delete_discovered
+
+    session = session_from(ctx, "prune-deprecated")
+    names = [e.name for e in session.registry.read("discovered").entries
+             if e.deprecated and (not placeholders_only or e.name.startswith(PLACEHOLDER_PREFIX))]
+    _print_names("prune-deprecated", names, dry_run)
+    _backups(delete_discovered(session, names, dry_run=dry_run, backup=not no_backup, event="prune_deprecated"))
+
+
+@click.command("purge-logical-only")
+@dry_run_option
+@click.option("--include-curated", is_flag=True)
+@no_backup_option
+@click.pass_context
+def purge_logical_only_command(ctx, dry_run, include_curated, no_backup):
+    """Delete entries with no download_path."""
+    from ..maintenance import delete_discovered
+
+    session = session_from(ctx, "purge-logical-only")
+    view = session.registry.load()
+    discovered = [e.name for e in session.registry.read("discovered").entries if not e.download_path
+                  and view.layer_of(e.name) == "discovered"]
+    curated = [e.name for e in view.entries if e.is_logical and view.layer_of(e.name) != "discovered"] if include_curated else []
+    if include_curated:
+        discovered += [n for n in curated if view.layer_of(n) == "both"]
+    _print_names("purge-logical-only", sorted(set(discovered) | set(curated)), dry_run)
+    _backups(delete_discovered(session, discovered, curated=curated, dry_run=dry_run, backup=not no_backup,
+                               event="purge_logical_only"))
+
+
+@click.command("reset-discovered")
+@click.option("--backend", required=True, help="Backend whose discovered entries to drop, or 'all'.")
+@dry_run_option
+@no_backup_option
+@click.pass_context
+def reset_discovered_command(ctx, backend, dry_run, no_backup):
+    """Empty the discovered layer for a backend (curated entries stay)."""
+    from ..maintenance import delete_discovered
+
+    session = session_from(ctx, "reset-discovered")
+    names = [e.name for e in session.registry.read("discovered").entries if backend == "all" or e.backend == backend]
+    _print_names(f"reset-discovered --backend {backend}", names, dry_run)
+    _backups(delete_discovered(session, names, dry_run=dry_run, backup=not no_backup, event="reset_discovered"))
+
+
+@click.command("restore-ollama")
+@click.option("--backup", "backup_file", type=click.Path(dir_okay=False), default=None,
+              help="Backup file (default: the newest discovered-layer backup).")
+@dry_run_option
+@click.option("--include-deprecated", is_flag=True)
+@click.pass_context
+def restore_ollama_command(ctx, backup_file, dry_run, include_deprecated):
+    """Bring back Ollama entries from a backup that are missing now."""
+    from ..maintenance import restore_ollama
+
+    session = session_from(ctx, "restore-ollama")
+    used, names = restore_ollama(session, Path(backup_file) if backup_file else None, dry_run=dry_run,
+                                 include_deprecated=include_deprecated)
+    click.echo(f"from {used}:")
+    for name in names:
+        click.echo(f"  {'would restore' if dry_run else 'restored'} {name}")
+    click.echo(f"{len(names)} entr{'y' if len(names) == 1 else 'ies'} {'would be ' if dry_run else ''}restored")
+
+
+@click.command("backfill-ollama-paths")
+@dry_run_option
+@click.pass_context
+def backfill_ollama_paths_command(ctx, dry_run):
+    """Fill download_path/download_files of Ollama entries from the store."""
+    from ..maintenance import backfill_ollama_paths
+
+    session = session_from(ctx, "backfill-ollama-paths")
+    names = backfill_ollama_paths(session, dry_run=dry_run)
+    for name in names:
+        click.echo(f"{'would fill' if dry_run else 'filled'} {name}")
+    click.echo(f"{len(names)} entr{'y' if len(names) == 1 else 'ies'} {'would be ' if dry_run else ''}filled")
+
+
+@click.command("purge-imported")
+@click.option("--providers", default="all", show_default=True, help="all, or a comma list of hf,ollama,lmstudio,local_scan.")
+@click.option("--apply", is_flag=True, help="Write (default: show what would go).")
+@no_backup_option
+@click.pass_context
+def purge_imported_command(ctx, providers, apply, no_backup):
+    """Remove discovered entries of those providers (dry by default)."""
+    from ..maintenance import delete_discovered
+
+    session = session_from(ctx, "purge-imported")
+    wanted = None if providers.strip() == "all" else {p.strip() for p in providers.split(",") if p.strip()}
+    names = [e.name for e in session.registry.read("discovered").entries
+             if e.source_provider and (wanted is None or e.source_provider in wanted)]
+    _print_names(f"purge-imported --providers {providers}", names, not apply)
+    _backups(delete_discovered(session, names, dry_run=not apply, backup=not no_backup, event="purge_imported"))
