@@ -104,7 +104,9 @@ def register_variants(
                 existing = None
         else:
             name = existing.name
-            if not update_existing:
+            # Without --update-existing, a registered entry is left as it is, unless it had lost
+            # its files (removed, missing): finding them again re-attaches them.
+            if not update_existing and existing.download_path:
                 changes.append(Change("skipped", name, variant, existing, "already registered"))
                 continue
         entry = variant_entry(variant, name, existing, now)
