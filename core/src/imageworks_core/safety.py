@@ -123,6 +123,8 @@ def prune_empty_parents(folder: Path, roots: Iterable[Path], levels: int) -> Non
             return
         try:
             folder.rmdir()
+        except FileNotFoundError:
+            pass  # already gone (the variant's own folder): go on with its parent
         except OSError:
             return
         folder = folder.parent
