@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .detect import GGUFHeaderError, detect_folder, gguf_sets, quant_label_from_filename, read_gguf_info
 from .detect.folder import WEIGHT_SUFFIXES, capabilities_from
@@ -50,7 +50,7 @@ def gguf_variants(
     family: str | None = None,
     backend: str | None = None,
     source: dict[str, Any] | None = None,
-    identity_prefix: str | None = None,
+    identity_fn: "Callable[[str | None, Path], str] | None" = None,
     extra_metadata: dict[str, Any] | None = None,
 ) -> list[Variant]:
     """One variant per GGUF quant file or complete split set in ``folder``; projectors attach
@@ -100,7 +100,7 @@ def gguf_variants(
         real = os.path.realpath(main)
         variants.append(Variant(
             provider=provider,
-            identity=f"{identity_prefix or provider}:{real}",
+            identity=identity_fn(quant, main) if identity_fn else f"{provider}:{real}",
             family=fam,
             backend=backend or "llamacpp",
             download_format="gguf",

@@ -1,0 +1,170 @@
+"""The aria2c downloader: several connections per file and several files at once, ``-c`` resume,
+each file's expected sha256 passed as its checksum. The input list (with the token, when the
+file stays on the hub's host) goes through stdin: never on a command line or in a file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+from imageworks_core.errors import DownloadError, Interrupted, VerificationError
+
+from .transfer import FileJob, ProgressMeter, TransferStats, finish
+
+# aria2c's exit codes (man aria2c, "EXIT STATUS")
+_EXIT = {
+    3: "resource not found (404)",
+    9: "not enough disk space",
+    19: "name resolution failed",
+    22: "HTTP response header was bad or unexpected",
+    24: "HTTP authorization failed",
+    32: "checksum validation failed",
+}
+
+
+def aria2c_path() -> str | None:
+    return shutil.which("aria2c")
+
+
+def resolve_redirect(url: str, headers: dict[str, str], timeout: float) -> tuple[str, bool]:
+    """Follow the hub's redirects ourselves: (final URL, whether the token may go with it).
+    The token is only ever sent to the host it was meant for."""
+    import requests
+
+    origin = urlparse(url).netloc
+    current = url
+    for _ in range(5):
+        same = urlparse(current).netloc == origin
+        try:
+            response = requests.head(current, headers=headers if same else {"User-Agent": headers.get("User-Agent", "")},
+                                     allow_redirects=False, timeout=timeout)
+        except requests.RequestException as exc:
+            raise DownloadError(f"cannot reach {urlparse(current).netloc}: {type(exc).__name__}") from None
+        if response.status_code in (301, 302, 303, 307, 308) and response.headers.get("Location"):
+            current = urljoin(current, response.headers["Location"])
+            continue
+        if response.status_code in (401, 403):
+            raise DownloadError(f"access refused ({response.status_code}) for {urlparse(url).path}; check HF_TOKEN and the repo's terms")
+        if response.status_code == 404:
+            raise DownloadError(f"not found (404): {urlparse(url).path}")
+        break
+    return current, urlparse(current).netloc == origin
+
+
+class Aria2Downloader:
+    def __init__(self, *, headers: dict[str, str], connections: int, concurrent: int, retries: int,
+                 timeout: float, meter: ProgressMeter):
+        self.headers = headers
+        self.connections = max(1, min(16, connections))
+        self.concurrent = max(1, concurrent)
+        self.retries = retries
+        self.timeout = timeout
+        self.meter = meter
+
+    def _input(self, jobs: list[FileJob]) -> str:
+        lines = []
+        for job in jobs:
+            url, with_token = resolve_redirect(job.url, self.headers, self.timeout)
+            lines.append(url)
+            lines.append(f"  dir={job.staging.parent}")
+            lines.append(f"  out={job.staging.name}")
+            if job.sha256:
+                lines.append(f"  checksum=sha-256={job.sha256}")
+            if with_token and "Authorization" in self.headers:
+                lines.append(f"  header=Authorization: {self.headers['Authorization']}")
+        return "\n".join(lines) + "\n"
+
+    def _command(self) -> list[str]:
+        return [
+            aria2c_path() or "aria2c", "--input-file=-", "--continue=true",
+            f"--max-connection-per-server={self.connections}", f"--split={self.connections}",
+            "--min-split-size=1M", f"--max-concurrent-downloads={self.concurrent}",
+            "--file-allocation=none", "--auto-file-renaming=false", "--allow-overwrite=true",
+            "--check-integrity=true", f"--max-tries={self.retries + 1}", "--retry-wait=1",
+            f"--timeout={int(self.timeout)}", "--connect-timeout=10", "--remote-time=false",
+            "--summary-interval=0", "--console-log-level=error", "--show-console-readout=false",
+            "--download-result=hide", "--enable-color=false", "--no-conf=true",
+            f"--stop-with-process={os.getpid()}", "--user-agent=imageworks-model-manager",
+        ]
+
+    def run(self, jobs: list[FileJob]) -> TransferStats:
+        if not jobs:
+            return TransferStats(backend="aria2c")
+        for job in jobs:
+            job.staging.parent.mkdir(parents=True, exist_ok=True)
+        before = {job.path: _allocated(job.staging) for job in jobs}
+        self.meter.set_done(sum(before.values()), 0)
+        # Two rounds: a presigned redirect URL can expire mid-download; the second round
+        # resolves fresh URLs and aria2c resumes from its control files.
+        for round_ in range(2):
+            code, output = self._run_once(jobs, before)
+            if code == 0:
+                break
+            if code in (9, 32) or round_ == 1:
+                break
+        if code == 32:
+            for job in jobs:
+                if job.sha256 and job.staging.exists() and not job.staging.with_name(job.staging.name + ".aria2").exists():
+                    from .transfer import sha256_file
+
+                    if sha256_file(job.staging) != job.sha256:
+                        job.staging.unlink(missing_ok=True)
+                        raise VerificationError(f"{job.path}: sha256 mismatch (expected {job.sha256}); the file was removed")
+            raise VerificationError("aria2c: checksum validation failed; the bad file was removed")
+        if code == 9:
+            raise DownloadError("disk full: aria2c reports not enough disk space; partial files are kept for resume",
+                                hint="free some space (or choose --location on another disk) and run the same command again")
+        if code != 0:
+            reason = _EXIT.get(code, f"exit status {code}")
+            detail = output.strip().splitlines()[-1] if output.strip() else ""
+            raise DownloadError(f"aria2c failed: {reason}{': ' + detail if detail else ''}; partial files are kept "
+                                f"and the next run resumes them", hint="retry, or use --no-aria2")
+        transferred = 0
+        for job in jobs:
+            transferred += max(0, (job.staging.stat().st_size if job.staging.exists() else 0) - before[job.path])
+            # aria2c verified the checksum (exit 0 with checksum=); size is checked again here.
+            finish(job, job.sha256)
+        self.meter.set_done(sum(j.size or 0 for j in jobs), transferred)
+        return TransferStats(bytes_transferred=transferred, files_done=len(jobs), backend="aria2c")
+
+    def _run_once(self, jobs: list[FileJob], before: dict[str, int]) -> tuple[int, str]:
+        from imageworks_core.eventlog import redact
+
+        proc = subprocess.Popen(self._command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.wait(0.5):
+                done = sum(_allocated(j.staging) for j in jobs)
+                self.meter.set_done(done, max(0, done - sum(before.values())))
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            output, _ = proc.communicate(self._input(jobs))
+        except KeyboardInterrupt:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            raise Interrupted("interrupted; partial files are kept and the next run resumes them") from None
+        finally:
+            stop.set()
+            watcher.join(timeout=2)
+        return proc.returncode, redact(output or "")
+
+
+def _allocated(path: Path) -> int:
+    """Bytes really on disk: aria2c writes several ranges of a file at once (a sparse file)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return 0
+    return min(st.st_size, st.st_blocks * 512)

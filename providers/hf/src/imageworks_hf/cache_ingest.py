@@ -1,0 +1,102 @@
+"""Discovering Hugging Face downloads already on disk: ``owner/repo`` folders (ours, or
+``huggingface-cli download --local-dir``) and the Hugging Face cache (``models--owner--name``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+from imageworks_core import Context, Variant
+from imageworks_core.model_files import default_backend, folder_variant, gguf_variants, has_weights
+from imageworks_core.registry.naming import family_from_repo
+
+NAME = "hf"
+
+
+def identity(repo_id: str, revision: str, fmt: str | None, quant: str | None) -> str:
+    return f"hf:{repo_id}@{revision}:{fmt}" + (f":{quant}" if quant else "")
+
+
+def repo_variants(ctx: Context, folder: Path, repo_id: str, revision: str, names: list[str],
+                  commit: str | None = None) -> list[Variant]:
+    source = {"repo_id": repo_id, "revision": revision, **({"commit": commit} if commit else {})}
+    family = family_from_repo(repo_id, revision)
+    ggufs = [n for n in names if n.lower().endswith(".gguf")]
+    lmstudio = any(folder == Path(r) or Path(r) in folder.parents for r in ctx.settings.lmstudio_roots)
+    if ggufs:
+        return gguf_variants(ctx, NAME, folder, ggufs, family=family, source=source,
+                             backend=default_backend("gguf", lmstudio=lmstudio),
+                             identity_fn=lambda quant, _main: identity(repo_id, revision, "gguf", quant))
+    if not has_weights(names):
+        return []
+    variant = folder_variant(ctx, NAME, folder, names, family=family, source=source,
+                             identity=identity(repo_id, revision, "?", None))
+    if variant is None:
+        return []
+    import attrs
+
+    return [attrs.evolve(variant, identity=identity(repo_id, revision, variant.download_format, variant.quantization))]
+
+
+def _files(folder: Path) -> list[str]:
+    try:
+        return sorted(e.name for e in os.scandir(folder) if e.is_file())  # follows cache symlinks
+    except OSError:
+        return []
+
+
+def owner_repo_folders(ctx: Context, root: Path) -> Iterator[Variant]:
+    """``<root>/<owner>/<repo>`` (``<repo>@<rev>`` for a revision other than main)."""
+    if not root.is_dir():
+        ctx.warn(str(root), "folder does not exist")
+        return
+    for owner in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if owner.name.startswith("models--"):
+            yield from cache_repo(ctx, owner)
+            continue
+        for repo in sorted(p for p in owner.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            name, _, revision = repo.name.partition("@")
+            yield from repo_variants(ctx, repo, f"{owner.name}/{name}", revision or "main", _files(repo))
+
+
+def cache_dir() -> Path:
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
+
+
+def cache_repo(ctx: Context, folder: Path) -> Iterator[Variant]:
+    """One cache repo: each snapshot is a variant; its revision is the ref that points at it."""
+    parts = folder.name.split("--")
+    if len(parts) < 3 or parts[0] != "models":
+        return
+    repo_id = f"{parts[1]}/{'--'.join(parts[2:])}"
+    refs: dict[str, str] = {}
+    refs_dir = folder / "refs"
+    if refs_dir.is_dir():
+        for ref in refs_dir.rglob("*"):
+            if ref.is_file():
+                try:
+                    refs.setdefault(ref.read_text().strip(), str(ref.relative_to(refs_dir)))
+                except OSError:
+                    pass
+    snapshots = folder / "snapshots"
+    if not snapshots.is_dir():
+        return
+    for snapshot in sorted(p for p in snapshots.iterdir() if p.is_dir()):
+        names = _files(snapshot)
+        broken = [e.name for e in os.scandir(snapshot) if e.is_symlink() and not os.path.exists(e.path)]
+        for name in broken:
+            ctx.warn(str(snapshot / name), "broken symlink into blobs/ (incomplete download?)")
+        revision = refs.get(snapshot.name, snapshot.name)
+        yield from repo_variants(ctx, snapshot, repo_id, revision, names, commit=snapshot.name)
+
+
+def hf_cache(ctx: Context, root: Path | None = None) -> Iterator[Variant]:
+    root = root or cache_dir()
+    if not root.is_dir():
+        return
+    for folder in sorted(root.iterdir()):
+        if folder.is_dir() and folder.name.startswith("models--"):
+            yield from cache_repo(ctx, folder)

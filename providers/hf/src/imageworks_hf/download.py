@@ -1,0 +1,264 @@
+"""``download``: plan the files of one variant, fetch them (aria2c or Python), verify, describe."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+from imageworks_core import ArtifactFile, Context, DownloadRequest, DownloadResult, PlannedFile, Variant
+from imageworks_core.errors import BadInputError, DownloadError
+from imageworks_core.fileset import with_aggregate
+from imageworks_core.model_files import default_backend
+from imageworks_core.registry.naming import family_from_file, family_from_repo
+
+from . import hub
+from .cache_ingest import identity
+from .filenames import unsafe_reason
+from .selection import SUPPORT_FILES, check_support_repo, choose
+from .source import Source, parse_source
+from .transfer import STAGING, FileJob, ProgressMeter, clean_staging
+
+NAME = "hf"
+
+
+def target_location(ctx: Context, request: DownloadRequest, fmt: str) -> tuple[str, Path, Path | None]:
+    """(label, directory, extra deletion root) for the files."""
+    if request.location:
+        label, directory = ctx.settings.location_dir(request.location)
+        return label, directory, directory if label == "custom" else None
+    if fmt == "gguf" and ctx.settings.lmstudio_roots and Path(ctx.settings.lmstudio_roots[0]).is_dir():
+        return "windows_lmstudio", Path(ctx.settings.lmstudio_roots[0]), None
+    label, directory = ctx.settings.location_dir("linux_wsl")
+    return label, directory, None
+
+
+def download(request: DownloadRequest, ctx: Context) -> DownloadResult:
+    source = parse_source(request.source, hub.endpoint())
+    check_support_repo(request.support_repo)
+    if not source.is_repo:
+        return download_url(request, source, ctx)
+    listing = hub.list_repo(source.repo_id, source.revision)
+    if source.file is not None:
+        if source.file not in listing.files:
+            raise DownloadError(f"{source.file} is not in {source.repo_id}@{source.revision}")
+        files = [source.file]
+        fmt = _format_of(source.file)
+        quant = None
+    else:
+        config = hub.read_json(source.repo_id, listing.commit, "config.json") if "config.json" in listing.files else None
+        ask = ctx.options.get("ask_quant") if not request.non_interactive else None
+        selection = choose(
+            sorted(listing.files), config=config, formats=request.formats,
+            preferred=tuple(ctx.settings.preferred_formats), quant=request.quant,
+            preferred_quants=tuple(ctx.settings.preferred_quants), weights=request.weights,
+            include_optional=request.include_optional or ctx.settings.include_optional, ask_quant=ask)
+        files, fmt, quant = list(selection.files), selection.download_format, selection.quantization
+    label, location_dir, extra_root = target_location(ctx, request, fmt)
+    owner, name = source.repo_id.split("/")
+    folder_name = name if source.revision == "main" else f"{name}@{source.revision}"
+    target = location_dir / owner / folder_name
+    jobs = [FileJob(f, hub.resolve_url(source.repo_id, listing.commit, f), target / f,
+                    listing.files[f].size, listing.files[f].sha256) for f in files]
+    support_used = None
+    if request.support_repo:
+        have = {f.rsplit("/", 1)[-1] for f in files}
+        support = hub.list_repo(request.support_repo, "main")
+        extra = [p for p in sorted(support.files) if "/" not in p and p in SUPPORT_FILES and p not in have]
+        jobs += [FileJob(p, hub.resolve_url(request.support_repo, support.commit, p), target / p,
+                         support.files[p].size, support.files[p].sha256) for p in extra]
+        support_used = request.support_repo if extra else None
+    result = fetch(ctx, request, jobs, target, f"{source.repo_id}@{source.revision}")
+    if result.dry_run:
+        return result
+    backend = request.backend or default_backend(fmt, lmstudio=label == "windows_lmstudio")
+    variant = describe(ctx, target, [j.path for j in jobs], jobs, fmt, quant, backend, label,
+                       identity=identity(source.repo_id, source.revision, fmt, quant),
+                       family=family_from_repo(source.repo_id, source.revision),
+                       source={"repo_id": source.repo_id, "revision": source.revision, "commit": listing.commit,
+                               **({"support_repo": support_used} if support_used else {}),
+                               **({"url": request.source} if request.source.startswith("http") else {})},
+                       extra_root=extra_root, aliases=(source.repo_id,))
+    return DownloadResult(variant, target, result.files, result.bytes_transferred, result.seconds,
+                          result.already_present, False, result.backend_used)
+
+
+def _format_of(path: str) -> str:
+    lower = path.lower()
+    for suffix, fmt in ((".gguf", "gguf"), (".safetensors", "safetensors"), (".bin", "pytorch"), (".onnx", "onnx")):
+        if lower.endswith(suffix):
+            return fmt
+    return "safetensors"
+
+
+def download_url(request: DownloadRequest, source: Source, ctx: Context) -> DownloadResult:
+    """Any other https:// URL of one file."""
+    import requests
+
+    url = urlparse(source.url)
+    file_name = os.path.basename(url.path)
+    if unsafe_reason(file_name) or not file_name:
+        raise BadInputError(f"cannot use the file name of {source.url!r}")
+    try:
+        head = requests.head(source.url, allow_redirects=True, timeout=30, headers={"User-Agent": "imageworks-model-manager"})
+    except requests.RequestException as exc:
+        raise DownloadError(f"cannot reach {url.netloc}: {type(exc).__name__}") from None
+    if head.status_code >= 400:
+        raise DownloadError(f"{source.url} answered {head.status_code}")
+    size = int(head.headers["Content-Length"]) if head.headers.get("Content-Length", "").isdigit() else None
+    fmt = _format_of(file_name)
+    label, location_dir, extra_root = target_location(ctx, request, fmt)
+    target = location_dir / url.netloc.split(":")[0] / (family_from_file(file_name) or "download")
+    job = FileJob(file_name, source.url, target / file_name, size, None)
+    result = fetch(ctx, request, [job], target, source.url, send_token=False)
+    if result.dry_run:
+        return result
+    from imageworks_core.detect import read_gguf_info
+
+    quant = None
+    if fmt == "gguf":
+        try:
+            quant = read_gguf_info(job.dest).quant
+        except (ValueError, OSError):
+            quant = None
+    backend = request.backend or default_backend(fmt, lmstudio=label == "windows_lmstudio")
+    variant = describe(ctx, target, [file_name], [job], fmt, quant, backend, label,
+                       identity=f"hf:{source.url}", family=family_from_file(file_name),
+                       source={"url": source.url}, extra_root=extra_root, aliases=(source.url,))
+    return DownloadResult(variant, target, result.files, result.bytes_transferred, result.seconds,
+                          result.already_present, False, result.backend_used)
+
+
+def fetch(ctx: Context, request: DownloadRequest, jobs: list[FileJob], target: Path, label: str,
+          *, send_token: bool = True) -> DownloadResult:
+    settings = ctx.settings
+    planned, todo = [], []
+    for job in jobs:
+        present = (not request.force and job.dest.is_file() and not job.dest.is_symlink()
+                   and (job.size is None or job.dest.stat().st_size == job.size))
+        planned.append(PlannedFile(job.path, job.size, job.sha256, present))
+        if not present:
+            todo.append(job)
+    use_aria2 = request.use_aria2
+    if use_aria2 is None:
+        use_aria2 = {"always": True, "never": False}.get(settings.use_aria2, True)
+    from .aria2_downloader import aria2c_path
+
+    if use_aria2 and not aria2c_path():
+        if settings.use_aria2 == "always" or request.use_aria2:
+            raise DownloadError("aria2c is not installed", hint="install aria2 (apt-get install aria2) or use --no-aria2")
+        use_aria2 = False
+    backend_name = "aria2c" if use_aria2 else "python"
+    if request.dry_run:
+        return DownloadResult(None, target, tuple(planned), dry_run=True, backend_used=backend_name,
+                              already_present=not todo)
+    if request.force:
+        for job in todo:
+            for stale in (job.staging, job.staging.with_name(job.staging.name + ".aria2"),
+                          job.staging.with_name(job.staging.name + ".state.json")):
+                stale.unlink(missing_ok=True)
+    if not todo:
+        return DownloadResult(None, target, tuple(planned), already_present=True, backend_used=None)
+    _preflight(todo, target)
+    total = sum(j.size or 0 for j in todo) or None
+    meter = ProgressMeter(label, total, ctx.on_progress)
+    headers = hub.auth_headers() if send_token else {"User-Agent": "imageworks-model-manager"}
+    common = dict(headers=headers, connections=settings.connections, concurrent=settings.concurrent_downloads,
+                  retries=settings.retries, timeout=settings.timeout_s, meter=meter)
+    started = time.monotonic()
+    try:
+        if use_aria2:
+            from .aria2_downloader import Aria2Downloader
+
+            stats = Aria2Downloader(**common).run(todo)
+        else:
+            from .python_downloader import PythonDownloader
+
+            stats = PythonDownloader(**common).run(todo)
+    except OSError as exc:
+        from .transfer import disk_error
+
+        raise disk_error(exc, target) from None
+    meter.report(finished=True)
+    clean_staging(target)
+    return DownloadResult(None, target, tuple(planned), stats.bytes_transferred, time.monotonic() - started,
+                          False, False, stats.backend)
+
+
+def _preflight(jobs: list[FileJob], target: Path) -> None:
+    """Refuse a download that cannot fit, before writing anything."""
+    need = 0
+    for job in jobs:
+        if job.size is None:
+            continue
+        have = job.staging.stat().st_size if job.staging.exists() else 0
+        need += max(0, job.size - have)
+    probe = target
+    while not probe.exists():
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    if need > free:
+        from imageworks_core.inventory import human_bytes
+
+        raise DownloadError(f"not enough disk space in {probe}: {human_bytes(need)} needed, {human_bytes(free)} free",
+                            hint="free some space or choose --location on another disk")
+
+
+def describe(ctx: Context, target: Path, files: list[str], jobs: list[FileJob], fmt: str, quant: str | None,
+             backend: str, label: str, *, identity: str, family: str, source: dict, extra_root: Path | None,
+             aliases: tuple[str, ...]) -> Variant:
+    """The registry's view of what now lies in ``target``."""
+    from imageworks_core.detect import GGUFHeaderError, detect_folder, read_gguf_info
+    from imageworks_core.models import ChatTemplate
+
+    metadata: dict = {}
+    top_level = [f for f in files if "/" not in f]
+    if fmt == "gguf":
+        main = next((f for f in files if f.lower().endswith(".gguf") and "mmproj" not in f.lower()), files[0])
+        try:
+            info = read_gguf_info(target / main)
+            quant = info.quant or quant
+            template = ChatTemplate("embedded", main, info.chat_template_sha256()) if info.chat_template else ChatTemplate("none")
+            if info.context_length:
+                metadata["context_length"] = info.context_length
+            if info.architecture:
+                metadata["architecture"] = info.architecture
+        except (GGUFHeaderError, OSError):
+            template = ChatTemplate("none")
+        from imageworks_core.detect.folder import capabilities_from
+
+        capabilities = capabilities_from({}, "", projector=any("mmproj" in f.lower() for f in files))
+        if "chat_template.jinja" in top_level:
+            template = ChatTemplate("external", "chat_template.jinja", None)
+    else:
+        facts = detect_folder(target, top_level)
+        template, capabilities = facts.chat_template, facts.capabilities
+        quant = quant or facts.quantization
+        metadata.update(facts.metadata)
+        if facts.download_format and fmt not in ("gguf",) and facts.download_format != fmt:
+            fmt = facts.download_format
+    known = {j.path: j for j in jobs}
+    artifacts = []
+    for rel in files:
+        job = known.get(rel)
+        sha = job.sha256 if job else None
+        if sha is None and (target / rel).stat().st_size <= 16 << 20:
+            from imageworks_core.hashing import sha256_of
+
+            sha = sha256_of(target / rel)  # small non-LFS files: cheap, and verify --hash can check them
+        artifacts.append(ArtifactFile(rel, (target / rel).stat().st_size, sha))
+    if extra_root is not None:
+        metadata["location_root"] = str(extra_root)
+    ordered = sorted(files, key=lambda f: (not (f.lower().endswith(".gguf") and "mmproj" not in f.lower()), f)) \
+        if fmt == "gguf" else sorted(files)
+    return Variant(
+        provider=NAME, identity=identity, family=family, backend=backend, download_format=fmt,
+        quantization=quant, download_path=str(target), download_files=tuple(ordered), download_location=label,
+        source=source, model_aliases=aliases, artifacts=with_aggregate(artifacts), chat_template=template,
+        capabilities=capabilities, metadata=metadata,
+    )
+
+
+__all__ = ["STAGING", "download"]

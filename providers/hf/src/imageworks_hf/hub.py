@@ -1,0 +1,138 @@
+"""Hub access through ``huggingface_hub`` (so HF_ENDPOINT, HF_TOKEN/login, HF_HUB_OFFLINE and
+proxies behave as users expect), with its errors turned into our one-line messages."""
+
+from __future__ import annotations
+
+import json
+
+import attrs
+
+from imageworks_core.errors import BadInputError, DownloadError, NotFoundError
+
+from .filenames import check_listing
+
+
+@attrs.frozen
+class RemoteFile:
+    path: str
+    size: int | None
+    sha256: str | None  # LFS files only
+
+    @property
+    def is_lfs(self) -> bool:
+        return self.sha256 is not None
+
+
+@attrs.frozen
+class RepoListing:
+    repo_id: str
+    revision: str
+    commit: str
+    files: dict[str, RemoteFile]
+    gated: bool = False
+
+
+def token() -> str | None:
+    """HF_TOKEN or the huggingface_hub login; never stored, logged or put on a command line."""
+    from huggingface_hub import get_token
+
+    return get_token()
+
+
+def endpoint() -> str:
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT.rstrip("/")
+
+
+def translate(exc: Exception, repo_id: str, revision: str) -> Exception:
+    from huggingface_hub import errors
+
+    name = type(exc).__name__
+    if isinstance(exc, errors.GatedRepoError):
+        return DownloadError(f"{repo_id} is a gated repo and this token has no access",
+                             hint=f"request access at https://huggingface.co/{repo_id} and set HF_TOKEN (or `hf auth login`)")
+    if isinstance(exc, errors.RevisionNotFoundError):
+        return NotFoundError(f"revision {revision!r} does not exist in {repo_id}", hint="check the branch, tag or commit")
+    if isinstance(exc, errors.RepositoryNotFoundError):
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        return NotFoundError(f"repo {repo_id} was not found (or is private and the token cannot see it)",
+                             hint="check the id; for a private repo set HF_TOKEN" if status != 401 or True else None)
+    if isinstance(exc, errors.EntryNotFoundError):
+        return NotFoundError(f"file not found in {repo_id}@{revision}: {exc}")
+    if isinstance(exc, errors.OfflineModeIsEnabled):
+        return DownloadError("HF_HUB_OFFLINE is set: the hub cannot be reached", hint="unset HF_HUB_OFFLINE to download")
+    if isinstance(exc, errors.HfHubHTTPError):
+        status = getattr(getattr(exc, "response", None), "status_code", "?")
+        if status == 401:
+            return DownloadError("the hub refused the token (401: invalid or expired)",
+                                 hint="check HF_TOKEN or run `hf auth login` again")
+        return DownloadError(f"the hub answered {status} for {repo_id}@{revision}; try again later")
+    if name in ("ConnectError", "ConnectTimeout", "ReadTimeout", "TimeoutException", "NetworkError") or isinstance(exc, OSError):
+        return DownloadError(f"cannot reach the hub at {endpoint()}: {type(exc).__name__}",
+                             hint="check the network, HF_ENDPOINT and proxies")
+    return DownloadError(f"hub request failed: {type(exc).__name__}: {exc}")
+
+
+def list_repo(repo_id: str, revision: str) -> RepoListing:
+    """Model info (commit, gating) and the recursive tree (every file with size and LFS sha256)."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.hf_api import RepoFile
+
+    api = HfApi(token=token())
+    try:
+        info = api.model_info(repo_id, revision=revision, files_metadata=True)
+        tree = [item for item in api.list_repo_tree(repo_id, revision=info.sha or revision, recursive=True)
+                if isinstance(item, RepoFile)]
+    except Exception as exc:  # noqa: BLE001 - mapped to a domain error
+        raise translate(exc, repo_id, revision) from None
+    files: dict[str, RemoteFile] = {}
+    for item in tree:
+        lfs = item.lfs
+        sha = (lfs.sha256 if hasattr(lfs, "sha256") else (lfs or {}).get("sha256")) if lfs else None
+        files[item.path] = RemoteFile(item.path, item.size, sha)
+    for sibling in info.siblings or []:  # a listing without the tree still works
+        if sibling.rfilename not in files:
+            sha = sibling.lfs.sha256 if sibling.lfs else None
+            files[sibling.rfilename] = RemoteFile(sibling.rfilename, sibling.size, sha)
+    check_listing([(f.path, f.size, f.sha256) for f in files.values()])
+    commit = info.sha or revision
+    if not (len(commit) == 40 and all(c in "0123456789abcdef" for c in commit)):
+        raise BadInputError(f"the hub returned an invalid commit id {commit!r} for {repo_id}@{revision}")
+    return RepoListing(repo_id, revision, commit, files, bool(info.gated))
+
+
+def read_small_file(repo_id: str, commit: str, path: str) -> bytes | None:
+    """A small text file (config.json) straight from the hub, for format detection."""
+    import requests
+
+    try:
+        response = requests.get(resolve_url(repo_id, commit, path), headers=auth_headers(), timeout=30)
+        if response.status_code != 200 or len(response.content) > 4 << 20:
+            return None
+        return response.content
+    except requests.RequestException:
+        return None
+
+
+def read_json(repo_id: str, commit: str, path: str) -> dict | None:
+    data = read_small_file(repo_id, commit, path)
+    try:
+        doc = json.loads(data) if data else None
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def resolve_url(repo_id: str, revision: str, path: str) -> str:
+    from urllib.parse import quote
+
+    return f"{endpoint()}/{repo_id}/resolve/{quote(revision, safe='')}/{quote(path)}"
+
+
+def auth_headers() -> dict[str, str]:
+    value = token()
+    headers = {"User-Agent": "imageworks-model-manager"}
+    if value:
+        headers["Authorization"] = f"Bearer {value}"
+    return headers
