@@ -87,7 +87,7 @@ class Aria2Downloader:
             "--file-allocation=none", "--auto-file-renaming=false", "--allow-overwrite=true",
             "--check-integrity=true", f"--max-tries={self.retries + 1}", "--retry-wait=1",
             f"--timeout={int(self.timeout)}", "--connect-timeout=10", "--remote-time=false",
-            "--summary-interval=0", "--console-log-level=error", "--show-console-readout=false",
+            "--auto-save-interval=1", "--summary-interval=0", "--console-log-level=error", "--show-console-readout=false",
             "--download-result=hide", "--enable-color=false", "--no-conf=true",
             f"--stop-with-process={os.getpid()}", "--user-agent=imageworks-model-manager",
         ]

@@ -75,7 +75,7 @@ def download(request: DownloadRequest, ctx: Context) -> DownloadResult:
         return result
     backend = request.backend or default_backend(fmt, lmstudio=label == "windows_lmstudio")
     variant = describe(ctx, target, [j.path for j in jobs], jobs, fmt, quant, backend, label,
-                       identity=identity(source.repo_id, source.revision, fmt, quant),
+                       identity=lambda f, q: identity(source.repo_id, source.revision, f, q),
                        family=family_from_repo(source.repo_id, source.revision),
                        source={"repo_id": source.repo_id, "revision": source.revision, "commit": listing.commit,
                                **({"support_repo": support_used} if support_used else {}),
@@ -125,7 +125,7 @@ def download_url(request: DownloadRequest, source: Source, ctx: Context) -> Down
             quant = None
     backend = request.backend or default_backend(fmt, lmstudio=label == "windows_lmstudio")
     variant = describe(ctx, target, [file_name], [job], fmt, quant, backend, label,
-                       identity=f"hf:{source.url}", family=family_from_file(file_name),
+                       identity=lambda _f, _q: f"hf:{source.url}", family=family_from_file(file_name),
                        source={"url": source.url}, extra_root=extra_root, aliases=(source.url,))
     return DownloadResult(variant, target, result.files, result.bytes_transferred, result.seconds,
                           result.already_present, False, result.backend_used)
@@ -207,7 +207,7 @@ def _preflight(jobs: list[FileJob], target: Path) -> None:
 
 
 def describe(ctx: Context, target: Path, files: list[str], jobs: list[FileJob], fmt: str, quant: str | None,
-             backend: str, label: str, *, identity: str, family: str, source: dict, extra_root: Path | None,
+             backend: str, label: str, *, identity, family: str, source: dict, extra_root: Path | None,
              aliases: tuple[str, ...]) -> Variant:
     """The registry's view of what now lies in ``target``."""
     from imageworks_core.detect import GGUFHeaderError, detect_folder, read_gguf_info
@@ -254,7 +254,7 @@ def describe(ctx: Context, target: Path, files: list[str], jobs: list[FileJob], 
     ordered = sorted(files, key=lambda f: (not (f.lower().endswith(".gguf") and "mmproj" not in f.lower()), f)) \
         if fmt == "gguf" else sorted(files)
     return Variant(
-        provider=NAME, identity=identity, family=family, backend=backend, download_format=fmt,
+        provider=NAME, identity=identity(fmt, quant), family=family, backend=backend, download_format=fmt,
         quantization=quant, download_path=str(target), download_files=tuple(ordered), download_location=label,
         source=source, model_aliases=aliases, artifacts=with_aggregate(artifacts), chat_template=template,
         capabilities=capabilities, metadata=metadata,

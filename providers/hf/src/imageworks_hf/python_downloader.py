@@ -19,7 +19,7 @@ from imageworks_core.errors import DownloadError, Interrupted
 from .transfer import FileJob, ProgressMeter, TransferStats, disk_error, finish
 
 MIN_SEGMENT = 8 << 20  # below this a file is fetched in one stream
-STATE_EVERY = 4 << 20
+STATE_EVERY = 256 << 10  # bytes a kill can cost per segment on resume
 CHUNK = 1 << 20
 
 

@@ -1,0 +1,69 @@
+import os
+
+from imageworks_core.fixtures import write_gguf, write_hf_folder
+
+
+def make_cache_repo(cache, repo_id, commit, files_writer, refs=("main",)):
+    folder = cache / f"models--{repo_id.replace('/', '--')}"
+    snapshot = folder / "snapshots" / commit
+    staging = folder / "staging"
+    files_writer(staging)
+    (folder / "blobs").mkdir(parents=True)
+    snapshot.mkdir(parents=True)
+    for path in sorted(staging.iterdir()):
+        blob = folder / "blobs" / f"blob-{path.name}"
+        path.rename(blob)
+        (snapshot / path.name).symlink_to(os.path.relpath(blob, snapshot))
+    staging.rmdir()
+    (folder / "refs").mkdir()
+    for ref in refs:
+        (folder / "refs" / ref).write_text(commit)
+    return snapshot
+
+
+def test_ingest_owner_repo_and_cache(sandbox, cli, hub):
+    weights = sandbox.root / "models" / "weights"
+    write_hf_folder(weights / "Qwen" / "Qwen2.5-7B-Instruct")
+    write_hf_folder(weights / "Qwen" / "Qwen2.5-7B-Instruct@v1")
+    cache = sandbox.root / "hf_home" / "hub"
+    commit = "c" * 40
+    make_cache_repo(cache, "meta/Llama-3.2-1B", commit, lambda d: write_hf_folder(d))
+    make_cache_repo(cache, "bartowski/Foo-GGUF", "d" * 40,
+                    lambda d: (write_gguf(d / "Foo-Q4_K_M.gguf"), write_gguf(d / "Foo-Q8_0.gguf", file_type=7)), refs=())
+    broken = cache / "models--x--broken" / "snapshots" / ("e" * 40)
+    broken.mkdir(parents=True)
+    (broken / "model.safetensors").symlink_to("../../blobs/missing")
+    result = cli("ingest-local-hf", program="imageworks-loader")
+    assert result.exit_code == 0, result.stderr
+    assert "broken symlink" in result.stderr
+    rows = {r["name"]: r for r in cli("list", "--json").json()}
+    assert set(rows) == {
+        "qwen2.5-7b-instruct-vllm-safetensors-bf16", "qwen2.5-7b-instruct-v1-vllm-safetensors-bf16",
+        "llama-3.2-1b-vllm-safetensors-bf16", "foo-ddddddd-llamacpp-gguf-q4_k_m", "foo-ddddddd-llamacpp-gguf-q8_0",
+    }, sorted(rows)
+    llama = rows["llama-3.2-1b-vllm-safetensors-bf16"]
+    assert llama["source_provider"] == "hf" and llama["source"]["commit"] == commit
+    assert llama["metadata"]["identity"] == "hf:meta/Llama-3.2-1B@main:safetensors:bf16"
+    assert llama["installed"] and llama["download_size_bytes"] > 0
+    assert cli("ingest-local-hf", program="imageworks-loader").stdout.count("unchanged") >= 1
+
+
+def test_download_then_ingest_is_the_same_entry(sandbox, cli, hub):
+    hub.add_repo("o/m", {"config.json": b'{"torch_dtype": "bfloat16"}', "model.safetensors": b"\0" * 4096,
+                         "tokenizer_config.json": b"{}"})
+    assert cli("download", "o/m", "-y", "--no-aria2").exit_code == 0
+    cli("ingest-local-hf", "--root", str(sandbox.root / "models" / "weights"), program="imageworks-loader")
+    assert len(cli("list", "--json").json()) == 1
+
+
+def test_discover_all_runs_every_provider(sandbox, cli, hub):
+    from imageworks_core.fixtures import write_ollama_model
+
+    write_ollama_model(sandbox.root / "ollama", "qwen3:8b")
+    write_hf_folder(sandbox.root / "models" / "weights" / "a" / "Alpha")
+    result = cli("discover-all", program="imageworks-loader")
+    assert result.exit_code == 0, result.stderr
+    providers = {r["source_provider"] for r in cli("list", "--json").json()}
+    assert providers == {"ollama", "hf"}
+    dry = cli("discover-all", "--skip-ollama", "--dry-run", program="imageworks-loader")
+    assert dry.exit_code == 0
