@@ -56,5 +56,8 @@ def test_killed_download_resumes(hub, sandbox, extra):
     second = hub.served["model.safetensors"] - first
     # the re-run fetched what was missing, not the file again
     assert second <= 0.55 * SIZE + (1 << 20), (first, second)
-    assert hub.served["model.safetensors"] <= 1.10 * SIZE
+    # in total at most 5% more than the file, plus what a kill loses in flight: aria2c records
+    # progress in 1 MiB pieces, one in flight per connection
+    in_flight = 4 * (1 << 20) if not extra else 4 * (256 << 10)
+    assert hub.served["model.safetensors"] <= 1.05 * SIZE + in_flight
     assert not (target / ".imageworks-partial").exists()
