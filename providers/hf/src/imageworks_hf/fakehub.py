@@ -286,9 +286,26 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(hub.faults.stall_seconds)
         position = start
         sent = 0
-        chunk = 64 * 1024
+        chunk = 256 * 1024
         began = time.monotonic()
+        plain = f.disk is not None and hub.faults.corrupt_path != path and hub.faults.drops_left <= 0
         try:
+            if plain:  # the fast path for benchmarks: sendfile from the page cache
+                self.wfile.flush()
+                with open(f.disk, "rb") as handle:
+                    while position < end:
+                        count = os.sendfile(self.connection.fileno(), handle.fileno(), position,
+                                            min(1 << 20, end - position))
+                        if count <= 0:
+                            break
+                        hub.count(path, count)
+                        position += count
+                        sent += count
+                        if hub.faults.throttle_bps:
+                            ahead = sent / hub.faults.throttle_bps - (time.monotonic() - began)
+                            if ahead > 0:
+                                time.sleep(ahead)
+                return
             while position < end:
                 piece = f.read(position, min(end, position + chunk))
                 if hub.faults.corrupt_path == path and position == start:
