@@ -1,0 +1,101 @@
+"""The Models page, driven with Streamlit's AppTest (the page's real script, in-process)."""
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+import imageworks_core.gui as gui_pkg  # noqa: E402
+from imageworks_core.fixtures import write_gguf, write_ollama_model  # noqa: E402
+
+PAGE = Path(gui_pkg.__file__).parent / "pages" / "2_🎯_Models.py"
+
+
+def app() -> AppTest:
+    at = AppTest.from_file(str(PAGE), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def button(at, key):
+    return next(b for b in at.button if b.key == key)
+
+
+def codes(at):
+    return [c.value for c in at.code]
+
+
+def test_empty_registry_has_a_helpful_state(sandbox):
+    at = app()
+    assert any("is empty" in i.value for i in at.info)
+    assert len(at.tabs) >= 4
+
+
+def test_browse_shows_entries_and_stats(sandbox, cli):
+    write_gguf(sandbox.root / "models" / "weights" / "a" / "Alpha-Q4_K_M.gguf")
+    cli("scan", "--base", str(sandbox.root / "models" / "weights"))
+    at = app()
+    table = at.dataframe[0].value
+    assert list(table["name"]) == ["alpha-llamacpp-gguf-q4_k_m"] and list(table["installed"]) == ["✓"]
+    assert any(m.label == "Entries" and m.value == "1" for m in at.metric)
+    assert any("uv run imageworks-download list" in c for c in codes(at))
+    at.selectbox(key="f-backend").select("llamacpp").run()
+    assert any("--backend llamacpp" in c for c in codes(at))
+
+
+def test_scan_tab_shows_command_and_runs_dry_by_default(sandbox, cli):
+    base = sandbox.root / "models" / "weights"
+    write_gguf(base / "a" / "Alpha-Q4_K_M.gguf")
+    at = app()
+    at.text_input(key="scan-base").input(str(base)).run()
+    assert any(c.startswith("uv run imageworks-download scan --base") and "--dry-run" in c for c in codes(at))
+    button(at, "scan-run").click().run()
+    assert not at.exception
+    assert any("alpha-llamacpp-gguf-q4_k_m" in c for c in codes(at))
+    assert not sandbox.layer("discovered").exists()  # dry run by default
+    at.checkbox(key="scan-dry").uncheck().run()
+    button(at, "scan-run").click().run()
+    assert [r["name"] for r in sandbox.read_layer("discovered")] == ["alpha-llamacpp-gguf-q4_k_m"]
+    assert any(r["command"] == "scan" for r in sandbox.log_records())
+
+
+def test_import_ollama_tab(sandbox):
+    write_ollama_model(sandbox.root / "ollama", "qwen3:8b")
+    at = app()
+    at.checkbox(key="ollama-dry").uncheck().run()
+    button(at, "ollama-run").click().run()
+    assert [r["name"] for r in sandbox.read_layer("discovered")] == ["qwen3-8b-ollama-gguf-q4_k_m"]
+
+
+def test_remove_needs_confirmation(sandbox, cli):
+    path = write_gguf(sandbox.root / "models" / "weights" / "a" / "Alpha-Q4_K_M.gguf")
+    cli("scan", "--base", str(sandbox.root / "models" / "weights"))
+    at = app()
+    at.radio(key="remove-mode").set_value("purge (delete files and the entry)").run()
+    at.checkbox(key="remove-dry").uncheck().run()
+    assert button(at, "remove-run").disabled
+    assert any("--purge --delete-files --force" in c for c in codes(at))
+    at.checkbox(key="remove-confirm").check().run()
+    button(at, "remove-run").click().run()
+    assert not path.exists() and sandbox.read_layer("discovered") == []
+
+
+def test_verify_and_normalize_tabs(sandbox, cli):
+    write_gguf(sandbox.root / "models" / "weights" / "a" / "Alpha-Q4_K_M.gguf")
+    cli("scan", "--base", str(sandbox.root / "models" / "weights"))
+    at = app()
+    button(at, "verify-run").click().run()
+    assert any("✓ alpha-llamacpp-gguf-q4_k_m" in c for c in codes(at))
+    assert button(at, "norm-run").disabled is False
+    at.checkbox(key="norm-apply").check().run()
+    assert button(at, "norm-run").disabled  # applying needs the confirmation
+
+
+def test_bad_registry_is_a_plain_error(sandbox):
+    sandbox.layer("curated").parent.mkdir(parents=True)
+    sandbox.layer("curated").write_text("{broken")
+    at = app()
+    assert any("cannot be read" in e.value for e in at.error)
