@@ -23,7 +23,7 @@ def main(host, port, registry_dir):
 
     if registry_dir:
         os.environ["IMAGEWORKS_REGISTRY_DIR"] = str(Path(registry_dir).absolute())
-    args = ["run", str(APP), "--browser.gatherUsageStats", "false"]
+    args = ["run", str(APP), "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
     host = host or os.environ.get("STREAMLIT_SERVER_ADDRESS") or "127.0.0.1"
     args += ["--server.address", host]
     if port or not os.environ.get("STREAMLIT_SERVER_PORT"):

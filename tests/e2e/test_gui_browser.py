@@ -1,0 +1,111 @@
+"""End to end: the GUI started as users start it, driven in a real headless Chromium."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from imageworks_core.fixtures import write_gguf, write_hf_folder
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+SHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def gui(sandbox):
+    port = free_port()
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    code = "from imageworks_core.gui.launch import main; main()"
+    proc = subprocess.Popen([sys.executable, "-c", code, "--host", "127.0.0.1", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("the GUI did not start")
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        yield context.new_page()
+        browser.close()
+
+
+def shot(page, name):
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+def open_tab(page, label):
+    page.get_by_role("tab", name=label).click()
+    page.wait_for_timeout(500)
+
+
+def test_browse_scan_and_see_the_new_entry(sandbox, cli, gui, page):
+    weights = sandbox.root / "models" / "weights"
+    write_hf_folder(weights / "Qwen" / "Qwen2.5-VL-7B-Instruct-AWQ", config={
+        "architectures": ["Qwen2_5_VLForConditionalGeneration"], "vision_config": {},
+        "quantization_config": {"quant_method": "awq", "bits": 4, "group_size": 128}}, dtype="I32")
+    cli("scan", "--base", str(weights))
+    new = sandbox.root / "incoming"
+    write_gguf(new / "bartowski" / "Qwen3-8B-GGUF" / "Qwen3-8B-Q4_K_M.gguf", basename="Qwen3", size_label="8B")
+    page.goto(gui + "/Models", wait_until="networkidle")
+    page.get_by_text("🎯 Models").first.wait_for(timeout=60_000)
+    page.get_by_text("1 of 1 entries").wait_for(timeout=30_000)
+    grid = page.locator("[data-testid='stDataFrame']").first
+    grid.wait_for()
+    shot(page, "browse.png")
+    open_tab(page, "📥 Download & Import")
+    page.get_by_role("tab", name="📁 Scan").click()
+    base = page.get_by_label("Base directory")
+    base.wait_for()
+    base.fill(str(new))
+    base.press("Enter")
+    page.wait_for_timeout(800)
+    page.locator("label:visible", has_text="Dry run").first.click()  # uncheck: really scan
+    page.wait_for_timeout(800)
+    page.get_by_role("button", name="Scan").click()
+    page.get_by_text("Done (exit status 0)").wait_for(timeout=30_000)
+    shot(page, "download-import.png")
+    page.get_by_text("qwen3-8b-llamacpp-gguf-q4_k_m").first.wait_for(timeout=30_000)
+    page.reload(wait_until="networkidle")
+    page.get_by_text("2 of 2 entries").wait_for(timeout=30_000)
+    names = {r["name"] for r in sandbox.read_layer("discovered")}
+    assert "qwen3-8b-llamacpp-gguf-q4_k_m" in names
+    open_tab(page, "🔧 Registry Maintenance")
+    shot(page, "registry-maintenance.png")
+    open_tab(page, "⚙️ Advanced Operations")
+    page.get_by_role("button", name="Verify").click()
+    page.get_by_text("2 checked, 0 invalid").wait_for(timeout=30_000)
+    shot(page, "advanced-operations.png")
