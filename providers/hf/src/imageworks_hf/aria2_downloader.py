@@ -108,14 +108,18 @@ class Aria2Downloader:
             if code in (9, 32) or round_ == 1:
                 break
         if code == 32:
-            for job in jobs:
-                if job.sha256 and job.staging.exists() and not job.staging.with_name(job.staging.name + ".aria2").exists():
-                    from .transfer import sha256_file
+            from .transfer import sha256_file
 
-                    if sha256_file(job.staging) != job.sha256:
+            for job in jobs:
+                if job.sha256 and job.staging.exists():
+                    actual = sha256_file(job.staging)
+                    if actual != job.sha256:
                         job.staging.unlink(missing_ok=True)
-                        raise VerificationError(f"{job.path}: sha256 mismatch (expected {job.sha256}); the file was removed")
-            raise VerificationError("aria2c: checksum validation failed; the bad file was removed")
+                        job.staging.with_name(job.staging.name + ".aria2").unlink(missing_ok=True)
+                        raise VerificationError(f"{job.path}: sha256 mismatch (expected {job.sha256}, got {actual}); "
+                                                f"the file was removed")
+            raise VerificationError("aria2c: checksum validation failed for "
+                                    + ", ".join(j.path for j in jobs if j.sha256) + "; the bad file was removed")
         if code == 9:
             raise DownloadError("disk full: aria2c reports not enough disk space; partial files are kept for resume",
                                 hint="free some space (or choose --location on another disk) and run the same command again")

@@ -49,6 +49,7 @@ class HubRepo:
     revisions: dict[str, str]  # branch/tag -> commit
     gated: bool = False
     private: bool = False
+    granted: bool = True  # does the hub's valid token have access to this gated repo?
 
 
 @attrs.define
@@ -80,7 +81,8 @@ class FakeHub:
 
     # -- content
     def add_repo(self, repo_id: str, files: dict[str, bytes | Path], *, revisions: dict[str, str] | None = None,
-                 gated: bool = False, private: bool = False, lfs_min_size: int = 0) -> HubRepo:
+                 gated: bool = False, private: bool = False, granted: bool = True,
+                 lfs_min_size: int = 0) -> HubRepo:
         entries = {}
         for path, content in files.items():
             if isinstance(content, Path):
@@ -93,7 +95,7 @@ class FakeHub:
                 entries[path] = HubFile(path, content, None, hashlib.sha256(content).hexdigest(), len(content),
                                         lfs=len(content) >= lfs_min_size and not path.endswith((".json", ".md", ".txt", ".jinja")))
         commit = hashlib.sha1(json.dumps(sorted((p, f.sha256) for p, f in entries.items())).encode()).hexdigest()
-        repo = HubRepo(repo_id, entries, commit, {"main": commit, **(revisions or {})}, gated, private)
+        repo = HubRepo(repo_id, entries, commit, {"main": commit, **(revisions or {})}, gated, private, granted)
         self.repos[repo_id] = repo
         return repo
 
@@ -173,7 +175,7 @@ class _Handler(BaseHTTPRequestHandler):
         if repo is None or (repo.private and not authorised):
             self._error(401 if not auth else 404, "RepoNotFound", "Repository not found", head)
             return None
-        if repo.gated and not authorised:
+        if repo.gated and (not authorised or not repo.granted):
             self._error(403 if auth else 401, "GatedRepo", "Access to model is restricted", head)
             return None
         rev = unquote(rev or "main")
