@@ -85,7 +85,9 @@ class Aria2Downloader:
             f"--max-connection-per-server={self.connections}", f"--split={self.connections}",
             "--min-split-size=1M", f"--max-concurrent-downloads={self.concurrent}",
             "--file-allocation=none", "--auto-file-renaming=false", "--allow-overwrite=true",
-            "--check-integrity=true", f"--max-tries={self.retries + 1}", "--retry-wait=1",
+            # no --check-integrity: with a whole-file checksum it judges "complete" by file length,
+            # and a sparse partial has full length, so it would re-download from scratch.
+            f"--max-tries={self.retries + 1}", "--retry-wait=1",
             f"--timeout={int(self.timeout)}", "--connect-timeout=10", "--remote-time=false",
             "--auto-save-interval=1", "--summary-interval=0", "--console-log-level=error", "--show-console-readout=false",
             "--download-result=hide", "--enable-color=false", "--no-conf=true",
@@ -137,10 +139,15 @@ class Aria2Downloader:
         return TransferStats(bytes_transferred=transferred, files_done=len(jobs), backend="aria2c")
 
     def _run_once(self, jobs: list[FileJob], before: dict[str, int]) -> tuple[int, str]:
+        import tempfile
+
         from imageworks_core.eventlog import redact
 
-        proc = subprocess.Popen(self._command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+        # aria2c's output goes to a file, not a pipe: if we are killed, a pipe would break and
+        # SIGPIPE would end aria2c before it saves its control files (and the resume state).
+        log = tempfile.TemporaryFile(mode="w+", prefix="imageworks-aria2c-")
+        proc = subprocess.Popen(self._command(), stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
+                                text=True)
         stop = threading.Event()
 
         def watch() -> None:
@@ -151,7 +158,7 @@ class Aria2Downloader:
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         try:
-            output, _ = proc.communicate(self._input(jobs))
+            proc.communicate(self._input(jobs))
         except KeyboardInterrupt:
             proc.terminate()
             try:
@@ -162,7 +169,10 @@ class Aria2Downloader:
         finally:
             stop.set()
             watcher.join(timeout=2)
-        return proc.returncode, redact(output or "")
+        log.seek(0)
+        output = log.read()
+        log.close()
+        return proc.returncode, redact(output)
 
 
 def _allocated(path: Path) -> int:
