@@ -99,3 +99,23 @@ def test_bad_registry_is_a_plain_error(sandbox):
     sandbox.layer("curated").write_text("{broken")
     at = app()
     assert any("cannot be read" in e.value for e in at.error)
+
+
+def test_download_tab_with_progress(sandbox, monkeypatch):
+    from huggingface_hub import constants
+
+    from imageworks_hf.fakehub import FakeHub, random_bytes
+
+    with FakeHub() as hub:
+        hub.add_repo("o/gui", {"config.json": b'{"torch_dtype": "bfloat16"}', "model.safetensors": random_bytes(300_000)})
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        monkeypatch.setattr(constants, "ENDPOINT", hub.url)
+        at = app()
+        at.text_input(key="dl-model").input("o/gui").run()
+        assert any(c.startswith("uv run imageworks-download download o/gui --non-interactive --location linux_wsl")
+                   for c in codes(at))
+        button(at, "dl-run").click().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        assert any("gui-vllm-safetensors-bf16" in s.value for s in at.success)
+        assert [r["name"] for r in sandbox.read_layer("discovered")] == ["gui-vllm-safetensors-bf16"]
+        assert any(r["event"] == "download_finished" for r in sandbox.log_records())

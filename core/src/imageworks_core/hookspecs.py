@@ -89,6 +89,7 @@ def imageworks_remove(entry: "Entry", delete_files: bool, ctx: "Context") -> "Re
 def imageworks_register_commands(group: "click.Group", program: str) -> None:
     """Add commands to ``imageworks-download`` or ``imageworks-loader`` (``program``).
 
-    Called once when a program's click group is built. A provider should add at most one
-    subgroup, named after itself.
+    Called the first time a command not built into the core is looked up (or help lists
+    them), so that start-up stays fast. A provider should add at most one subgroup, named after
+    itself. Return nothing; raising breaks the program, so catch what you can.
     """

@@ -214,3 +214,18 @@ def test_token_never_leaks(hub, sandbox, monkeypatch):
     # the token went to the hub, never to the redirect target
     cdn = [h for method, p, h in hub.requests if p.startswith("/cdn/")]
     assert cdn and all("Authorization" not in h for h in cdn)
+
+
+def test_support_repo_fills_missing_config_and_tokenizer(hub, cli, sandbox):
+    hub.add_repo("quant/Bare-AWQ", {"model.safetensors": random_bytes(5000, seed=1),
+                                    "config.json": b'{"quantization_config": {"quant_method": "awq", "bits": 4}}'})
+    hub.add_repo("orig/Bare", {"config.json": b'{"x": 1}', "tokenizer.json": b"{}",
+                               "tokenizer_config.json": b'{"chat_template": "{{ x }}"}', "chat_template.jinja": b"{{ x }}"})
+    result = cli("download", "quant/Bare-AWQ", "--support-repo", "orig/Bare", "-y", "--no-aria2")
+    assert result.exit_code == 0, result.stderr
+    target = sandbox.root / "models" / "weights" / "quant" / "Bare-AWQ"
+    assert json.loads((target / "config.json").read_text())["quantization_config"]["quant_method"] == "awq"
+    assert (target / "tokenizer.json").exists() and (target / "chat_template.jinja").exists()
+    row = cli("list", "--json").json()[0]
+    assert row["source"]["support_repo"] == "orig/Bare" and row["chat_template"]["source"] == "external"
+    assert cli("download", "quant/Bare-AWQ", "--support-repo", "nonsense", "-y").exit_code == 2

@@ -1,0 +1,71 @@
+"""The plugin manager: entry points, a broken provider reported by name, in-process plugins."""
+
+import importlib.metadata
+
+from imageworks_core import Variant, hookimpl
+from imageworks_core.plugins import add_plugin, build_plugin_manager, remove_plugin
+
+
+def test_broken_provider_is_reported_and_others_load(monkeypatch):
+    real = importlib.metadata.entry_points
+
+    def entry_points(group=None, **kw):
+        eps = list(real(group=group, **kw))
+        if group == "imageworks":
+            eps.append(importlib.metadata.EntryPoint("broken", "imageworks_no_such_module.plugin", "imageworks"))
+        return eps
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    plugins = build_plugin_manager()
+    failed = {i.name: i.error for i in plugins.failed}
+    assert "broken" in failed and "ModuleNotFoundError" in failed["broken"]
+    loaded = {i.name for i in plugins.infos if not i.error}
+    assert {"hf", "ollama", "lmstudio", "local_scan"} <= loaded
+
+
+def test_every_hook_is_documented():
+    from imageworks_core import hookspecs
+
+    for name in ("imageworks_discover", "imageworks_download", "imageworks_verify", "imageworks_normalize",
+                 "imageworks_remove", "imageworks_register_commands"):
+        doc = getattr(hookspecs, name).__doc__
+        assert doc and "Called" in doc and "return" in doc.lower(), name
+
+
+class ThirdParty:
+    """A provider as a third party writes it: only the public API."""
+
+    @hookimpl
+    def imageworks_discover(self, ctx):
+        if "thirdparty" not in ctx.option("providers", ()):
+            return None
+        folder = ctx.settings.model_root
+        return [Variant(provider="thirdparty", identity="thirdparty:one", family="One Model",
+                        backend="llamacpp", download_format="gguf", quantization="q8_0",
+                        download_path=folder, download_files=())]
+
+    @hookimpl
+    def imageworks_register_commands(self, group, program):
+        import click
+
+        @group.group("thirdparty")
+        def thirdparty():
+            """Commands of the third-party provider."""
+
+        @thirdparty.command("hello")
+        def hello():
+            click.echo(f"hello from {program}")
+
+
+def test_in_process_plugin_discovers_and_adds_commands(sandbox, cli):
+    add_plugin("thirdparty", ThirdParty())
+    try:
+        (sandbox.root / "models").mkdir()
+        result = cli("discover-all", program="imageworks-loader")
+        assert result.exit_code == 0, result.stderr
+        rows = cli("list", "--json").json()
+        assert [r["name"] for r in rows] == ["one-model-llamacpp-gguf-q8_0"]
+        assert cli("thirdparty", "hello").stdout.strip() == "hello from imageworks-download"
+        assert "thirdparty" in {r["name"] for r in cli("plugins", "--json").json()}
+    finally:
+        remove_plugin("thirdparty")
