@@ -171,3 +171,13 @@ def test_safetensors_dtype_from_header_when_config_is_silent(weights, cli):
     write_safetensors(folder / "model.safetensors", {"w": ("F16", [2, 2])})
     cli("scan", "--base", str(weights))
     assert cli("list", "--json").json()[0]["quantization"] == "fp16"
+
+
+def test_file_type_table_matches_the_gguf_package():
+    import gguf
+
+    from imageworks_core.detect.gguf_header import FILE_TYPES
+
+    expected = {m.value: m.name.removeprefix("MOSTLY_").removeprefix("ALL_").lower()
+                for m in gguf.LlamaFileType if m.name != "GUESSED"}
+    assert FILE_TYPES == expected

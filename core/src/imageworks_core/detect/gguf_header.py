@@ -65,10 +65,53 @@ class GGUFInfo:
         return self.architecture == "clip" or "clip.has_vision_encoder" in self.values
 
 
+# llama.cpp's file types (gguf.LlamaFileType), lowercased without MOSTLY_/ALL_. Kept here because
+# importing the gguf package costs ~0.3 s (numpy) per scan; a test checks it against the package.
+FILE_TYPES = {
+    0: 'f32',
+    1: 'f16',
+    2: 'q4_0',
+    3: 'q4_1',
+    7: 'q8_0',
+    8: 'q5_0',
+    9: 'q5_1',
+    10: 'q2_k',
+    11: 'q3_k_s',
+    12: 'q3_k_m',
+    13: 'q3_k_l',
+    14: 'q4_k_s',
+    15: 'q4_k_m',
+    16: 'q5_k_s',
+    17: 'q5_k_m',
+    18: 'q6_k',
+    19: 'iq2_xxs',
+    20: 'iq2_xs',
+    21: 'q2_k_s',
+    22: 'iq3_xs',
+    23: 'iq3_xxs',
+    24: 'iq1_s',
+    25: 'iq4_nl',
+    26: 'iq3_s',
+    27: 'iq3_m',
+    28: 'iq2_s',
+    29: 'iq2_m',
+    30: 'iq4_xs',
+    31: 'iq1_m',
+    32: 'bf16',
+    36: 'tq1_0',
+    37: 'tq2_0',
+    38: 'mxfp4_moe',
+    39: 'nvfp4',
+    40: 'q1_0',
+}
+
+
 def file_type_name(file_type: int | None) -> str | None:
     if file_type is None:
         return None
-    from gguf import LlamaFileType
+    if file_type in FILE_TYPES:
+        return FILE_TYPES[file_type]
+    from gguf import LlamaFileType  # a type newer than this table
 
     try:
         name = LlamaFileType(file_type).name

@@ -26,15 +26,16 @@ def scan(ctx: Context, bases: list[Path]) -> Iterator[Variant]:
 
     include_testing = bool(ctx.option("include_testing", False))
     fallback = ctx.option("fallback_format")
-    lmstudio_roots = [Path(p) for p in ctx.settings.lmstudio_roots]
-    stack = [b for b in bases]
+    lmstudio_roots = tuple(os.path.join(p, "") for p in ctx.settings.lmstudio_roots)
+    base_set = {str(b) for b in bases}
+    stack = [str(b) for b in bases]
     while stack:
-        folder = stack.pop()
+        path = stack.pop()
         try:
-            with os.scandir(folder) as it:
+            with os.scandir(path) as it:
                 entries = list(it)
         except OSError as exc:
-            ctx.warn(str(folder), f"cannot read folder: {exc.strerror}")
+            ctx.warn(path, f"cannot read folder: {exc.strerror}")
             continue
         files, dirs = [], []
         for entry in entries:
@@ -47,11 +48,12 @@ def scan(ctx: Context, bases: list[Path]) -> Iterator[Variant]:
                     ctx.warn(entry.path, "broken symlink")
             except OSError as exc:
                 ctx.warn(entry.path, f"cannot stat: {exc.strerror}")
-        testing = is_testing_name(folder.name) and folder not in bases
+        testing = is_testing_name(os.path.basename(path)) and path not in base_set
         if testing and not include_testing:
             continue
         extra = {"testing": True} if testing else None
-        in_lmstudio = any(folder == r or r in folder.parents for r in lmstudio_roots)
+        in_lmstudio = (path + os.sep).startswith(lmstudio_roots) if lmstudio_roots else False
+        folder = Path(path)
         ggufs = [n for n in files if n.lower().endswith(".gguf")]
         found_model = False
         if ggufs:
@@ -68,4 +70,4 @@ def scan(ctx: Context, bases: list[Path]) -> Iterator[Variant]:
                 found_model = True
         if found_model:
             continue  # a model folder's sub-folders (onnx/, original/) belong to it
-        stack.extend(folder / d for d in sorted(dirs, reverse=True) if d not in _SKIP_DIRS)
+        stack.extend(os.path.join(path, d) for d in sorted(dirs, reverse=True) if d not in _SKIP_DIRS)
