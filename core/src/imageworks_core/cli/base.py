@@ -105,7 +105,10 @@ def session_from(ctx: click.Context, command: str, overrides: dict[str, Any] | N
     from ..session import Session
 
     root = ctx.find_root()
-    return Session.open(root.params.get("registry_dir"), command=command, overrides=overrides)
+    session = Session.open(root.params.get("registry_dir"), command=command, overrides=overrides)
+    session.log.debug("command_started", argv=sys.argv[1:], registry_dir=str(session.registry_dir),
+                      sources={k: v for k, v in session.settings.sources.items() if v != "default"})
+    return session
 
 
 def console(stderr: bool = False):

@@ -14,7 +14,8 @@ def print_report(report, title: str) -> None:
     from ..inventory import human_bytes
 
     verb = "would be " if report.dry_run else ""
-    rows = [[("would " if report.dry_run and c.action in ("added", "updated") else "") + c.action,
+    planned = {"added": "would add", "updated": "would update"}
+    rows = [[planned.get(c.action, c.action) if report.dry_run else c.action,
              c.name, c.variant.download_format, c.variant.quantization, c.variant.backend,
              human_bytes(c.entry.download_size_bytes if c.entry else None), c.variant.download_path]
             for c in report.changes]
@@ -139,9 +140,9 @@ def discover_all_command(ctx, hf_roots, skip_ollama, skip_lmstudio, dry_run):
     from ..discovery import discover
 
     session = session_from(ctx, "discover-all")
-    providers = [name for name in session.plugins.manager.list_name_plugin()
-                 if name and not (skip_ollama and name[0] == "ollama") and not (skip_lmstudio and name[0] == "lmstudio")]
-    names = [n for n, _ in providers]
+    skipped = {"ollama"} if skip_ollama else set()
+    skipped |= {"lmstudio"} if skip_lmstudio else set()
+    names = [name for name, _plugin in session.plugins.manager.list_name_plugin() if name and name not in skipped]
     roots = [str(Path(r).absolute()) for r in hf_roots] or [session.settings.locations["linux_wsl"]]
     options = {"hf_roots": roots, "bases": [], "include_hf_cache": True}
     report = discover(session, names, options, dry_run=dry_run, on_warning=warn_printer)

@@ -55,9 +55,8 @@ def translate(exc: Exception, repo_id: str, revision: str) -> Exception:
     if isinstance(exc, errors.RevisionNotFoundError):
         return NotFoundError(f"revision {revision!r} does not exist in {repo_id}", hint="check the branch, tag or commit")
     if isinstance(exc, errors.RepositoryNotFoundError):
-        status = getattr(getattr(exc, "response", None), "status_code", None)
         return NotFoundError(f"repo {repo_id} was not found (or is private and the token cannot see it)",
-                             hint="check the id; for a private repo set HF_TOKEN" if status != 401 or True else None)
+                             hint="check the id; for a private repo set HF_TOKEN")
     if isinstance(exc, errors.EntryNotFoundError):
         return NotFoundError(f"file not found in {repo_id}@{revision}: {exc}")
     if isinstance(exc, errors.OfflineModeIsEnabled):
