@@ -45,6 +45,21 @@ cli.main(args, standalone_mode=True)
 """
 
 
+def raw_aria2c(hub, repo_id: str, out: Path) -> float:
+    """The ceiling: aria2c alone on the same files (16 connections, 4 files at once)."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    repo = hub.repos[repo_id]
+    lines = "".join(f"{hub.url}/cdn/{repo_id}/{repo.commit}/{path}\n  out={path}\n" for path in repo.files)
+    start = time.perf_counter()
+    subprocess.run(["aria2c", "-i", "-", "-d", str(out), "-x16", "-s16", "-k1M", "-j4", "--file-allocation=none",
+                    "--console-log-level=error", "--summary-interval=0", "--download-result=hide"],
+                   input=lines, text=True, check=True, stdout=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - start
+    shutil.rmtree(out, ignore_errors=True)
+    return elapsed
+
+
 def main() -> None:
     from imageworks_hf.fakehub import FakeHub, big_file
 
@@ -71,10 +86,12 @@ def main() -> None:
                                            ("python", OURS, {"BENCH_NO_ARIA2": "1"})):
                     shutil.rmtree(out, ignore_errors=True)
                     times[label] = timed_run(code, {**base, **extra, "BENCH_REPO": repo, "BENCH_OUT": str(out)})
+                raw = raw_aria2c(hub, repo, root / "raw")
                 tag = "throttled 25 MB/s/conn" if throttled else "unthrottled"
                 print(f"{repo:14} {tag:22} snapshot_download {times['snapshot_download']:6.1f}s | "
                       f"aria2c {times['aria2c']:6.1f}s = {times['snapshot_download'] / times['aria2c']:5.1f}x | "
-                      f"python {times['python']:6.1f}s = {times['snapshot_download'] / times['python']:5.1f}x")
+                      f"python {times['python']:6.1f}s = {times['snapshot_download'] / times['python']:5.1f}x | "
+                      f"bare aria2c -x16 (the tool alone, no checks) {raw:6.1f}s = {times['snapshot_download'] / raw:5.1f}x")
         # resume: interrupt the Python path at 50% and run again
         hub.faults.throttle_bps = THROTTLE
         out = root / "out"
