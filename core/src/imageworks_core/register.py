@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Iterable
 
 import attrs
@@ -84,6 +85,12 @@ def _keep_known_hashes(variant: Variant, existing: Entry | None):
     return existing.artifacts if existing.download_files == tuple(variant.download_files) else variant.artifacts
 
 
+def _main_file(download_path: str | None, files) -> str | None:
+    if not download_path or not files:
+        return None
+    return os.path.normpath(os.path.join(download_path, files[0]))
+
+
 def register_variants(
     tx: Transaction, variants: Iterable[Variant], *, update_existing: bool = True
 ) -> list[Change]:
@@ -92,8 +99,18 @@ def register_variants(
     now = utc_now()
     taken = tx.identities()
     by_identity = {e.identity: e for e in tx.discovered.values() if e.identity}
+    by_main_file = {_main_file(e.download_path, e.download_files): e for e in tx.discovered.values()
+                    if e.download_path and e.download_files}
     for variant in variants:
         existing = by_identity.get(variant.identity)
+        owner = by_main_file.get(_main_file(variant.download_path, variant.download_files))
+        if existing is None and owner is not None and owner.identity != variant.identity:
+            # The same weights seen through another provider (a download into LM Studio's folder,
+            # then import-lmstudio; a scan of a folder `ingest-local-hf` knows): one entry, kept
+            # by whoever registered it first.
+            changes.append(Change("skipped", owner.name, variant, owner,
+                                  f"same files as {owner.name} ({owner.source_provider})"))
+            continue
         if existing is None:
             name = entry_name(
                 variant.family, variant.backend, variant.download_format, variant.quantization,
@@ -114,5 +131,6 @@ def register_variants(
         tx.put(entry)
         taken[name] = variant.identity
         by_identity[variant.identity] = entry
+        by_main_file[_main_file(entry.download_path, entry.download_files)] = entry
         changes.append(Change(action, name, variant, entry))
     return changes

@@ -229,3 +229,17 @@ def test_support_repo_fills_missing_config_and_tokenizer(hub, cli, sandbox):
     row = cli("list", "--json").json()[0]
     assert row["source"]["support_repo"] == "orig/Bare" and row["chat_template"]["source"] == "external"
     assert cli("download", "quant/Bare-AWQ", "--support-repo", "nonsense", "-y").exit_code == 2
+
+
+def test_gguf_goes_to_lm_studio_when_present_and_import_does_not_duplicate(gguf_repo, cli, sandbox):
+    models = sandbox.home / ".lmstudio" / "models"
+    models.mkdir(parents=True)
+    result = cli("download", "bartowski/Foo-7B-GGUF", "--quant", "q8_0", "-y", "--no-aria2")
+    assert result.exit_code == 0, result.stderr
+    target = models / "bartowski" / "Foo-7B-GGUF"
+    assert (target / "Foo-7B-Q8_0.gguf").exists()
+    row = cli("list", "--json").json()[0]
+    assert row["name"] == "foo-7b-lmstudio-gguf-q8_0" and row["download_location"] == "windows_lmstudio"
+    imported = cli("import-lmstudio")
+    assert imported.exit_code == 0 and "1 already registered" in imported.stdout
+    assert len(cli("list", "--json").json()) == 1
