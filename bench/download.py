@@ -4,7 +4,7 @@ Repos: one single-file repo of BENCH_MIB (default 1024) MiB, and a 10-shard repo
 total. Each is fetched throttled to 25 MB/s per connection and unthrottled, by
 snapshot_download, by us with aria2c, and by us with the Python downloader. Then a resume: the
 Python path interrupted at 50% and re-run, counting the bytes served again.
-Targets: aria2c >= 12x throttled and >= 2x unthrottled; Python >= 4x throttled; resume
+BENCH_RUNS (default 3) runs of each; medians. Targets: aria2c >= 12x throttled and >= 2x unthrottled; Python >= 4x throttled; resume
 re-transfers <= 55% of the file.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 MIB = int(os.environ.get("BENCH_MIB", "1024"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 THROTTLE = 25_000_000
 
 
@@ -76,7 +78,7 @@ def main() -> None:
         base = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_XET": "1", "HF_HUB_ENABLE_HF_TRANSFER": "0",
                 "HF_HOME": str(root / "hf_home"), "IMAGEWORKS_REGISTRY_DIR": str(root / "configs"),
                 "IMAGEWORKS_LOG_DIR": str(root / "logs"), "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
-        print(f"repos: 1 x {MIB} MiB and 10 x {MIB // 10} MiB; 1 run each (whole-process times)")
+        print(f"repos: 1 x {MIB} MiB and 10 x {MIB // 10} MiB; median of {RUNS} runs each (whole-process times)")
         for throttled in (True, False):
             hub.faults.throttle_bps = THROTTLE if throttled else None
             for repo in ("bench/single", "bench/sharded"):
@@ -84,9 +86,12 @@ def main() -> None:
                 times = {}
                 for label, code, extra in (("snapshot_download", SNAPSHOT, {}), ("aria2c", OURS, {}),
                                            ("python", OURS, {"BENCH_NO_ARIA2": "1"})):
-                    shutil.rmtree(out, ignore_errors=True)
-                    times[label] = timed_run(code, {**base, **extra, "BENCH_REPO": repo, "BENCH_OUT": str(out)})
-                raw = raw_aria2c(hub, repo, root / "raw")
+                    runs = []
+                    for _ in range(RUNS):
+                        shutil.rmtree(out, ignore_errors=True)
+                        runs.append(timed_run(code, {**base, **extra, "BENCH_REPO": repo, "BENCH_OUT": str(out)}))
+                    times[label] = statistics.median(runs)
+                raw = statistics.median(raw_aria2c(hub, repo, root / "raw") for _ in range(RUNS))
                 tag = "throttled 25 MB/s/conn" if throttled else "unthrottled"
                 print(f"{repo:14} {tag:22} snapshot_download {times['snapshot_download']:6.1f}s | "
                       f"aria2c {times['aria2c']:6.1f}s = {times['snapshot_download'] / times['aria2c']:5.1f}x | "
