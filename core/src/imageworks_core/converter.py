@@ -127,9 +127,3 @@ def _format(exc: BaseException, _type: Any) -> str:
     if isinstance(exc, cattrs.ForbiddenExtraKeysError):
         return f"unknown field(s) {', '.join(sorted(exc.extra_fields))}"
     return str(exc) or type(exc).__name__
-
-
-@cache
-def default_row() -> dict[str, Any]:
-    """Every field with its default value, in the contract's order (shared: do not mutate)."""
-    return entry_defaults()

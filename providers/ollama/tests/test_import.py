@@ -68,7 +68,7 @@ def test_bad_models_are_skipped_rest_imported(store, cli):
     missing = write_ollama_model(store, "missing:1b", tensor_values=4)
     manifest = json.loads(missing.read_text())
     (store / f"blobs/sha256-{manifest['layers'][0]['digest'].split(':')[1]}").unlink()
-    truncated = write_ollama_model(store, "trunc:1b", config_file_type="", model_blob=b"GGUF\x03\x00\x00\x00\x01")
+    write_ollama_model(store, "trunc:1b", config_file_type="", model_blob=b"GGUF\x03\x00\x00\x00\x01")
     notjson = write_ollama_model(store, "cfg:1b", tensor_values=5, family="other")
     cfg_digest = json.loads(notjson.read_text())["config"]["digest"].split(":")[1]
     (store / f"blobs/sha256-{cfg_digest}").write_text("not json")

@@ -5,12 +5,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..errors import BadInputError, LockTimeoutError, RegistryFormatError
+from ..errors import BadInputError, LockTimeoutError
 from ..models import Entry
 from .layers import TEMP_SUFFIX, Layer, atomic_write, read_layer, remember_valid, render_layer
 from .merge import MergedView, merge_layers

@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import threading
-import time
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 

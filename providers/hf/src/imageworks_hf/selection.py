@@ -9,7 +9,6 @@ from collections import defaultdict
 import attrs
 
 from imageworks_core.detect import gguf_sets, quant_label_from_filename
-from imageworks_core.detect.names import is_projector_name
 from imageworks_core.errors import BadInputError, NotFoundError
 
 SUPPORT_FILES = (
