@@ -119,3 +119,24 @@ def test_download_tab_with_progress(sandbox, monkeypatch):
         assert any("gui-vllm-safetensors-bf16" in s.value for s in at.success)
         assert [r["name"] for r in sandbox.read_layer("discovered")] == ["gui-vllm-safetensors-bf16"]
         assert any(r["event"] == "download_finished" for r in sandbox.log_records())
+
+
+def test_read_only_commands_and_loader_commands_have_twins(sandbox, cli):
+    from imageworks_core.fixtures import write_hf_folder
+
+    write_gguf(sandbox.root / "models" / "weights" / "a" / "Alpha-Q4_K_M.gguf")
+    cli("scan", "--base", str(sandbox.root / "models" / "weights"))
+    sandbox.write_layer("curated", [{"name": "alpha-llamacpp-gguf-q4_k_m", "roles": ["caption"]}])
+    write_hf_folder(sandbox.root / "models" / "weights" / "Qwen" / "Qwen2.5-7B")
+    at = app()
+    commands = " ".join(codes(at))
+    for command in ("list-roles", "config show", "plugins", "stats"):
+        assert f"imageworks-download {command}" in commands, command
+    assert any("caption" in str(df.value) for df in at.dataframe)
+    at.radio(key="redisc-action").set_value("ingest-local-hf").run()
+    at.checkbox(key="redisc-dry").uncheck().run()
+    at.checkbox(key="redisc-confirm").check().run()
+    assert any(c.startswith("uv run imageworks-loader ingest-local-hf") for c in codes(at))
+    button(at, "redisc-run").click().run()
+    names = {r["name"] for r in sandbox.read_layer("discovered")}
+    assert "qwen2.5-7b-vllm-safetensors-bf16" in names

@@ -127,6 +127,32 @@ def browse_tab(session, view) -> None:
         column.markdown(f"**{title}**")
         column.dataframe([{"value": k, "entries": v["count"], "size": human_bytes(v["bytes"])}
                           for k, v in data[key].items()], hide_index=True, use_container_width=True)
+    show_command(command_line(DOWNLOAD, ["stats"], None))
+    inventory_extras(session, view)
+
+
+def inventory_extras(session, view) -> None:
+    """list-roles, config and plugins: the rest of the read-only commands."""
+    from ..inventory import roles
+
+    with st.expander("Roles (list-roles)"):
+        show_command(command_line(DOWNLOAD, ["list-roles", "--show-capabilities"], None))
+        rows = roles(view)
+        if rows:
+            st.dataframe([{**r, "capabilities": ", ".join(r["capabilities"])} for r in rows], hide_index=True,
+                         use_container_width=True)
+        else:
+            st.caption("No entry has a role yet: roles are set in model_registry.curated.json.")
+    with st.expander("Settings (config show)"):
+        show_command(command_line(DOWNLOAD, ["config", "show"], None))
+        st.dataframe([{"key": k, "value": str(v), "source": session.settings.sources[k]}
+                      for k, v in session.settings.values.items()], hide_index=True, use_container_width=True)
+    with st.expander("Providers (plugins)"):
+        show_command(command_line(DOWNLOAD, ["plugins"], None))
+        st.dataframe([{"name": i.name, "distribution": i.distribution, "version": i.version,
+                       "hooks": ", ".join(h.removeprefix("imageworks_") for h in i.hooks),
+                       "status": f"failed: {i.error}" if i.error else "loaded"}
+                      for i in session.plugins.infos], hide_index=True, use_container_width=True)
 
 
 # --------------------------------------------------------------------------- download & import
@@ -241,7 +267,10 @@ def download_form(session, registry_dir) -> None:
 
 # -------------------------------------------------------------------------------- maintenance
 def maintenance_tab(session, registry_dir) -> None:
-    normalize, purge, cleanup, restore = st.tabs(["🔄 Normalize", "🗑️ Purge", "🔨 Cleanup", "♻️ Restore"])
+    normalize, purge, cleanup, restore, rediscover = st.tabs(
+        ["🔄 Normalize", "🗑️ Purge", "🔨 Cleanup", "♻️ Restore", "🔁 Rediscover"])
+    with rediscover:
+        rediscover_tab(session, registry_dir)
     with normalize:
         cols = st.columns(3)
         rebuild = cols[0].checkbox("Rebuild (size, checksum, files)", key="norm-rebuild")
@@ -289,6 +318,29 @@ def maintenance_tab(session, registry_dir) -> None:
         args += (["--dry-run"] if dry else []) + (["--include-deprecated"] if deprecated else [])
         run_and_show(command_line(DOWNLOAD, args, registry_dir), key="restore-run", label="Restore",
                      disabled=not backups)
+
+
+def rediscover_tab(session, registry_dir) -> None:
+    """The loader's commands: rediscovery from scratch and the file-shape migration."""
+    action = st.radio("Action", ["discover-all", "ingest-local-hf", "rebuild-ollama", "migrate-registry"],
+                      key="redisc-action", horizontal=True)
+    dry = st.checkbox("Dry run", value=True, key="redisc-dry")
+    args = [action]
+    if action == "discover-all":
+        root = st.text_input("Folder of owner/repo downloads (--hf-root)", key="redisc-hfroot")
+        cols = st.columns(2)
+        args += (["--hf-root", root] if root else [])
+        args += ["--skip-ollama"] if cols[0].checkbox("Skip Ollama", key="redisc-skip-ollama") else []
+        args += ["--skip-lmstudio"] if cols[1].checkbox("Skip LM Studio", key="redisc-skip-lms") else []
+    elif action == "ingest-local-hf":
+        root = st.text_input("Root (default: linux_wsl and the Hugging Face cache)", key="redisc-root")
+        args += ["--root", root] if root else []
+    elif action == "rebuild-ollama":
+        location = st.text_input("Location label (optional)", key="redisc-location")
+        args += ["--location", location] if location else []
+    args += ["--dry-run"] if dry else []
+    ok = confirm_gate(dry, "redisc", "the discovered layer will be rewritten (a backup is made first where it drops entries)")
+    run_and_show(command_line(LOADER, args, registry_dir), key="redisc-run", label="Run", disabled=not ok)
 
 
 # -------------------------------------------------------------------------- advanced operations
