@@ -132,6 +132,8 @@ def test_commands_write_structured_log(populated, cli):
     record = populated.log_records()[-1]
     assert record["event"] == "config_set" and record["command"] == "config"
     assert {"ts", "level", "event", "command"} <= set(record)
+    cli("list", "--json")
+    assert populated.log_records()[-1]["command"] == "list"  # read-only commands leave a record too
 
 
 def test_broken_pipe_is_quiet(populated):

@@ -120,3 +120,16 @@ def test_dry_run_transaction_writes_nothing(tmp_path):
     with reg.transaction(dry_run=True) as tx:
         tx.put(Entry(name="a"))
     assert not reg.layer_path("discovered").exists()
+
+
+def test_layer_bytes_match_the_standard_library_format():
+    """orjson writes the layers; the bytes must be what json.dumps(indent=2) would write."""
+    from imageworks_core.registry.layers import render_layer
+
+    models = [{"name": "a", "metadata": {"t": "café ✓ \u2028 \x01 /", "f": [0.1, 1e20, -0.0, 3.0], "n": None,
+                                         "big": 2 ** 70}}, {"name": "b", "roles": ["x"]}]
+    expected = json.dumps({"schema_version": 1, "models": models}, indent=2, ensure_ascii=False) + "\n"
+    assert render_layer(models) == expected.encode()
+    models[0]["metadata"].pop("big")
+    expected = json.dumps({"schema_version": 1, "models": models}, indent=2, ensure_ascii=False) + "\n"
+    assert render_layer(models) == expected.encode()

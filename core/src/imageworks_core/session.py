@@ -4,14 +4,16 @@ CLI command or GUI action. The CLI and the GUI both go through this."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import attrs
 
 from .eventlog import EventLog
 from .registry.store import Registry, find_registry_dir
 from .settings import Settings, load_settings
-from .types import Context, Progress
+
+if TYPE_CHECKING:  # imported when a hook context is made: read-only commands never need them
+    from .types import Context, Progress
 
 
 @attrs.define
@@ -47,8 +49,10 @@ class Session:
         options: dict[str, Any] | None = None,
         *,
         on_warning: Callable[[str, str], None] | None = None,
-        on_progress: Callable[[Progress], None] | None = None,
-    ) -> Context:
+        on_progress: "Callable[[Progress], None] | None" = None,
+    ) -> "Context":
+        from .types import Context
+
         def warn(item: str, reason: str) -> None:
             self.log.warning("skipped", item=item, reason=reason)
             if on_warning:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import Any, Callable
@@ -93,11 +92,11 @@ def fail(message: str, hint: str | None = None, code: int = 1) -> None:
 
 def emit_json(data: Any) -> None:
     """One JSON document on stdout, nothing else."""
-    # Indented for a person at a terminal; compact (C encoder, much faster) for pipes.
-    indent = 2 if sys.stdout.isatty() else None
-    text = json.dumps(data, indent=indent, default=str) + "\n"  # ASCII: valid for any locale
+    from ..jsonio import dumps
+
+    # Indented for a person at a terminal; compact for pipes. UTF-8, as JSON is.
     sys.stdout.flush()
-    sys.stdout.buffer.write(text.encode("ascii"))
+    sys.stdout.buffer.write(dumps(data, indent=sys.stdout.isatty()) + b"\n")
     sys.stdout.buffer.flush()
 
 
@@ -106,8 +105,10 @@ def session_from(ctx: click.Context, command: str, overrides: dict[str, Any] | N
 
     root = ctx.find_root()
     session = Session.open(root.params.get("registry_dir"), command=command, overrides=overrides)
-    session.log.debug("command_started", argv=sys.argv[1:], registry_dir=str(session.registry_dir),
-                      sources={k: v for k, v in session.settings.sources.items() if v != "default"})
+    # Every command leaves a record (cli.md): what ran, on which registry; debug adds the settings.
+    session.log.event("command", argv=[command, *ctx.args] if not sys.argv[1:] else sys.argv[1:],
+                      registry_dir=str(session.registry_dir))
+    session.log.debug("settings", sources={k: v for k, v in session.settings.sources.items() if v != "default"})
     return session
 
 

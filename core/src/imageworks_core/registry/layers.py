@@ -171,8 +171,10 @@ def ordered(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_layer(models: list[dict[str, Any]]) -> bytes:
+    from ..jsonio import dumps
+
     doc = {"schema_version": SCHEMA_VERSION, "models": [ordered(m) for m in models]}
-    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return dumps(doc, indent=True) + b"\n"
 
 
 def fsync_dir(directory: Path) -> None:

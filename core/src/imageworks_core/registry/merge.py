@@ -82,8 +82,20 @@ def _shadowed_fields(discovered: dict[str, Any], curated: dict[str, Any], prefix
     return found
 
 
+_NON_NULL = tuple(k for k, v in _DEFAULTS.items() if v is not None and k != "name")
+
+
+def _discovered_row(raw: dict[str, Any]) -> dict[str, Any]:
+    """A discovered row as is, unless a null stands where a field has a non-null default (a
+    null elsewhere equals the default): the rows our writer makes need no copy."""
+    for key in _NON_NULL:
+        if key in raw and raw[key] is None:
+            return clean(raw)
+    return raw
+
+
 def merge_layers(curated: Layer, discovered: Layer) -> MergedView:
-    rows: dict[str, dict[str, Any]] = {raw["name"]: clean(raw) for raw in discovered.raw}
+    rows: dict[str, dict[str, Any]] = {raw["name"]: _discovered_row(raw) for raw in discovered.raw}
     layers = dict.fromkeys(rows, "discovered")
     shadowed: dict[str, list[str]] = {}
     for raw in curated.raw:
@@ -95,7 +107,7 @@ def merge_layers(curated: Layer, discovered: Layer) -> MergedView:
             continue
         from ..converter import explain, structure_entry
 
-        base = {**_DEFAULTS, **found}
+        base = clean({**_DEFAULTS, **found})
         merged = overlay(base, raw)
         try:
             structure_entry(merged)
