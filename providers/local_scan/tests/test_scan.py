@@ -181,3 +181,30 @@ def test_file_type_table_matches_the_gguf_package():
     expected = {m.value: m.name.removeprefix("MOSTLY_").removeprefix("ALL_").lower()
                 for m in gguf.LlamaFileType if m.name != "GUESSED"}
     assert FILE_TYPES == expected
+
+
+def test_rescans_reuse_unchanged_folders(weights, cli, sandbox, monkeypatch):
+    import imageworks_core.model_files as model_files
+
+    write_gguf(weights / "a" / "A-Q4_K_M.gguf")
+    changing = write_gguf(weights / "b" / "B-Q8_0.gguf", file_type=7)
+    bad = weights / "c" / "C-Q4_K_M.gguf"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"GGUF\x03\x00")
+    assert cli("scan", "--base", str(weights), "--dry-run").exit_code == 0
+    assert not (sandbox.registry_dir / ".scan_cache").exists()  # a dry run writes nothing
+    cli("scan", "--base", str(weights))
+    calls = []
+    real = model_files.read_gguf_info
+    monkeypatch.setattr(model_files, "read_gguf_info", lambda p: calls.append(p.name) or real(p))
+    again = cli("scan", "--base", str(weights), "--update-existing")
+    assert calls == [] and "truncated GGUF header" in again.stderr  # cached, warnings included
+    assert "0 added, 0 updated, 2 unchanged" in again.stdout
+    write_gguf(changing, file_type=7, tensor_values=99)
+    cli("scan", "--base", str(weights), "--update-existing")
+    assert calls == ["B-Q8_0.gguf"]
+    calls.clear()
+    cli("scan", "--base", str(weights), "--include-testing")  # other options: detect afresh
+    assert sorted(calls) == ["A-Q4_K_M.gguf", "B-Q8_0.gguf", "C-Q4_K_M.gguf"]
+    (sandbox.registry_dir / ".scan_cache").write_bytes(b"garbage")
+    assert cli("scan", "--base", str(weights)).exit_code == 0

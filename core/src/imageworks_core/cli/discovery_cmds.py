@@ -57,7 +57,7 @@ def scan_command(ctx, bases, dry_run, update_existing, include_testing, fallback
     for base in base_paths:
         if not base.is_dir():
             raise BadInputError(f"scan base {base} is not a directory")
-    options = {"bases": [str(b) for b in base_paths], "include_testing": include_testing,
+    options = {"bases": [str(b) for b in base_paths], "include_testing": include_testing, "dry_run": dry_run,
                "fallback_format": fallback_format, "backend": backend,
                "location_label": _location_label(session, location)}
     report = discover(session, ["local_scan"], options, dry_run=dry_run, update_existing=update_existing,

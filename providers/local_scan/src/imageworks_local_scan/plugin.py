@@ -20,12 +20,13 @@ def imageworks_discover(ctx: Context):
 
 
 def scan(ctx: Context, bases: list[Path]) -> Iterator[Variant]:
-    from imageworks_core.model_files import (
-        default_backend, folder_variant, gguf_variants, has_weights, is_testing_name,
-    )
+    from imageworks_core.model_files import has_weights, is_testing_name
+
+    from imageworks_core.scan_cache import FolderCache, folder_signature
 
     include_testing = bool(ctx.option("include_testing", False))
     fallback = ctx.option("fallback_format")
+    cache = FolderCache(ctx, NAME, (include_testing, fallback))
     lmstudio_roots = tuple(os.path.join(p, "") for p in ctx.settings.lmstudio_roots)
     base_set = {str(b) for b in bases}
     stack = [str(b) for b in bases]
@@ -51,23 +52,36 @@ def scan(ctx: Context, bases: list[Path]) -> Iterator[Variant]:
         testing = is_testing_name(os.path.basename(path)) and path not in base_set
         if testing and not include_testing:
             continue
-        extra = {"testing": True} if testing else None
-        in_lmstudio = (path + os.sep).startswith(lmstudio_roots) if lmstudio_roots else False
-        folder = Path(path)
         ggufs = [n for n in files if n.lower().endswith(".gguf")]
-        found_model = False
-        if ggufs:
-            yield from gguf_variants(
-                ctx, NAME, folder, ggufs, backend=default_backend("gguf", lmstudio=in_lmstudio),
-                extra_metadata=extra,
-            )
-            found_model = True
-        elif has_weights(files):
-            variant = folder_variant(ctx, NAME, folder, sorted(files), fallback_format=fallback,
-                                     extra_metadata=extra)
-            if variant is not None:
-                yield variant
-                found_model = True
-        if found_model:
-            continue  # a model folder's sub-folders (onnx/, original/) belong to it
+        if ggufs or has_weights(files):
+            signature = folder_signature(entries)
+            cached = cache.lookup(path, signature)
+            if cached is not None:
+                variants, warnings = cached
+                for item, reason in warnings:
+                    ctx.warn(item, reason)
+            else:
+                seen = len(ctx.warnings)
+                variants = detect(ctx, path, files, ggufs, testing, lmstudio_roots, fallback)
+                cache.store(path, signature, variants, ctx.warnings[seen:])
+            yield from variants
+            if variants:
+                continue  # a model folder's sub-folders (onnx/, original/) belong to it
         stack.extend(os.path.join(path, d) for d in sorted(dirs, reverse=True) if d not in _SKIP_DIRS)
+    if not ctx.option("dry_run", False):
+        cache.save(cache.outside([str(b) for b in bases]))
+
+
+def detect(ctx: Context, path: str, files: list[str], ggufs: list[str], testing: bool,
+           lmstudio_roots: tuple[str, ...], fallback: str | None) -> list[Variant]:
+    """The variants one folder holds: each GGUF quant (or split set), else the folder itself."""
+    from imageworks_core.model_files import default_backend, folder_variant, gguf_variants
+
+    extra = {"testing": True} if testing else None
+    folder = Path(path)
+    if ggufs:
+        in_lmstudio = (path + os.sep).startswith(lmstudio_roots) if lmstudio_roots else False
+        return gguf_variants(ctx, NAME, folder, ggufs, backend=default_backend("gguf", lmstudio=in_lmstudio),
+                             extra_metadata=extra)
+    variant = folder_variant(ctx, NAME, folder, sorted(files), fallback_format=fallback, extra_metadata=extra)
+    return [variant] if variant is not None else []
