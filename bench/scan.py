@@ -2,7 +2,7 @@
 
 Prints scan time per 1,000 models, its ratio to a bare os.walk + lstat of the same tree, and
 peak memory: for a first (cold) scan, which must open each model's header or config files, and
-for a re-scan, which re-reads only folders whose files changed (``.scan_cache``). Then an HF
+for a re-scan, which re-reads only folders whose files changed (``.imageworks-cache/scan``). Then an HF
 cache of 10,000 repos: our ingest against huggingface_hub.scan_cache_dir.
 Targets: scan under 2x os.walk; HF cache ingest faster than scan_cache_dir. Medians of N runs.
 """
@@ -113,7 +113,7 @@ def main() -> None:
         walk = median([float(run(WALK, str(tree))[0]) for _ in range(RUNS)])
         cold = []
         for _ in range(RUNS):
-            (registry / ".scan_cache").unlink(missing_ok=True)
+            (registry / ".imageworks-cache" / "scan").unlink(missing_ok=True)
             cold.append(run(SCAN, str(tree), str(registry), "local_scan", str(MODELS)))
         warm = [run(SCAN, str(tree), str(registry), "local_scan", str(MODELS)) for _ in range(RUNS)]
         print(f"os.walk + lstat: {walk:.2f}s")

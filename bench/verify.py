@@ -85,7 +85,7 @@ def main() -> None:
             configs = registry_for(root, folder, files)
             ours = []
             for _ in range(RUNS):
-                (configs / ".hash_cache.json").unlink(missing_ok=True)
+                (configs / ".imageworks-cache" / "content-hashes.json").unlink(missing_ok=True)
                 ours.append(in_process(configs))
             first = statistics.median(ours)
             cached = statistics.median(in_process(configs) for _ in range(RUNS))

@@ -166,3 +166,15 @@ def test_prune_and_purge_commands(sandbox, cli):
     assert sandbox.read_layer("discovered") == []
     backups = list((sandbox.registry_dir / "backups").iterdir())
     assert backups and all(b.name.startswith("model_registry.") for b in backups)
+
+
+def test_caches_live_in_an_ignored_folder(weights, cli, sandbox):
+    write_gguf(weights / "b" / "Beta-Q4_K_M.gguf")
+    scan(cli, weights)
+    assert cli("verify", "--hash").exit_code == 0
+    cache = sandbox.registry_dir / ".imageworks-cache"
+    assert (cache / ".gitignore").read_text().strip().endswith("*")
+    assert {p.name for p in cache.iterdir()} >= {"scan", "content-hashes.json", "validated-layers"}
+    top = {p.name for p in sandbox.registry_dir.iterdir()}
+    assert top <= {"model_registry.discovered.json", "model_registry.json", ".model_registry.lock",
+                   ".imageworks-cache", "backups", "model_registry.curated.json", "imageworks.toml"}

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable
 
-CACHE_NAME = ".hash_cache.json"
+CACHE_NAME = "content-hashes.json"
 
 
 CHUNK = 4 << 20  # measured: 4 MiB reads hash ~8% faster than file_digest's 256 KiB
@@ -63,9 +63,11 @@ class HashCache:
     def save(self) -> None:
         if self.path is None or not self.dirty:
             return
+        from .cachedir import ensure_cache_dir
         from .registry.layers import atomic_write
 
         try:
+            ensure_cache_dir(self.path.parent.parent)
             atomic_write(self.path, json.dumps(self.entries, separators=(",", ":")).encode())
         except OSError:
             pass

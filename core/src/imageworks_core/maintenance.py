@@ -48,13 +48,14 @@ def verify(
     fix_missing: bool = False,
     on_progress: Callable[[str], None] | None = None,
 ) -> list[VerifyResult]:
-    from .hashing import HashCache, hash_files
+    from .cachedir import cache_path
+    from .hashing import CACHE_NAME, HashCache, hash_files
 
     entries = _select(session, names)
     ctx = session.context({"hash": content_hash})
     digests: dict[str, str | OSError] = {}
     if content_hash:
-        cache = HashCache(session.registry.directory / ".hash_cache.json")
+        cache = HashCache(cache_path(session.registry.directory, CACHE_NAME))
         paths = [os.path.join(e.download_path, f) for e in entries if e.download_path for f in e.download_files]
         digests = hash_files(paths, cache, on_done=on_progress)
         cache.save()

@@ -6,7 +6,7 @@ the name, size and mtime of each file in it. A re-scan lists and stats the folde
 warnings from last time instead of opening the files again. Any change to a file, the options
 or the settings that shape a variant (locations, LM Studio roots) means a fresh detection.
 
-The cache is ``.scan_cache`` beside the registry, in ``marshal`` format (plain data only; a
+The cache is ``.imageworks-cache/scan`` beside the registry, in ``marshal`` format (plain data only; a
 broken or foreign file is ignored and rebuilt). It is not written on a dry run.
 """
 
@@ -21,10 +21,11 @@ from typing import Any
 
 import attrs
 
+from .cachedir import cache_path, ensure_cache_dir
 from .models import ArtifactFile, Artifacts, Capabilities, ChatTemplate
 from .types import Context, Variant
 
-CACHE_NAME = ".scan_cache"
+CACHE_NAME = "scan"
 FORMAT = 2
 
 
@@ -69,7 +70,8 @@ class FolderCache:
     def __init__(self, ctx: Context, provider: str, options: tuple):
         from . import __version__
 
-        self.path = Path(ctx.registry.directory) / CACHE_NAME
+        self.registry_dir = Path(ctx.registry.directory)
+        self.path = cache_path(self.registry_dir, CACHE_NAME)
         self.key = (FORMAT, __version__, sys.version_info[:2], provider, options,
                     tuple(sorted(ctx.settings.locations.items())), tuple(ctx.settings.lmstudio_roots))
         self.old: dict[str, tuple] = {}
@@ -110,7 +112,7 @@ class FolderCache:
         folders = {**(folders_kept or {}), **self.new}
         tmp = self.path.with_name(f".{CACHE_NAME}.{os.getpid()}.tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_cache_dir(self.registry_dir)
             with open(tmp, "wb") as handle:
                 marshal.dump({"key": self.key, "folders": folders}, handle)
             os.replace(tmp, self.path)

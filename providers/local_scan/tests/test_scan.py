@@ -192,7 +192,7 @@ def test_rescans_reuse_unchanged_folders(weights, cli, sandbox, monkeypatch):
     bad.parent.mkdir(parents=True)
     bad.write_bytes(b"GGUF\x03\x00")
     assert cli("scan", "--base", str(weights), "--dry-run").exit_code == 0
-    assert not (sandbox.registry_dir / ".scan_cache").exists()  # a dry run writes nothing
+    assert not (sandbox.registry_dir / ".imageworks-cache" / "scan").exists()  # a dry run writes nothing
     cli("scan", "--base", str(weights))
     calls = []
     real = model_files.read_gguf_info
@@ -206,5 +206,5 @@ def test_rescans_reuse_unchanged_folders(weights, cli, sandbox, monkeypatch):
     calls.clear()
     cli("scan", "--base", str(weights), "--include-testing")  # other options: detect afresh
     assert sorted(calls) == ["A-Q4_K_M.gguf", "B-Q8_0.gguf", "C-Q4_K_M.gguf"]
-    (sandbox.registry_dir / ".scan_cache").write_bytes(b"garbage")
+    (sandbox.registry_dir / ".imageworks-cache" / "scan").write_bytes(b"garbage")
     assert cli("scan", "--base", str(weights)).exit_code == 0

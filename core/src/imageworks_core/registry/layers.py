@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from ..cachedir import cache_path, ensure_cache_dir
 from ..errors import RegistryFormatError
 from ..models import ENTRY_FIELDS, SCHEMA_VERSION, Entry, name_problem
 
@@ -142,13 +143,13 @@ def read_layer(path: Path, kind: str) -> Layer:
 # A layer file whose exact bytes were validated before need not be validated again: validating
 # 10,000 entries costs several times what parsing them does. The cache holds sha256 digests of
 # layer bytes known valid (written after a successful validation, and by our own writes).
-VALIDATED_CACHE = ".model_registry.validated"
+VALIDATED_CACHE = "validated-layers"
 _VALIDATED_KEEP = 8
 
 
 def validated_digests(directory: Path) -> list[str]:
     try:
-        return (directory / VALIDATED_CACHE).read_text(encoding="ascii").split()
+        return cache_path(directory, VALIDATED_CACHE).read_text(encoding="ascii").split()
     except (OSError, UnicodeDecodeError):
         return []
 
@@ -159,7 +160,8 @@ def remember_valid(directory: Path, digest: str) -> None:
         return
     known = (known + [digest])[-_VALIDATED_KEEP:]
     try:  # best effort: a read-only registry simply validates every time
-        atomic_write(directory / VALIDATED_CACHE, ("\n".join(known) + "\n").encode("ascii"))
+        ensure_cache_dir(directory)
+        atomic_write(cache_path(directory, VALIDATED_CACHE), ("\n".join(known) + "\n").encode("ascii"))
     except OSError:
         pass
 
