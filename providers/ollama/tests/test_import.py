@@ -115,3 +115,37 @@ def test_import_script_has_the_same_options(store, sandbox):
     proc = subprocess.run([sys.executable, str(script), "--dry-run"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "qwen3-8b-ollama-gguf-q4_k_m" in proc.stdout
+
+
+def test_running_server_enriches_and_absent_server_is_a_warning(store, cli, sandbox):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    write_ollama_model(store, "qwen3:8b")
+
+    class Tags(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            body = json.dumps({"models": [{"name": "qwen3:8b", "modified_at": "2026-11-01T00:00:00Z",
+                                           "details": {"quantization_level": "Q4_K_M"}}]}).encode()
+            self.send_response(200 if self.path == "/api/tags" else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Tags)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        host = f"http://127.0.0.1:{server.server_address[1]}"
+        assert cli("import-ollama", "--host", host).exit_code == 0
+        row = sandbox.read_layer("discovered")[0]
+        assert row["metadata"]["ollama_server"]["modified_at"] == "2026-11-01T00:00:00Z"
+    finally:
+        server.shutdown()
+        server.server_close()
+    result = cli("import-ollama", "--host", host)  # the server is gone: the store alone is enough
+    assert result.exit_code == 0 and "not reachable" in result.stderr
+    assert len(sandbox.read_layer("discovered")) == 1
