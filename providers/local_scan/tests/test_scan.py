@@ -208,3 +208,32 @@ def test_rescans_reuse_unchanged_folders(weights, cli, sandbox, monkeypatch):
     assert sorted(calls) == ["A-Q4_K_M.gguf", "B-Q8_0.gguf", "C-Q4_K_M.gguf"]
     (sandbox.registry_dir / ".imageworks-cache" / "scan").write_bytes(b"garbage")
     assert cli("scan", "--base", str(weights)).exit_code == 0
+
+
+def test_header_reader_skips_a_large_vocabulary(tmp_path):
+    import gguf
+    import numpy as np
+
+    path = tmp_path / "vocab.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_file_type(15)
+    writer.add_token_list([f"token-{i}" for i in range(120_000)])
+    writer.add_token_scores([0.5] * 120_000)
+    writer.add_chat_template("{{ messages }}")
+    writer.add_context_length(32768)
+    writer.add_tensor("w", np.zeros(4, dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    info = read_gguf_info(path)
+    assert info.quant == "q4_k_m" and info.chat_template == "{{ messages }}" and info.context_length == 32768
+    assert "tokenizer.ggml.tokens" not in info.values  # skipped, not stored
+    truncated = tmp_path / "cut.gguf"
+    truncated.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+    import pytest as _pytest
+
+    from imageworks_core.detect import GGUFHeaderError
+
+    with _pytest.raises(GGUFHeaderError, match="truncated"):
+        read_gguf_info(truncated)

@@ -16,6 +16,7 @@ import attrs
 
 GGUF_MAGIC = b"GGUF"
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+_SIZES = {fmt: struct.calcsize(fmt) for fmt in (*_SCALARS.values(), "<Q", "<I")}
 _STRING, _ARRAY = 8, 9
 _MAX_STRING = 64 * 1024 * 1024
 _MAX_KV = 1_000_000
@@ -121,18 +122,39 @@ def file_type_name(file_type: int | None) -> str | None:
 
 
 class _Reader:
+    """Sequential reads from a buffer refilled in large blocks: a header has thousands of small
+    fields, and one ``read`` call per field costs more than parsing them."""
+
+    BLOCK = 256 << 10
+
     def __init__(self, handle: BinaryIO, path: Path):
         self.handle = handle
         self.path = path
+        self.data = b""
+        self.pos = 0
+
+    def _ensure(self, size: int) -> None:
+        missing = size - (len(self.data) - self.pos)
+        if missing <= 0:
+            return
+        chunk = self.handle.read(max(missing, self.BLOCK))
+        self.data = self.data[self.pos:] + chunk
+        self.pos = 0
+        if len(self.data) < size:
+            raise GGUFHeaderError(f"{self.path}: truncated GGUF header")
 
     def take(self, size: int) -> bytes:
-        data = self.handle.read(size)
-        if len(data) != size:
-            raise GGUFHeaderError(f"{self.path}: truncated GGUF header")
-        return data
+        self._ensure(size)
+        piece = self.data[self.pos:self.pos + size]
+        self.pos += size
+        return piece
 
     def scalar(self, fmt: str) -> Any:
-        return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
+        size = _SIZES[fmt]
+        self._ensure(size)
+        value = struct.unpack_from(fmt, self.data, self.pos)[0]
+        self.pos += size
+        return value
 
     def string(self, keep: bool = True) -> str | None:
         size = self.scalar("<Q")
@@ -144,8 +166,16 @@ class _Reader:
         return self.take(size).decode("utf-8", "replace")
 
     def skip(self, size: int) -> None:
-        # Seeking past the end is not an error; the caller compares tell() with the file size.
-        self.handle.seek(size, 1)
+        buffered = len(self.data) - self.pos
+        if size <= buffered:
+            self.pos += size
+            return
+        # Past the buffer: seek. Seeking beyond the end is not an error; tell() is checked.
+        self.handle.seek(size - buffered, 1)
+        self.data, self.pos = b"", 0
+
+    def tell(self) -> int:
+        return self.handle.tell() - (len(self.data) - self.pos)
 
     def value(self, vtype: int, keep: bool) -> Any:
         if vtype in _SCALARS:
@@ -156,7 +186,7 @@ class _Reader:
             item_type = self.scalar("<I")
             count = self.scalar("<Q")
             if item_type in _SCALARS and not keep:
-                self.skip(struct.calcsize(_SCALARS[item_type]) * count)
+                self.skip(_SIZES[_SCALARS[item_type]] * count)
                 return None
             if count > 50_000_000:
                 raise GGUFHeaderError(f"{self.path}: implausible array length {count}")
@@ -193,7 +223,7 @@ def read_gguf_info(path: str | Path) -> GGUFInfo:
             vtype = reader.scalar("<I")
             keep = _keep(key)
             value = reader.value(vtype, keep)
-            if handle.tell() > size:
+            if reader.tell() > size:
                 raise GGUFHeaderError(f"{path}: truncated GGUF header")
             if keep:
                 values[key] = value
