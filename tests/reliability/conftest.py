@@ -13,6 +13,8 @@ def hub(sandbox, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", server.url)
     monkeypatch.setattr(constants, "ENDPOINT", server.url)
     monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
+    # Tests that do not say --no-aria2 mean the real aria2c: fail, never fall back silently.
+    monkeypatch.setenv("IMAGEWORKS_USE_ARIA2", "always")
     monkeypatch.setenv("IMAGEWORKS_RETRIES", "2")
     yield server
     server.stop()
