@@ -65,8 +65,12 @@ class MergedView:
         return self.layers[name]
 
     def full_row(self, name: str) -> dict[str, Any]:
-        """The row with every field present, in the contract's order (for JSON output)."""
-        return {**_DEFAULTS, **self.rows[name]}
+        """The row with every field present, in the contract's order (for JSON output);
+        ``display_name`` defaults to the name (registry.md §3)."""
+        row = {**_DEFAULTS, **self.rows[name]}
+        if row["display_name"] is None:
+            row["display_name"] = name
+        return row
 
 
 def _shadowed_fields(discovered: dict[str, Any], curated: dict[str, Any], prefix="") -> list[str]:
