@@ -350,7 +350,9 @@ def is_ollama(entry: Entry) -> bool:
 
 
 def restore_ollama(session: Session, backup_file: Path | None, *, dry_run: bool,
-                   include_deprecated: bool) -> tuple[Path, list[str]]:
+                   include_deprecated: bool) -> tuple[Path, list[str], list[Path]]:
+    """Bring back Ollama entries of a backup that are missing now: (backup used, names restored,
+    backups made of the current layer first)."""
     from .registry.layers import read_layer
 
     if backup_file is None:
@@ -373,7 +375,7 @@ def restore_ollama(session: Session, backup_file: Path | None, *, dry_run: bool,
             restored.append(entry.name)
     if not dry_run:
         session.log.event("restore_ollama", backup=str(backup_file), restored=restored)
-    return backup_file, restored
+    return backup_file, restored, tx.backups
 
 
 def backfill_ollama_paths(session: Session, *, dry_run: bool) -> list[str]:

@@ -189,12 +189,13 @@ def restore_ollama_command(ctx, backup_file, dry_run, include_deprecated):
     from ..maintenance import restore_ollama
 
     session = session_from(ctx, "restore-ollama")
-    used, names = restore_ollama(session, Path(backup_file) if backup_file else None, dry_run=dry_run,
-                                 include_deprecated=include_deprecated)
+    used, names, backups = restore_ollama(session, Path(backup_file) if backup_file else None, dry_run=dry_run,
+                                          include_deprecated=include_deprecated)
     click.echo(f"from {used}:")
     for name in names:
         click.echo(f"  {'would restore' if dry_run else 'restored'} {name}")
     click.echo(f"{len(names)} entr{'y' if len(names) == 1 else 'ies'} {'would be ' if dry_run else ''}restored")
+    _backups(backups)
 
 
 @click.command("backfill-ollama-paths")
