@@ -96,11 +96,18 @@ def remove_command(ctx, name, delete_files, purge, force, include_curated, dry_r
     _backups(backups)
 
 
-def _print_names(title: str, names: list[str], dry_run: bool) -> None:
-    if names:
-        print_table(title, ["name", "action"], [[n, "would delete" if dry_run else "deleted"] for n in names])
-    click.echo(f"{len(names)} entr{'y' if len(names) == 1 else 'ies'} {'would be ' if dry_run else ''}deleted"
+def _delete_and_report(session, title: str, names: list[str], *, dry_run: bool, no_backup: bool, event: str,
+                       curated: list[str] = ()) -> None:
+    """The shared end of the prune/purge/reset commands: the table, the deletion (with its
+    backup) or the dry run, and where the backups went."""
+    from ..maintenance import delete_discovered
+
+    shown = sorted(set(names) | set(curated))
+    if shown:
+        print_table(title, ["name", "action"], [[n, "would delete" if dry_run else "deleted"] for n in shown])
+    click.echo(f"{len(shown)} entr{'y' if len(shown) == 1 else 'ies'} {'would be ' if dry_run else ''}deleted"
                + (" (dry run: nothing written)" if dry_run else ""))
+    _backups(delete_discovered(session, names, curated=curated, dry_run=dry_run, backup=not no_backup, event=event))
 
 
 @click.command("prune-duplicates")
@@ -133,13 +140,13 @@ def prune_duplicates_command(ctx, dry_run, backend, no_backup):
 @click.pass_context
 def prune_deprecated_command(ctx, placeholders_only, dry_run, no_backup):
     """Delete deprecated entries from the discovered layer."""
-    from ..maintenance import PLACEHOLDER_PREFIX, delete_discovered
+    from ..maintenance import PLACEHOLDER_PREFIX
 
     session = session_from(ctx, "prune-deprecated")
     names = [e.name for e in session.registry.read("discovered").entries
              if e.deprecated and (not placeholders_only or e.name.startswith(PLACEHOLDER_PREFIX))]
-    _print_names("prune-deprecated", names, dry_run)
-    _backups(delete_discovered(session, names, dry_run=dry_run, backup=not no_backup, event="prune_deprecated"))
+    _delete_and_report(session, "prune-deprecated", names, dry_run=dry_run, no_backup=no_backup,
+                       event="prune_deprecated")
 
 
 @click.command("purge-logical-only")
@@ -149,7 +156,6 @@ def prune_deprecated_command(ctx, placeholders_only, dry_run, no_backup):
 @click.pass_context
 def purge_logical_only_command(ctx, dry_run, include_curated, no_backup):
     """Delete entries with no download_path."""
-    from ..maintenance import delete_discovered
 
     session = session_from(ctx, "purge-logical-only")
     view = session.registry.load()
@@ -158,9 +164,8 @@ def purge_logical_only_command(ctx, dry_run, include_curated, no_backup):
     curated = [e.name for e in view.entries if e.is_logical and view.layer_of(e.name) != "discovered"] if include_curated else []
     if include_curated:
         discovered += [n for n in curated if view.layer_of(n) == "both"]
-    _print_names("purge-logical-only", sorted(set(discovered) | set(curated)), dry_run)
-    _backups(delete_discovered(session, discovered, curated=curated, dry_run=dry_run, backup=not no_backup,
-                               event="purge_logical_only"))
+    _delete_and_report(session, "purge-logical-only", discovered, curated=curated, dry_run=dry_run,
+                       no_backup=no_backup, event="purge_logical_only")
 
 
 @click.command("reset-discovered")
@@ -170,12 +175,11 @@ def purge_logical_only_command(ctx, dry_run, include_curated, no_backup):
 @click.pass_context
 def reset_discovered_command(ctx, backend, dry_run, no_backup):
     """Empty the discovered layer for a backend (curated entries stay)."""
-    from ..maintenance import delete_discovered
 
     session = session_from(ctx, "reset-discovered")
     names = [e.name for e in session.registry.read("discovered").entries if backend == "all" or e.backend == backend]
-    _print_names(f"reset-discovered --backend {backend}", names, dry_run)
-    _backups(delete_discovered(session, names, dry_run=dry_run, backup=not no_backup, event="reset_discovered"))
+    _delete_and_report(session, f"reset-discovered --backend {backend}", names, dry_run=dry_run,
+                       no_backup=no_backup, event="reset_discovered")
 
 
 @click.command("restore-ollama")
@@ -219,11 +223,10 @@ def backfill_ollama_paths_command(ctx, dry_run):
 @click.pass_context
 def purge_imported_command(ctx, providers, apply, no_backup):
     """Remove discovered entries of those providers (dry by default)."""
-    from ..maintenance import delete_discovered
 
     session = session_from(ctx, "purge-imported")
     wanted = None if providers.strip() == "all" else {p.strip() for p in providers.split(",") if p.strip()}
     names = [e.name for e in session.registry.read("discovered").entries
              if e.source_provider and (wanted is None or e.source_provider in wanted)]
-    _print_names(f"purge-imported --providers {providers}", names, not apply)
-    _backups(delete_discovered(session, names, dry_run=not apply, backup=not no_backup, event="purge_imported"))
+    _delete_and_report(session, f"purge-imported --providers {providers}", names, dry_run=not apply,
+                       no_backup=no_backup, event="purge_imported")
