@@ -58,7 +58,7 @@ def main() -> None:
     try:
         registry = build(directory)
         env = {**os.environ, "IMAGEWORKS_REGISTRY_DIR": str(registry), "HOME": str(directory),
-               "IMAGEWORKS_LOG_DIR": str(directory / "logs")}
+               "IMAGEWORKS_LOG_DIR": str(directory / "logs"), "IMAGEWORKS_CACHE_DIR": str(directory / "cache")}
         # Measure an installed tool as users run it: with byte-code caches.
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         layer = registry / "model_registry.discovered.json"

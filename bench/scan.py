@@ -2,7 +2,7 @@
 
 Prints scan time per 1,000 models, its ratio to a bare os.walk + lstat of the same tree, and
 peak memory: for a first (cold) scan, which must open each model's header or config files, and
-for a re-scan, which re-reads only folders whose files changed (``.imageworks-cache/scan``). Then an HF
+for a re-scan, which re-reads only folders whose files changed (the scan cache in the user cache directory). Then an HF
 cache of 10,000 repos: our ingest against huggingface_hub.scan_cache_dir.
 Targets: scan under 2x os.walk; HF cache ingest faster than scan_cache_dir. Medians of N runs.
 """
@@ -17,6 +17,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from imageworks_core.cachedir import cache_path
 
 MODELS = int(os.environ.get("BENCH_MODELS", "10000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
@@ -105,6 +107,7 @@ def main() -> None:
     try:
         tree, cache, registry = tmp / "tree", tmp / "cache", tmp / "configs"
         tree.mkdir()
+        os.environ["IMAGEWORKS_CACHE_DIR"] = str(tmp / "user-cache")  # the scan cache, outside the home
         cache.mkdir()
         started = time.perf_counter()
         build_tree(tree)
@@ -113,7 +116,7 @@ def main() -> None:
         walk = median([float(run(WALK, str(tree))[0]) for _ in range(RUNS)])
         cold = []
         for _ in range(RUNS):
-            (registry / ".imageworks-cache" / "scan").unlink(missing_ok=True)
+            cache_path(registry, "scan").unlink(missing_ok=True)
             cold.append(run(SCAN, str(tree), str(registry), "local_scan", str(MODELS)))
         warm = [run(SCAN, str(tree), str(registry), "local_scan", str(MODELS)) for _ in range(RUNS)]
         print(f"os.walk + lstat: {walk:.2f}s")

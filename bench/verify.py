@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from imageworks_core.cachedir import cache_path
+
 GIB = float(os.environ.get("BENCH_GIB", "2"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 
@@ -50,7 +52,8 @@ def in_process(configs: Path) -> float:
 
 
 def startup(exe: str, root: Path) -> float:
-    env = {**os.environ, "IMAGEWORKS_REGISTRY_DIR": str(root / "empty"), "IMAGEWORKS_LOG_DIR": str(root / "logs")}
+    env = {**os.environ, "IMAGEWORKS_REGISTRY_DIR": str(root / "empty"), "IMAGEWORKS_LOG_DIR": str(root / "logs"),
+           "IMAGEWORKS_CACHE_DIR": str(root / "cache")}
     return statistics.median(timed([exe, "list", "--json"], env) for _ in range(3))
 
 
@@ -64,6 +67,7 @@ def registry_for(root: Path, folder: Path, files: list[str]) -> Path:
 
 def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="iw-bench-verify-", dir=os.environ.get("BENCH_DIR")))
+    os.environ["IMAGEWORKS_CACHE_DIR"] = str(root / "cache")  # the hash cache, outside the home
     try:
         total = int(GIB * (1 << 30))
         one = root / "one"
@@ -85,7 +89,7 @@ def main() -> None:
             configs = registry_for(root, folder, files)
             ours = []
             for _ in range(RUNS):
-                (configs / ".imageworks-cache" / "content-hashes.json").unlink(missing_ok=True)
+                cache_path(configs, "content-hashes.json").unlink(missing_ok=True)
                 ours.append(in_process(configs))
             first = statistics.median(ours)
             cached = statistics.median(in_process(configs) for _ in range(RUNS))

@@ -168,13 +168,38 @@ def test_prune_and_purge_commands(sandbox, cli):
     assert backups and all(b.name.startswith("model_registry.") for b in backups)
 
 
-def test_caches_live_in_an_ignored_folder(weights, cli, sandbox):
+def test_caches_live_in_the_user_cache_dir_not_the_registry(weights, cli, sandbox):
+    """registry.md §1: the registry directory holds the registry and nothing else; caches are
+    per machine, under IMAGEWORKS_CACHE_DIR keyed by the registry's real path."""
+    from imageworks_core.cachedir import registry_cache_dir
+
     write_gguf(weights / "b" / "Beta-Q4_K_M.gguf")
     scan(cli, weights)
     assert cli("verify", "--hash").exit_code == 0
-    cache = sandbox.registry_dir / ".imageworks-cache"
-    assert (cache / ".gitignore").read_text().strip().endswith("*")
+    cache = registry_cache_dir(sandbox.registry_dir)
+    assert cache.is_relative_to(sandbox.root / "cache")
     assert {p.name for p in cache.iterdir()} >= {"scan", "content-hashes.json", "validated-layers"}
     top = {p.name for p in sandbox.registry_dir.iterdir()}
     assert top <= {"model_registry.discovered.json", "model_registry.json", ".model_registry.lock",
-                   ".imageworks-cache", "backups", "model_registry.curated.json", "imageworks.toml"}
+                   "backups", "model_registry.curated.json", "imageworks.toml"}
+    path = cli("config", "path").stdout
+    assert f"cache_dir: {cache}" in path and "registry_dir_from: environment IMAGEWORKS_REGISTRY_DIR" in path
+
+
+def _tree_bytes(folder):
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None)
+            for p in sorted(folder.rglob("*"))}
+
+
+def test_dry_runs_and_reads_leave_the_registry_dir_byte_identical(weights, cli, sandbox):
+    write_gguf(weights / "a" / "Alpha-Q4_K_M.gguf")
+    scan(cli, weights)
+    write_gguf(weights / "b" / "Beta-Q8_0.gguf", file_type=7)
+    before = _tree_bytes(sandbox.registry_dir)
+    for args in (("scan", "--base", str(weights), "--dry-run"), ("list", "--json"), ("list", "--details"),
+                 ("stats",), ("verify",), ("config", "show"), ("config", "path"),
+                 ("normalize-formats",), ("remove", "alpha-llamacpp-gguf-q4_k_m", "--dry-run", "--force"),
+                 ("prune-duplicates", "--dry-run"), ("import-ollama", "--dry-run")):
+        result = cli(*args)
+        assert result.exit_code in (0, 1), (args, result.stderr)
+        assert _tree_bytes(sandbox.registry_dir) == before, args

@@ -63,11 +63,10 @@ class HashCache:
     def save(self) -> None:
         if self.path is None or not self.dirty:
             return
-        from .cachedir import ensure_cache_dir
         from .registry.layers import atomic_write
 
         try:
-            ensure_cache_dir(self.path.parent.parent)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(self.path, json.dumps(self.entries, separators=(",", ":")).encode())
         except OSError:
             pass

@@ -6,7 +6,7 @@ the name, size and mtime of each file in it. A re-scan lists and stats the folde
 warnings from last time instead of opening the files again. Any change to a file, the options
 or the settings that shape a variant (locations, LM Studio roots) means a fresh detection.
 
-The cache is ``.imageworks-cache/scan`` beside the registry, in ``marshal`` format (plain data only; a
+The cache is ``scan`` in the registry's cache folder (``cachedir``), in ``marshal`` format (plain data only; a
 broken or foreign file is ignored and rebuilt). It is not written on a dry run.
 """
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import attrs
 
 from .eventlog import EventLog
-from .registry.store import Registry, find_registry_dir
+from .registry.store import Registry, locate_registry_dir
 from .settings import Settings, load_settings
 
 if TYPE_CHECKING:  # imported when a hook context is made: read-only commands never need them
@@ -22,6 +22,7 @@ class Session:
     settings: Settings
     registry: Registry
     log: EventLog
+    registry_reason: str = ""  # why this registry directory (``config path``)
 
     @classmethod
     def open(
@@ -31,12 +32,12 @@ class Session:
         command: str = "",
         overrides: dict[str, Any] | None = None,
     ) -> "Session":
-        directory = find_registry_dir(registry_dir)
+        directory, reason = locate_registry_dir(registry_dir)
         settings = load_settings(directory, overrides)
         registry = Registry(
             directory, lock_timeout=settings.lock_timeout_s, backups_keep=settings.backups_keep
         )
-        return cls(directory, settings, registry, EventLog(settings.log_dir, command))
+        return cls(directory, settings, registry, EventLog(settings.log_dir, command), reason)
 
     @property
     def plugins(self):

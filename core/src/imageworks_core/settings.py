@@ -33,6 +33,7 @@ SCHEMA: dict[str, tuple[str, Any]] = {
     "log_dir": ("path", None),
     "backups_keep": ("int", 20),
     "lock_timeout_s": ("float", 30.0),
+    "cache_dir": ("path", None),
 }
 # Environment variables that other tools define and users expect us to honour.
 FOREIGN_ENV = {"ollama_models": "OLLAMA_MODELS", "ollama_host": "OLLAMA_HOST", "hf_endpoint": "HF_ENDPOINT"}
@@ -190,10 +191,26 @@ def _derive(values: dict[str, Any], sources: dict[str, str], registry_dir: Path)
     else:
         values["ollama_models"] = expand(values["ollama_models"])
     if values["log_dir"] is None:
-        values["log_dir"] = str(registry_dir.parent / "logs")
-        sources["log_dir"] = "default (beside the registry directory)"
+        # A project's configs/ keeps its logs beside it; any other registry directory (the user
+        # data directory, a shared folder) holds the registry and nothing else (registry.md §1).
+        if registry_dir.name == "configs":
+            values["log_dir"] = str(registry_dir.parent / "logs")
+            sources["log_dir"] = "default (beside the configs/ registry directory)"
+        else:
+            from platformdirs import user_log_dir
+
+            values["log_dir"] = user_log_dir("imageworks", appauthor=False)
+            sources["log_dir"] = "default (the user log directory)"
     else:
         values["log_dir"] = expand(values["log_dir"])
+    from . import cachedir
+
+    if values["cache_dir"] is None:
+        values["cache_dir"] = str(cachedir.default_cache_base())
+        sources["cache_dir"] = "default (the user cache directory)"
+    else:
+        values["cache_dir"] = expand(values["cache_dir"])
+    cachedir.configure(values["cache_dir"])
     locations = {label: expand(path) for label, path in values["locations"].items()}
     locations.setdefault("linux_wsl", str(Path(values["model_root"]) / "weights"))
     if values["lmstudio_roots"]:

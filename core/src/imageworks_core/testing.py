@@ -62,9 +62,11 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
         if key.startswith(("IMAGEWORKS_", "HF_", "HUGGING_FACE", "OLLAMA_")):
             monkeypatch.delenv(key)
     monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    for xdg in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+        monkeypatch.delenv(xdg, raising=False)
     monkeypatch.setenv("IMAGEWORKS_REGISTRY_DIR", str(registry_dir))
     monkeypatch.setenv("IMAGEWORKS_LOG_DIR", str(log_dir))
+    monkeypatch.setenv("IMAGEWORKS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("IMAGEWORKS_MODEL_ROOT", str(tmp_path / "models"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")

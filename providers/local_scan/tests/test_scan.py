@@ -185,6 +185,7 @@ def test_file_type_table_matches_the_gguf_package():
 
 def test_rescans_reuse_unchanged_folders(weights, cli, sandbox, monkeypatch):
     import imageworks_core.model_files as model_files
+    from imageworks_core.cachedir import cache_path
 
     write_gguf(weights / "a" / "A-Q4_K_M.gguf")
     changing = write_gguf(weights / "b" / "B-Q8_0.gguf", file_type=7)
@@ -192,7 +193,7 @@ def test_rescans_reuse_unchanged_folders(weights, cli, sandbox, monkeypatch):
     bad.parent.mkdir(parents=True)
     bad.write_bytes(b"GGUF\x03\x00")
     assert cli("scan", "--base", str(weights), "--dry-run").exit_code == 0
-    assert not (sandbox.registry_dir / ".imageworks-cache" / "scan").exists()  # a dry run writes nothing
+    assert not cache_path(sandbox.registry_dir, "scan").exists()  # a dry run writes nothing
     cli("scan", "--base", str(weights))
     calls = []
     real = model_files.read_gguf_info
@@ -206,7 +207,7 @@ def test_rescans_reuse_unchanged_folders(weights, cli, sandbox, monkeypatch):
     calls.clear()
     cli("scan", "--base", str(weights), "--include-testing")  # other options: detect afresh
     assert sorted(calls) == ["A-Q4_K_M.gguf", "B-Q8_0.gguf", "C-Q4_K_M.gguf"]
-    (sandbox.registry_dir / ".imageworks-cache" / "scan").write_bytes(b"garbage")
+    cache_path(sandbox.registry_dir, "scan").write_bytes(b"garbage")
     assert cli("scan", "--base", str(weights)).exit_code == 0
 
 

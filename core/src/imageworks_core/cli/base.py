@@ -139,7 +139,7 @@ def warn_printer(item: str, reason: str) -> None:
 def registry_option(func: Callable) -> Callable:
     return click.option(
         "--registry-dir", type=click.Path(file_okay=False), default=None, is_eager=True,
-        help="Registry directory (default: IMAGEWORKS_REGISTRY_DIR, the nearest configs/, ./configs).",
+        help="Registry directory (default: IMAGEWORKS_REGISTRY_DIR, the nearest configs/ holding a curated layer, else the user data directory; see `config path`).",
     )(func)
 
 

@@ -122,11 +122,15 @@ def config_show(ctx, as_json):
 @config_group.command("path")
 @click.pass_context
 def config_path(ctx):
-    """Print the registry directory and the settings files."""
+    """Print the registry directory (and why it is the one used), the settings files, the
+    cache folder and the log file."""
+    from ..cachedir import registry_cache_dir
     from ..settings import PROJECT_FILE, user_config_path
 
     session = session_from(ctx, "config")
     click.echo(f"registry_dir: {session.registry_dir}")
+    click.echo(f"registry_dir_from: {session.registry_reason}")
+    click.echo(f"cache_dir: {registry_cache_dir(session.registry_dir)}")
     click.echo(f"project_file: {session.registry_dir / PROJECT_FILE}")
     click.echo(f"user_file: {user_config_path()}")
     click.echo(f"log_file: {session.log.path}")

@@ -20,19 +20,27 @@ MERGED = "model_registry.json"
 LOCK = ".model_registry.lock"
 
 
-def find_registry_dir(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
-    """``--registry-dir``, ``IMAGEWORKS_REGISTRY_DIR``, the nearest ``configs/`` holding a curated
-    layer (walking up as git finds ``.git``), else ``./configs``."""
+def locate_registry_dir(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> tuple[Path, str]:
+    """The registry directory and why it was chosen (registry.md §1): ``--registry-dir``,
+    ``IMAGEWORKS_REGISTRY_DIR``, the nearest ``configs/`` holding a curated layer (walking up as
+    git finds ``.git``), else the user data directory. Never the folder a command runs in."""
     if explicit:
-        return Path(explicit).expanduser().absolute()
+        return Path(explicit).expanduser().absolute(), "the --registry-dir option"
     env = os.environ.get("IMAGEWORKS_REGISTRY_DIR")
     if env:
-        return Path(env).expanduser().absolute()
+        return Path(env).expanduser().absolute(), "environment IMAGEWORKS_REGISTRY_DIR"
     start = (cwd or Path.cwd()).absolute()
     for folder in (start, *start.parents):
         if (folder / "configs" / CURATED).is_file():
-            return folder / "configs"
-    return start / "configs"
+            return folder / "configs", f"nearest configs/ holding {CURATED} above {start}"
+    from platformdirs import user_data_dir
+
+    return (Path(user_data_dir("imageworks", appauthor=False)),
+            f"no configs/ holding {CURATED} above {start}: the user data directory")
+
+
+def find_registry_dir(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
+    return locate_registry_dir(explicit, cwd)[0]
 
 
 def utc_now() -> str:
