@@ -238,3 +238,28 @@ def test_header_reader_skips_a_large_vocabulary(tmp_path):
 
     with _pytest.raises(GGUFHeaderError, match="truncated"):
         read_gguf_info(truncated)
+
+
+def test_loose_ggufs_do_not_hide_the_folders_beside_them(sandbox, cli):
+    """A real ~/models: loose GGUF files at the top and in an owner folder, next to model
+    folders and GGUF repo folders; a model folder still owns its onnx/ and original/."""
+    models = sandbox.home / "models"
+    write_gguf(models / "Loose-3B-IQ4_XS.gguf", file_type=30, basename="Loose", size_label="3B")
+    write_hf_folder(models / "acme" / "Plain-1B")
+    write_safetensors(models / "acme" / "Plain-1B" / "original" / "consolidated.safetensors")
+    (models / "acme" / "Plain-1B" / "onnx").mkdir()
+    (models / "acme" / "Plain-1B" / "onnx" / "model.onnx").write_bytes(b"onnx")
+    write_gguf(models / "acme" / "Foo-7B-GGUF" / "Foo-7B-Q4_K_M.gguf", basename="Foo", size_label="7B")
+    write_gguf(models / "acme" / "Stray-2B-Q8_0.gguf", file_type=7, basename="Stray", size_label="2B")
+    write_gguf(models / "acme" / "Foo-7B-GGUF" / "older" / "Foo-7B-Q8_0.gguf", file_type=7,
+               basename="Foo", size_label="7B")
+    result = cli("scan", "--base", str(models))
+    assert result.exit_code == 0, result.stderr
+    rows = {r["name"]: r for r in cli("list", "--json").json()}
+    assert set(rows) == {
+        "loose-3b-llamacpp-gguf-iq4_xs", "plain-1b-vllm-safetensors-bf16", "foo-7b-llamacpp-gguf-q4_k_m",
+        "foo-7b-llamacpp-gguf-q8_0", "stray-2b-llamacpp-gguf-q8_0",
+    }, sorted(rows)
+    # onnx/ and original/ belong to Plain-1B: no entries of their own.
+    plain = rows["plain-1b-vllm-safetensors-bf16"]
+    assert plain["download_path"] == str(models / "acme" / "Plain-1B")

@@ -65,8 +65,11 @@ def scan(ctx: Context, bases: list[Path]) -> Iterator[Variant]:
                 variants = detect(ctx, path, files, ggufs, testing, lmstudio_roots, fallback)
                 cache.store(path, signature, variants, ctx.warnings[seen:])
             yield from variants
-            if variants:
-                continue  # a model folder's sub-folders (onnx/, original/) belong to it
+            # A model folder (config + weights) owns its sub-folders (onnx/, original/); a folder
+            # that merely holds loose GGUF files (~/models with Foo-Q4_K_M.gguf beside acme/...)
+            # is searched below like any other.
+            if any(v.download_format != "gguf" for v in variants):
+                continue
         stack.extend(os.path.join(path, d) for d in sorted(dirs, reverse=True) if d not in _SKIP_DIRS)
     if not ctx.option("dry_run", False):
         cache.save(cache.outside([str(b) for b in bases]))
