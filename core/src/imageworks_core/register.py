@@ -9,7 +9,7 @@ import attrs
 
 from .fileset import directory_checksum, stat_sizes
 from .models import Entry
-from .registry.naming import entry_name
+from .registry.naming import base_identity, entry_name
 from .registry.store import Transaction, utc_now
 from .types import Variant
 
@@ -85,6 +85,10 @@ def _keep_known_hashes(variant: Variant, existing: Entry | None):
     return existing.artifacts if existing.download_files == tuple(variant.download_files) else variant.artifacts
 
 
+def _real(path: str | None) -> str | None:
+    return os.path.realpath(path) if path else None
+
+
 def _main_file(download_path: str | None, files) -> str | None:
     if not download_path or not files:
         return None
@@ -99,10 +103,16 @@ def register_variants(
     now = utc_now()
     taken = tx.identities()
     by_identity = {e.identity: e for e in tx.discovered.values() if e.identity}
+    # Entries of earlier versions carry an identity without the copy's path (registry.md §4):
+    # they are matched to the copy at their download_path and re-keyed in place, name unchanged.
+    legacy = {(e.identity, _real(e.download_path)): e for e in tx.discovered.values()
+              if e.identity and base_identity(e.identity) == e.identity}
     by_main_file = {_main_file(e.download_path, e.download_files): e for e in tx.discovered.values()
                     if e.download_path and e.download_files}
     for variant in variants:
         existing = by_identity.get(variant.identity)
+        if existing is None and base_identity(variant.identity) != variant.identity:
+            existing = legacy.pop((base_identity(variant.identity), _real(variant.download_path)), None)
         owner = by_main_file.get(_main_file(variant.download_path, variant.download_files))
         if existing is None and owner is not None and owner.identity != variant.identity:
             # The same weights seen through another provider (a download into LM Studio's folder,

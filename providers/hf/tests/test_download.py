@@ -56,7 +56,7 @@ def test_gguf_repo_downloads_one_quant_with_projector(gguf_repo, cli, sandbox, b
     row = {r["name"]: r for r in cli("list", "--json").json()}["foo-7b-llamacpp-gguf-q8_0"]
     assert row["download_files"] == ["Foo-7B-Q8_0.gguf", "mmproj-Foo-7B-f16.gguf"]
     assert row["source"]["repo_id"] == "bartowski/Foo-7B-GGUF" and len(row["source"]["commit"]) == 40
-    assert row["metadata"]["identity"] == "hf:bartowski/Foo-7B-GGUF@main:gguf:q8_0"
+    assert row["metadata"]["identity"] == f"hf:bartowski/Foo-7B-GGUF@main:gguf:q8_0@{target.resolve()}"
     hub_sha = gguf_repo.repos["bartowski/Foo-7B-GGUF"].files["Foo-7B-Q8_0.gguf"].sha256
     assert {a["path"]: a["sha256"] for a in row["artifacts"]["files"]}["Foo-7B-Q8_0.gguf"] == hub_sha
     assert row["capabilities"]["vision"]

@@ -43,7 +43,9 @@ def test_ingest_owner_repo_and_cache(sandbox, cli, hub):
     }, sorted(rows)
     llama = rows["llama-3.2-1b-vllm-safetensors-bf16"]
     assert llama["source_provider"] == "hf" and llama["source"]["commit"] == commit
-    assert llama["metadata"]["identity"] == "hf:meta/Llama-3.2-1B@main:safetensors:bf16"
+    assert llama["metadata"]["identity"] == "hf:meta/Llama-3.2-1B@main:safetensors:bf16@" + os.path.realpath(
+        cache / "models--meta--Llama-3.2-1B" / "snapshots" / commit)
+    assert llama["download_location"] == "hf_cache"
     assert llama["installed"] and llama["download_size_bytes"] > 0
     assert cli("ingest-local-hf", program="imageworks-loader").stdout.count("unchanged") >= 1
 

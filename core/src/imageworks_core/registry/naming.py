@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 
 from ..models import NAME_MAX
@@ -81,6 +82,20 @@ def family_from_file(file_name: str, basename: str | None = None, size_label: st
     stem = re.sub(r"\.gguf\Z", "", file_name, flags=re.I)
     stem = re.sub(r"-\d{5}-of-\d{5}\Z", "", stem)
     return slug(strip_format_tokens(stem)) or slug(stem)
+
+
+COPY_SEPARATOR = "@/"
+
+
+def copy_identity(base: str, path: str | os.PathLike) -> str:
+    """An identity that names one *copy* (registry.md §4): ``<base>@<real path>``. The same repo
+    in the weights folder and in the Hugging Face cache is two copies, two entries."""
+    return f"{base}@{os.path.realpath(path)}"
+
+
+def base_identity(identity: str) -> str:
+    """The identity without its ``@<path>`` part: the form earlier versions wrote."""
+    return identity.split(COPY_SEPARATOR, 1)[0]
 
 
 def identity_hash(identity: str) -> str:

@@ -5,38 +5,45 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
+import attrs
 from typing import Iterator
 
 from imageworks_core import Context, Variant
 from imageworks_core.model_files import default_backend, folder_variant, gguf_variants, has_weights
-from imageworks_core.registry.naming import family_from_repo
+from imageworks_core.registry.naming import copy_identity, family_from_repo
 
 NAME = "hf"
+CACHE_LABEL = "hf_cache"  # the location label of Hugging Face cache entries
 
 
-def identity(repo_id: str, revision: str, fmt: str | None, quant: str | None) -> str:
-    return f"hf:{repo_id}@{revision}:{fmt}" + (f":{quant}" if quant else "")
+def identity(repo_id: str, revision: str, fmt: str | None, quant: str | None, folder: str | Path) -> str:
+    """``hf:<repo>@<revision>:<format>[:<quant>]@<real path of the folder>``: one copy."""
+    return copy_identity(f"hf:{repo_id}@{revision}:{fmt}" + (f":{quant}" if quant else ""), folder)
 
 
 def repo_variants(ctx: Context, folder: Path, repo_id: str, revision: str, names: list[str],
-                  commit: str | None = None) -> list[Variant]:
+                  commit: str | None = None, location: str | None = None) -> list[Variant]:
     source = {"repo_id": repo_id, "revision": revision, **({"commit": commit} if commit else {})}
     family = family_from_repo(repo_id, revision)
     ggufs = [n for n in names if n.lower().endswith(".gguf")]
     lmstudio = any(folder == Path(r) or Path(r) in folder.parents for r in ctx.settings.lmstudio_roots)
     if ggufs:
-        return gguf_variants(ctx, NAME, folder, ggufs, family=family, source=source,
-                             backend=default_backend("gguf", lmstudio=lmstudio),
-                             identity_fn=lambda quant, _main: identity(repo_id, revision, "gguf", quant))
-    if not has_weights(names):
+        variants = gguf_variants(ctx, NAME, folder, ggufs, family=family, source=source,
+                                 backend=default_backend("gguf", lmstudio=lmstudio),
+                                 identity_fn=lambda quant, _main: identity(repo_id, revision, "gguf", quant, folder))
+    elif not has_weights(names):
         return []
-    variant = folder_variant(ctx, NAME, folder, names, family=family, source=source,
-                             identity=identity(repo_id, revision, "?", None))
-    if variant is None:
-        return []
-    import attrs
-
-    return [attrs.evolve(variant, identity=identity(repo_id, revision, variant.download_format, variant.quantization))]
+    else:
+        variant = folder_variant(ctx, NAME, folder, names, family=family, source=source,
+                                 identity=identity(repo_id, revision, "?", None, folder))
+        if variant is None:
+            return []
+        variants = [attrs.evolve(variant, identity=identity(
+            repo_id, revision, variant.download_format, variant.quantization, folder))]
+    if location:
+        variants = [attrs.evolve(v, download_location=location) for v in variants]
+    return variants
 
 
 def _files(folder: Path) -> list[str]:
@@ -90,7 +97,8 @@ def cache_repo(ctx: Context, folder: Path) -> Iterator[Variant]:
         for name in broken:
             ctx.warn(str(snapshot / name), "broken symlink into blobs/ (incomplete download?)")
         revision = refs.get(snapshot.name, snapshot.name)
-        yield from repo_variants(ctx, snapshot, repo_id, revision, names, commit=snapshot.name)
+        yield from repo_variants(ctx, snapshot, repo_id, revision, names, commit=snapshot.name,
+                                 location=CACHE_LABEL)
 
 
 def hf_cache(ctx: Context, root: Path | None = None) -> Iterator[Variant]:

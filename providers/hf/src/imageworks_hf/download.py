@@ -12,7 +12,7 @@ from imageworks_core import ArtifactFile, Context, DownloadRequest, DownloadResu
 from imageworks_core.errors import BadInputError, DownloadError
 from imageworks_core.fileset import with_aggregate
 from imageworks_core.model_files import default_backend
-from imageworks_core.registry.naming import family_from_file, family_from_repo
+from imageworks_core.registry.naming import copy_identity, family_from_file, family_from_repo
 
 from . import hub
 from .cache_ingest import identity
@@ -75,7 +75,7 @@ def download(request: DownloadRequest, ctx: Context) -> DownloadResult:
         return result
     backend = request.backend or default_backend(fmt, lmstudio=label == "windows_lmstudio")
     variant = describe(ctx, target, [j.path for j in jobs], jobs, fmt, quant, backend, label,
-                       identity=lambda f, q: identity(source.repo_id, source.revision, f, q),
+                       identity=lambda f, q: identity(source.repo_id, source.revision, f, q, target),
                        family=family_from_repo(source.repo_id, source.revision),
                        source={"repo_id": source.repo_id, "revision": source.revision, "commit": listing.commit,
                                **({"support_repo": support_used} if support_used else {}),
@@ -125,7 +125,8 @@ def download_url(request: DownloadRequest, source: Source, ctx: Context) -> Down
             quant = None
     backend = request.backend or default_backend(fmt, lmstudio=label == "windows_lmstudio")
     variant = describe(ctx, target, [file_name], [job], fmt, quant, backend, label,
-                       identity=lambda _f, _q: f"hf:{source.url}", family=family_from_file(file_name),
+                       identity=lambda _f, _q: copy_identity(f"hf:{source.url}", target),
+                       family=family_from_file(file_name),
                        source={"url": source.url}, extra_root=extra_root, aliases=(source.url,))
     return DownloadResult(variant, target, result.files, result.bytes_transferred, result.seconds,
                           result.already_present, False, result.backend_used)

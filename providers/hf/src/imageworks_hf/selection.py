@@ -19,7 +19,13 @@ SUPPORT_FILES = (
 )
 INDEX_FILES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
 OPTIONAL_PATTERNS = ("README*", "LICENSE*", "LICENCE*", "*.md", "*.png", "*.jpg", "*.jpeg", "*.gif", "*.webp",
-                     "USE_POLICY*", "NOTICE*", ".gitattributes")
+                     "*.svg", "*.pdf", "USE_POLICY*", "NOTICE*", ".gitattributes", "*.imatrix", "imatrix*")
+# Weights of formats that are never chosen by a preference list but must stay behind.
+_FOLDER_FORMATS = {"onnx": "onnx", "openvino": "openvino", "coreml": "coreml"}
+_SUFFIX_FORMATS = ((".gguf", "gguf"), (".onnx", "onnx"), (".onnx_data", "onnx"), (".onnx.data", "onnx"),
+                   (".h5", "tensorflow"), (".tflite", "tensorflow"), (".msgpack", "flax"), (".ot", "rust"),
+                   (".pt", "pytorch"), (".pth", "pytorch"), (".ckpt", "pytorch"), (".mlmodel", "coreml"))
+_NOT_WEIGHTS = ("training_args.bin",)
 
 
 @attrs.frozen
@@ -34,28 +40,50 @@ def _top(path: str) -> str:
     return path.rsplit("/", 1)[-1]
 
 
-def repo_formats(paths: list[str], config: dict | None) -> dict[str, list[str]]:
-    """Weight files of the repo by format."""
-    formats: dict[str, list[str]] = defaultdict(list)
+def _safetensors_format(config: dict | None) -> str:
     quant_method = str(((config or {}).get("quantization_config") or {}).get("quant_method", "")).lower()
+    if quant_method in ("awq", "gptq", "exl2"):
+        return quant_method
+    if quant_method == "bitsandbytes":
+        return "bnb"
+    if (config or {}).get("quantization") is not None:
+        return "mlx"
+    return "safetensors"
+
+
+def weight_format(path: str, config: dict | None) -> str | None:
+    """The format whose weights ``path`` is (its index files included), or None for a file every
+    format shares (configs, tokenizers, templates, module folders, custom code)."""
+    first = path.split("/", 1)[0].lower() if "/" in path else ""
+    if first in _FOLDER_FORMATS or ".mlpackage/" in path.lower():
+        return _FOLDER_FORMATS.get(first, "coreml")
+    name = _top(path).lower()
+    if name in _NOT_WEIGHTS:
+        return None
+    if name.endswith(".index.json"):
+        return weight_format(name[: -len(".index.json")], config)
+    if name.endswith(".safetensors"):
+        return _safetensors_format(config)
+    if name.endswith(".bin"):
+        return "pytorch"
+    for suffix, fmt in _SUFFIX_FORMATS:
+        if name.endswith(suffix):
+            return fmt
+    return None
+
+
+def repo_formats(paths: list[str], config: dict | None) -> dict[str, list[str]]:
+    """Weight files of the repo by format (index files not included)."""
+    formats: dict[str, list[str]] = defaultdict(list)
     for path in paths:
-        name = _top(path).lower()
-        if name.endswith(".gguf"):
-            formats["gguf"].append(path)
-        elif name.endswith(".safetensors"):
-            if quant_method in ("awq", "gptq", "exl2"):
-                formats[quant_method].append(path)
-            elif quant_method == "bitsandbytes":
-                formats["bnb"].append(path)
-            elif (config or {}).get("quantization") is not None:
-                formats["mlx"].append(path)
-            else:
-                formats["safetensors"].append(path)
-        elif name.endswith(".bin") and ("pytorch_model" in name or name.startswith("model")):
-            formats["pytorch"].append(path)
-        elif name.endswith(".onnx"):
-            formats["onnx"].append(path)
+        fmt = weight_format(path, config)
+        if fmt is not None and not path.lower().endswith(".index.json"):
+            formats[fmt].append(path)
     return formats
+
+
+def is_optional(path: str) -> bool:
+    return any(fnmatch.fnmatch(_top(path), pattern) for pattern in OPTIONAL_PATTERNS)
 
 
 def choose(
@@ -70,11 +98,15 @@ def choose(
     include_optional: bool,
     ask_quant=None,
 ) -> Selection:
+    """The repo as published minus the weights of other formats and quants (providers.md hf):
+    every config, tokenizer, template, processor, sentence-transformers module and custom code
+    file comes along, so the model loads as its authors ship it."""
     available = repo_formats(paths, config)
-    if not available:
+    choosable = ("gguf", "awq", "gptq", "exl2", "mlx", "bnb", "safetensors", "pytorch", "onnx")
+    if not any(f in available for f in choosable):
         raise NotFoundError("the repo holds no weight files (safetensors, GGUF, .bin, ONNX)")
     order = list(formats) or list(preferred)
-    order += [f for f in ("gguf", "awq", "gptq", "exl2", "mlx", "bnb", "safetensors", "pytorch", "onnx") if f not in order]
+    order += [f for f in choosable if f not in order]
     if quant and "gguf" in available and not formats:
         order = ["gguf"] + order
     chosen = next((f for f in order if f in available), None)
@@ -82,6 +114,12 @@ def choose(
         have = ", ".join(sorted(available))
         raise NotFoundError(f"none of the formats {', '.join(formats)} is in the repo (it has: {have})")
     weight_files = available[chosen]
+    if chosen != "gguf":
+        # Mistral ships its native consolidated.safetensors beside the transformers shards: the
+        # same weights twice. Loaders read the shards; the second copy stays behind.
+        shards = [p for p in weight_files if not _top(p).lower().startswith("consolidated")]
+        if shards:
+            weight_files = shards
     quantization = None
     if chosen == "gguf":
         weight_files, quantization = _choose_gguf(paths, weight_files, quant, preferred_quants, ask_quant)
@@ -91,13 +129,14 @@ def choose(
         if not wanted:
             raise NotFoundError(f"--weights {', '.join(weights)} matched no file of the repo")
         weight_files = wanted
-    support = [p for p in paths if _top(p) in SUPPORT_FILES + INDEX_FILES and "/" not in p]
-    if chosen == "gguf":
-        support = [p for p in support if _top(p) in ("chat_template.jinja", "chat_template.json")]
-    optional = [p for p in paths if include_optional and any(fnmatch.fnmatch(_top(p), pat) for pat in OPTIONAL_PATTERNS)]
-    files = list(dict.fromkeys([*weight_files, *support, *optional]))
+    # Everything that is not a weight file, plus the chosen format's weight indexes.
+    shared = [p for p in paths if weight_format(p, config) is None and not is_optional(p)]
+    indexes = [p for p in paths if p.lower().endswith(".index.json") and weight_format(p, config) == chosen
+               and chosen != "gguf"]
+    optional = [p for p in paths if include_optional and is_optional(p) and weight_format(p, config) is None]
+    files = list(dict.fromkeys([*weight_files, *indexes, *shared, *optional]))
     needed = ("config.json", "tokenizer_config.json") if chosen != "gguf" else ()
-    missing = tuple(n for n in needed if n not in {_top(p) for p in support})
+    missing = tuple(n for n in needed if n not in files)
     return Selection(chosen, quantization, tuple(files), missing)
 
 

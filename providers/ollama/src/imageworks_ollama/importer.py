@@ -10,7 +10,7 @@ from imageworks_core import (
 )
 from imageworks_core.detect import GGUFHeaderError, read_gguf_info
 from imageworks_core.fileset import with_aggregate
-from imageworks_core.registry.naming import family_from_ollama
+from imageworks_core.registry.naming import copy_identity, family_from_ollama
 
 from .store import Manifest, ManifestError, read_config, read_manifest, manifest_paths, referenced_blobs, sha256_file
 
@@ -84,7 +84,7 @@ def manifest_variant(ctx: Context, store: Path, path: Path, server: dict[str, An
                   for layer in {layer.blob: layer for layer in (manifest.config, *manifest.layers)}.values()]
     return Variant(
         provider=NAME,
-        identity=f"ollama:{manifest.shown_name}",
+        identity=copy_identity(f"ollama:{manifest.shown_name}", store),
         family=family_from_ollama(manifest.shown_name),
         backend="ollama",
         download_format=str(config.get("model_format") or "gguf").lower(),
