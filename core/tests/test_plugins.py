@@ -69,3 +69,15 @@ def test_in_process_plugin_discovers_and_adds_commands(sandbox, cli):
         assert "thirdparty" in {r["name"] for r in cli("plugins", "--json").json()}
     finally:
         remove_plugin("thirdparty")
+
+
+def test_a_command_for_a_missing_provider_fails(sandbox, tmp_path):
+    """With only core and hf, scan and import-ollama must not pretend: non-zero, naming what to install."""
+    from imageworks_core.testing import run_process
+
+    (tmp_path / "w").mkdir()
+    for args, dist in ((("scan", "--base", str(tmp_path / "w")), "imageworks-local-scan"),
+                       (("import-ollama",), "imageworks-ollama")):
+        result = run_process(*args, env={"IMAGEWORKS_LOAD_PLUGINS": "hf"})
+        assert result.exit_code == 1, (args, result.stdout, result.stderr)
+        assert dist in result.stderr and "Traceback" not in result.stderr

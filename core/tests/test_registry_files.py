@@ -57,7 +57,7 @@ def test_unknown_fields_are_kept_and_reported(tmp_path):
     path = write(tmp_path / "l.json", json.dumps({"models": [{"name": "a", "vendor_note": {"x": 1}}]}))
     layer = read_layer(path, "curated")
     assert layer.entries[0].extra == {"vendor_note": {"x": 1}}
-    assert layer.unknown_fields() == ["$.models[0].vendor_note"]
+    assert layer.unknown == ("$.models[0].vendor_note",)
 
 
 def test_bare_list_of_earlier_versions_is_read(tmp_path):
@@ -133,3 +133,21 @@ def test_layer_bytes_match_the_standard_library_format():
     models[0]["metadata"].pop("big")
     expected = json.dumps({"schema_version": 1, "models": models}, indent=2, ensure_ascii=False) + "\n"
     assert render_layer(models) == expected.encode()
+
+
+def test_unknown_fields_are_kept_and_warned_about_once_even_when_cached(sandbox, cli):
+    sandbox.write_layer("curated", [{"name": "a", "backend": "vllm", "download_path": str(sandbox.root),
+                                     "team_notes": "keep me", "x_owner": "ops"}])
+    for attempt in range(2):  # the second read trusts the validated-layer cache
+        result = cli("list", "--json")
+        assert result.exit_code == 0
+        warnings = [line for line in result.stderr.splitlines() if "unknown fields" in line]
+        assert len(warnings) == 1, (attempt, result.stderr)
+        assert "$.models[0].team_notes" in warnings[0] and "$.models[0].x_owner" in warnings[0]
+        assert str(sandbox.layer("curated")) in warnings[0]
+    # A writing command reads the layers several times: still one warning; the fields survive.
+    result = cli("remove", "a", "--force")
+    assert result.stderr.count("unknown fields") == 1, result.stderr
+    assert cli("list", "--json", "--include-logical").json()[0]["team_notes"] == "keep me"
+    records = [r for r in sandbox.log_records() if r["event"] == "registry_notice"]
+    assert records and "team_notes" in records[0]["message"]

@@ -29,13 +29,19 @@ def collect_variants(session: Session, providers: Iterable[str], options: dict[s
     providers = list(providers)
     ctx = session.context({**options, "providers": providers}, on_warning=on_warning)
     plugins = session.plugins
+    from .errors import ImageworksError
+
     for info in plugins.failed:
         if info.name in providers:
-            ctx.warn(f"provider {info.name}", f"failed to load: {info.error}")
+            raise ImageworksError(f"provider {info.name} failed to load: {info.error}",
+                                  hint="reinstall it, or see `imageworks-download plugins`")
     missing = [p for p in providers if not plugins.manager.has_plugin(p)]
-    for name in missing:
-        if not any(info.name == name for info in plugins.failed):
-            ctx.warn(f"provider {name}", "not installed (see `imageworks-download plugins`)")
+    if missing:
+        # A command for a provider that is not installed did nothing: that is a failure, not a
+        # warning behind exit 0.
+        dist = ", ".join(f"imageworks-{name.replace('_', '-')}" for name in missing)
+        raise ImageworksError(f"provider {', '.join(missing)} is not installed",
+                              hint=f"install {dist} (see `imageworks-download plugins`)")
     variants: list[Variant] = []
     for found in plugins.hook.imageworks_discover(ctx=ctx):
         for variant in found or ():

@@ -3,6 +3,7 @@ CLI command or GUI action. The CLI and the GUI both go through this."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -34,10 +35,16 @@ class Session:
     ) -> "Session":
         directory, reason = locate_registry_dir(registry_dir)
         settings = load_settings(directory, overrides)
+        log = EventLog(settings.log_dir, command)
+
+        def notice(message: str) -> None:
+            log.warning("registry_notice", message=message)
+            sys.stderr.write(f"warning: {message}\n")
+
         registry = Registry(
-            directory, lock_timeout=settings.lock_timeout_s, backups_keep=settings.backups_keep
+            directory, lock_timeout=settings.lock_timeout_s, backups_keep=settings.backups_keep, on_notice=notice
         )
-        return cls(directory, settings, registry, EventLog(settings.log_dir, command), reason)
+        return cls(directory, settings, registry, log, reason)
 
     @property
     def plugins(self):

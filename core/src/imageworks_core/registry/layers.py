@@ -31,6 +31,7 @@ class Layer:
     raw: tuple[dict[str, Any], ...] = ()
     legacy: bool = False  # a bare JSON array, as earlier ImageWorks versions wrote
     exists: bool = False
+    unknown: tuple[str, ...] = ()  # ``$.models[i].field`` paths of fields this version does not know
 
     @functools.cached_property
     def entries(self) -> tuple[Entry, ...]:
@@ -38,11 +39,8 @@ class Layer:
 
         return tuple(structure_entry(clean(raw)) for raw in self.raw)
 
-    def unknown_fields(self) -> list[str]:
-        prefix = "$" if self.legacy else "$.models"
-        return [
-            f"{prefix}[{i}].{key}" for i, raw in enumerate(self.raw) for key in raw if key not in _FIELD_RANK
-        ]
+def unknown_fields(models: list[Any], prefix: str) -> list[str]:
+    return [f"{prefix}[{i}].{key}" for i, raw in enumerate(models) for key in raw if key not in _FIELD_RANK]
 
 
 def clean(raw: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +122,8 @@ def read_layer(path: Path, kind: str) -> Layer:
     models, legacy = parse_layer_text(data, path)
     prefix = "$" if legacy else "$.models"
     digest = hashlib.sha256(data).hexdigest()
-    trusted = digest in validated_digests(path.parent)
+    known = validated_digests(path.parent)
+    trusted = digest in known
     seen: dict[str, int] = {}
     for i, raw in enumerate(models):
         if not trusted:
@@ -135,9 +134,10 @@ def read_layer(path: Path, kind: str) -> Layer:
                 f"{path}: duplicate name {name!r} at {prefix}[{seen[name]}] and {prefix}[{i}]"
             )
         seen[name] = i
+    unknown = known[digest] if trusted else unknown_fields(models, prefix)
     if not trusted:
-        remember_valid(path.parent, digest)
-    return Layer(kind, path, tuple(models), legacy, True)
+        remember_valid(path.parent, digest, unknown)
+    return Layer(kind, path, tuple(models), legacy, True, tuple(unknown))
 
 
 # A layer file whose exact bytes were validated before need not be validated again: validating
@@ -147,21 +147,26 @@ VALIDATED_CACHE = "validated-layers"
 _VALIDATED_KEEP = 8
 
 
-def validated_digests(directory: Path) -> list[str]:
+def validated_digests(directory: Path) -> dict[str, list[str]]:
+    """digest of layer bytes known valid -> the unknown-field paths that layer holds."""
     try:
-        return cache_path(directory, VALIDATED_CACHE).read_text(encoding="ascii").split()
-    except (OSError, UnicodeDecodeError):
-        return []
+        doc = json.loads(cache_path(directory, VALIDATED_CACHE).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(doc, dict):
+        return {}
+    return {k: v for k, v in doc.items() if isinstance(v, list) and all(isinstance(p, str) for p in v)}
 
 
-def remember_valid(directory: Path, digest: str) -> None:
+def remember_valid(directory: Path, digest: str, unknown: list[str] | tuple[str, ...] = ()) -> None:
     known = validated_digests(directory)
     if digest in known:
         return
-    known = (known + [digest])[-_VALIDATED_KEEP:]
-    try:  # best effort: a read-only registry simply validates every time
+    known[digest] = list(unknown)
+    known = dict(list(known.items())[-_VALIDATED_KEEP:])
+    try:  # best effort: a read-only cache simply validates every time
         ensure_cache_dir(directory)
-        atomic_write(cache_path(directory, VALIDATED_CACHE), ("\n".join(known) + "\n").encode("ascii"))
+        atomic_write(cache_path(directory, VALIDATED_CACHE), json.dumps(known).encode("utf-8"))
     except OSError:
         pass
 

@@ -7,11 +7,11 @@ import datetime as dt
 import hashlib
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..errors import BadInputError, LockTimeoutError
 from ..models import Entry
-from .layers import TEMP_SUFFIX, Layer, atomic_write, read_layer, remember_valid, render_layer
+from .layers import TEMP_SUFFIX, Layer, atomic_write, read_layer, remember_valid, render_layer, unknown_fields
 from .merge import MergedView, merge_layers
 
 CURATED = "model_registry.curated.json"
@@ -50,10 +50,13 @@ def utc_now() -> str:
 class Registry:
     """A registry directory. Reads need no lock (writes are atomic renames); writes take it."""
 
-    def __init__(self, directory: Path, *, lock_timeout: float = 30.0, backups_keep: int = 20):
+    def __init__(self, directory: Path, *, lock_timeout: float = 30.0, backups_keep: int = 20,
+                 on_notice: Callable[[str], None] | None = None):
         self.directory = Path(directory)
         self.lock_timeout = lock_timeout
         self.backups_keep = backups_keep
+        self.on_notice = on_notice  # where warnings about the files go (the CLI: stderr and the log)
+        self._noticed: set[tuple[str, tuple[str, ...]]] = set()
 
     # -- paths
     def layer_path(self, kind: str) -> Path:
@@ -73,7 +76,19 @@ class Registry:
 
     # -- reading
     def read(self, kind: str) -> Layer:
-        return read_layer(self.layer_path(kind), kind)
+        layer = read_layer(self.layer_path(kind), kind)
+        if layer.unknown:
+            self._notice_unknown(layer)
+        return layer
+
+    def _notice_unknown(self, layer: Layer) -> None:
+        """registry.md §3: unknown fields are kept, and reported once (per command) with paths."""
+        key = (str(layer.path), layer.unknown)
+        if key in self._noticed or self.on_notice is None:
+            return
+        self._noticed.add(key)
+        shown = ", ".join(layer.unknown[:5]) + (f" and {len(layer.unknown) - 5} more" if len(layer.unknown) > 5 else "")
+        self.on_notice(f"{layer.path}: unknown fields kept as they are: {shown}")
 
     def load(self) -> MergedView:
         return merge_layers(self.read("curated"), self.read("discovered"))
@@ -166,6 +181,7 @@ class Transaction:
         self.discovered: dict[str, Entry] = {e.name: e for e in discovered.entries}
         self.curated: list[dict[str, Any]] = [dict(raw) for raw in curated.raw]
         self._curated_changed = False
+        self._rendered: dict[str, list[dict[str, Any]]] = {}
         self.backups: list[Path] = []
 
     # -- views
@@ -215,6 +231,7 @@ class Transaction:
         from ..converter import unstructure_entry
 
         models = [unstructure_entry(self.discovered[n]) for n in sorted(self.discovered)]
+        self._rendered["discovered"] = models
         return render_layer(models)
 
     def changed_layers(self) -> dict[str, bytes]:
@@ -241,7 +258,9 @@ class Transaction:
                 if saved:
                     self.backups.append(saved)
             atomic_write(self.registry.layer_path(kind), data)
-            remember_valid(self.registry.directory, hashlib.sha256(data).hexdigest())
+            models = self.curated if kind == "curated" else self._rendered.get(kind, [])
+            remember_valid(self.registry.directory, hashlib.sha256(data).hexdigest(),
+                           unknown_fields(models, "$.models"))
         if view is not None and (changed or self.curated_layer.exists or self.discovered_layer.exists):
             self.registry.write_merged(view)
         return list(changed)
