@@ -92,6 +92,12 @@ print(time.perf_counter() - t, len(info.repos))
 """
 
 
+def timed_run(cmd: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started
+
+
 def run(code: str, *args: str) -> list[str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # as installed: with .pyc
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, env=env)
@@ -125,6 +131,21 @@ def main() -> None:
             peak_mb = max(int(s[1]) for s in scans) / 1024
             print(f"{label}: {scan:.2f}s = {scan / MODELS * 1000:.3f}s per 1,000 models = {scan / walk:.2f}x os.walk "
                   f"(target < 2x); peak memory {peak_mb:.0f} MiB")
+        # The whole command as a person runs it (piped): discovery, registry write and the report.
+        exe = shutil.which("imageworks-download") or "imageworks-download"
+        whole = []
+        for i in range(RUNS):
+            fresh = tmp / f"configs-cli-{i}"
+            env = {**os.environ, "IMAGEWORKS_REGISTRY_DIR": str(fresh), "IMAGEWORKS_LOG_DIR": str(tmp / "logs")}
+            started = time.perf_counter()
+            out = subprocess.run([exe, "scan", "--base", str(tree)], env=env, capture_output=True, text=True, check=True)
+            whole.append(time.perf_counter() - started)
+            assert out.stdout.count("\t") >= MODELS, out.stdout[-300:]
+        empty_env = {**os.environ, "IMAGEWORKS_REGISTRY_DIR": str(tmp / "configs-empty"), "IMAGEWORKS_LOG_DIR": str(tmp / "logs")}
+        startup = median([timed_run([exe, "list", "--json"], empty_env) for _ in range(RUNS)])
+        first = median([float(s[0]) for s in cold])
+        print(f"scan command, first scan, piped: {median(whole):.2f}s = start-up {startup:.2f}s + discovery {first:.2f}s "
+              f"+ registry write and report {median(whole) - startup - first:.2f}s")
         walk_cache = median([float(run(WALK, str(cache))[0]) for _ in range(RUNS)])
         ours = median([float(run(SCAN, str(cache), str(registry), "hf", str(MODELS))[0]) for _ in range(RUNS)])
         theirs = median([float(run(SCAN_CACHE_DIR, str(cache))[0]) for _ in range(RUNS)])

@@ -263,3 +263,22 @@ def test_loose_ggufs_do_not_hide_the_folders_beside_them(sandbox, cli):
     # onnx/ and original/ belong to Plain-1B: no entries of their own.
     plain = rows["plain-1b-vllm-safetensors-bf16"]
     assert plain["download_path"] == str(models / "acme" / "Plain-1B")
+
+
+def test_scan_report_is_compact_when_piped_complete_with_details_and_json(weights, cli):
+    for i in range(3):
+        write_gguf(weights / f"o{i}" / f"M{i}-Q4_K_M.gguf", basename=f"M{i}")
+    first = cli("scan", "--base", str(weights))
+    lines = [line.split("\t") for line in first.stdout.splitlines() if "\t" in line]
+    assert sorted(line[1] for line in lines) == [f"m{i}-llamacpp-gguf-q4_k_m" for i in range(3)]
+    assert all(line[0] == "added" for line in lines)
+    write_gguf(weights / "o3" / "M3-Q8_0.gguf", file_type=7, basename="M3")
+    again = cli("scan", "--base", str(weights))
+    assert [line.split("\t")[:2] for line in again.stdout.splitlines() if "\t" in line] == [
+        ["added", "m3-llamacpp-gguf-q8_0"]]  # unchanged entries are counted, not listed
+    assert "1 added, 0 updated, 0 unchanged, 3 already registered" in again.stdout
+    details = cli("scan", "--base", str(weights), "--details", "--dry-run")
+    assert sum("\t" in line for line in details.stdout.splitlines()) == 4
+    doc = cli("scan", "--base", str(weights), "--json", "--dry-run", "--update-existing").json()
+    assert doc["dry_run"] and doc["summary"]["unchanged"] == 4 and len(doc["changes"]) == 4
+    assert {c["action"] for c in doc["changes"]} == {"unchanged"}
