@@ -47,6 +47,30 @@ class ProgressPrinter:
             self.bar.stop()
 
 
+class _terminate_as_interrupt:
+    """SIGTERM (``kill``, a service manager, a container stop) ends a download as Ctrl-C does:
+    transfers stop and save their resume state, instead of the process vanishing mid-write."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            def interrupt(_signum, _frame):
+                raise KeyboardInterrupt
+
+            self.previous = signal.signal(signal.SIGTERM, interrupt)
+        return self
+
+    def __exit__(self, *exc_info):
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+        return False
+
+
 def ask_quant_prompt(choices: list[str]) -> str:
     click.echo("This repo has several quantisations:", err=True)
     for choice in choices:
@@ -84,7 +108,8 @@ def download_command(ctx, source, formats, quant, location, weights, support_rep
         use_aria2=False if no_aria2 else None, backend=backend, dry_run=dry_run)
     printer = ProgressPrinter()
     try:
-        done = acquire(session, request, on_progress=printer, ask_quant=ask_quant_prompt)
+        with _terminate_as_interrupt():
+            done = acquire(session, request, on_progress=printer, ask_quant=ask_quant_prompt)
     finally:
         printer.close()
     result = done.result

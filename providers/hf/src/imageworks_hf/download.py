@@ -169,15 +169,18 @@ def fetch(ctx: Context, request: DownloadRequest, jobs: list[FileJob], target: P
     common = dict(headers=headers, connections=settings.connections, concurrent=settings.concurrent_downloads,
                   retries=settings.retries, timeout=settings.timeout_s, meter=meter)
     started = time.monotonic()
+    from .transfer import download_lock
+
     try:
-        if use_aria2:
-            from .aria2_downloader import Aria2Downloader
+        with download_lock(target, on_wait=lambda message: ctx.warn(str(target), message)) as lock_fd:
+            if use_aria2:
+                from .aria2_downloader import Aria2Downloader
 
-            stats = Aria2Downloader(**common).run(todo)
-        else:
-            from .python_downloader import PythonDownloader
+                stats = Aria2Downloader(**common, lock_fd=lock_fd).run(todo)
+            else:
+                from .python_downloader import PythonDownloader
 
-            stats = PythonDownloader(**common).run(todo)
+                stats = PythonDownloader(**common).run(todo)
     except OSError as exc:
         from .transfer import disk_error
 

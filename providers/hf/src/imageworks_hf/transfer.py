@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import attrs
 
@@ -119,11 +120,50 @@ def disk_error(exc: OSError, where: Path) -> DownloadError:
     return DownloadError(f"cannot write {where}: {exc.strerror}")
 
 
+LOCK_NAME = ".lock"
+
+
+@contextlib.contextmanager
+def download_lock(target: Path, *, timeout: float = 120.0,
+                  on_wait: Callable[[str], None] | None = None) -> Iterator[int | None]:
+    """Held for the whole transfer into ``target`` and inherited by aria2c (``pass_fds``): the
+    lock is an ``flock`` on one open file, so it is released only when the last holder exits. A
+    second run of the same download waits until the first, and an aria2c it left behind after
+    a kill, has stopped and saved its resume state. Yields the lock's file descriptor."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no inherited lock; downloads still resume
+        yield None
+        return
+    folder = target / STAGING
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        waited = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise DownloadError(f"another download into {target} is still running",
+                                        hint="wait for it to finish, or stop it, then run the command again") from None
+                if not waited and on_wait is not None:
+                    on_wait(f"waiting for an earlier download into {target} to stop")
+                waited = True
+                time.sleep(0.1)
+        yield fd
+    finally:
+        os.close(fd)
+
+
 def clean_staging(target: Path) -> None:
     """Remove the staging folder once it is empty (after a successful download)."""
     staging = target / STAGING
     if not staging.is_dir():
         return
+    (staging / LOCK_NAME).unlink(missing_ok=True)  # ours, held until we exit
     for folder, _dirs, _files in sorted(os.walk(staging), key=lambda w: -len(w[0])):
         try:
             os.rmdir(folder)
