@@ -31,6 +31,8 @@ _EXPORTS = {
     "MergedView": "registry.merge",
     "load_registry": "api",
     "Settings": "settings",
+    "SettingSpec": "settings",
+    "Location": "types",
     "load_settings": "settings",
     "ImageworksError": "errors",
     "BadInputError": "errors",
@@ -52,8 +54,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .models import ArtifactFile, Artifacts, Capabilities, ChatTemplate, Entry
     from .registry.merge import MergedView
     from .registry.store import Registry
-    from .settings import Settings, load_settings
-    from .types import (Context, DownloadRequest, DownloadResult, Finding, PlannedFile, Progress,
+    from .settings import Settings, SettingSpec, load_settings
+    from .types import (Context, DownloadRequest, DownloadResult, Finding, Location, PlannedFile, Progress,
                         Redetected, RemovedFiles, Variant)
 
 

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     import click
 
     from .models import Entry
-    from .types import Context, DownloadRequest, DownloadResult, Finding, Redetected, RemovedFiles, Variant
+    from .settings import Settings, SettingSpec
+    from .types import (Context, DownloadRequest, DownloadResult, Finding, Location, Redetected, RemovedFiles,
+                        Variant)
 
 PROJECT = "imageworks"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -92,4 +94,42 @@ def imageworks_register_commands(group: "click.Group", program: str) -> None:
     Called the first time a command not built into the core is looked up (or help lists
     them), so that start-up stays fast. A provider should add at most one subgroup, named after
     itself. Return nothing; raising breaks the program, so catch what you can.
+    """
+
+
+@hookspec
+def imageworks_settings() -> "Iterable[SettingSpec] | None":
+    """Declare this provider's settings (LM Studio's roots, the Ollama store and host, the hub
+    endpoint...).
+
+    Called once per process, the first time a setting that is not the core's is needed (never
+    for ``list`` or ``stats``). Values come, lowest first, from the spec's default, the user
+    file, the project file, ``IMAGEWORKS_<KEY>`` then the spec's own environment variables, and
+    command options; then ``derive`` may fill in a default found on disk. ``config show`` lists
+    them with their sources like the core's.
+
+    :return: an iterable of :class:`SettingSpec`, or None.
+    """
+
+
+@hookspec
+def imageworks_locations(settings: "Settings") -> "Iterable[Location] | None":
+    """Name the places this provider's source keeps models, as location labels.
+
+    Called right after the settings above are resolved (``settings`` holds every value). A
+    location is a root for safe deletion, a ``--location`` label, and may say which ``backend``
+    serves GGUF files under it and which ``formats`` it is the default download home for. A
+    label the user configured wins over a provider's.
+
+    :return: an iterable of :class:`Location`, or None.
+    """
+
+
+@hookspec
+def imageworks_roots(settings: "Settings") -> "Iterable[str] | None":
+    """Name other directories this provider may delete inside (its store, such as Ollama's).
+
+    Called with the locations above. Nothing outside the configured roots is ever deleted.
+
+    :return: an iterable of directory paths, or None.
     """

@@ -6,7 +6,7 @@ import functools
 import os
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .detect import GGUFHeaderError, detect_folder, gguf_sets, quant_label_from_filename, read_gguf_info
 from .detect.folder import WEIGHT_SUFFIXES, capabilities_from
@@ -14,13 +14,22 @@ from .models import Capabilities, ChatTemplate
 from .registry.naming import family_from_file, family_from_repo
 from .types import Context, Variant
 
+if TYPE_CHECKING:
+    from .settings import Settings
+
 TESTING_NAMES = re.compile(r"^(test[-_]?model|demo[-_]?model|placeholder|dummy[-_]?model|tiny[-_]?random)", re.I)
 SAFETENSORS_BACKENDS = {"mlx": "mlx", "onnx": "unassigned"}
 
 
-def default_backend(download_format: str | None, *, lmstudio: bool = False) -> str:
+def default_backend(download_format: str | None, *, at: str | os.PathLike | None = None,
+                    settings: "Settings | None" = None) -> str:
+    """The one rule (cli.md "Backends chosen by default"): GGUF files are served by the backend
+    of the location holding them when a provider declared one (LM Studio's folder: ``lmstudio``),
+    else ``llamacpp``; safetensors-family formats by ``vllm`` (MLX by ``mlx``)."""
     if download_format == "gguf":
-        return "lmstudio" if lmstudio else "llamacpp"
+        if at is not None and settings is not None:
+            return settings.backend_at(at) or "llamacpp"
+        return "llamacpp"
     if download_format is None:
         return "unassigned"
     return SAFETENSORS_BACKENDS.get(download_format, "vllm")
@@ -107,7 +116,7 @@ def gguf_variants(
             provider=provider,
             identity=identity_fn(quant, main) if identity_fn else f"{provider}:{real}",
             family=fam,
-            backend=backend or "llamacpp",
+            backend=backend or default_backend("gguf", at=folder, settings=ctx.settings),
             download_format="gguf",
             quantization=quant,
             download_path=str(folder),

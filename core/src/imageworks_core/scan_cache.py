@@ -73,7 +73,7 @@ class FolderCache:
         self.registry_dir = Path(ctx.registry.directory)
         self.path = cache_path(self.registry_dir, CACHE_NAME)
         self.key = (FORMAT, __version__, sys.version_info[:2], provider, options,
-                    tuple(sorted(ctx.settings.locations.items())), tuple(ctx.settings.lmstudio_roots))
+                    tuple(sorted(ctx.settings.locations.items())), tuple(sorted(ctx.settings.location_backends.items())))
         self.old: dict[str, tuple] = {}
         self.new: dict[str, tuple] = {}
         try:

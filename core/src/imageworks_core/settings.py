@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import attrs
 
@@ -14,14 +14,27 @@ from .errors import BadInputError
 
 PROJECT_FILE = "imageworks.toml"
 
-# key -> (kind, default). Defaults that depend on other values are filled in by ``_derive``.
+
+@attrs.frozen
+class SettingSpec:
+    """A setting a provider declares (``imageworks_settings`` hook): its key, kind (``str``,
+    ``path``, ``paths``, ``int``, ``float``, ``bool``, ``list``, ``table``,
+    ``choice:a,b``), default, the environment variables other tools define for it (read after
+    ``IMAGEWORKS_<KEY>``), and ``derive``: a function of the value (None when unset) that fills in
+    a default found on disk (LM Studio's home, the Ollama store)."""
+
+    key: str
+    kind: str
+    default: Any = None
+    env: tuple[str, ...] = ()
+    help: str = ""
+    derive: Callable[[Any], Any] | None = attrs.field(default=None, eq=False)
+
+
+# The core's own settings: key -> (kind, default). Provider settings are declared by providers.
 SCHEMA: dict[str, tuple[str, Any]] = {
     "model_root": ("path", "~/ai-models"),
     "locations": ("table", {}),
-    "lmstudio_roots": ("paths", None),
-    "ollama_models": ("path", None),
-    "ollama_host": ("str", None),
-    "hf_endpoint": ("str", None),
     "connections": ("int", 16),
     "concurrent_downloads": ("int", 4),
     "retries": ("int", 5),
@@ -35,8 +48,6 @@ SCHEMA: dict[str, tuple[str, Any]] = {
     "lock_timeout_s": ("float", 30.0),
     "cache_dir": ("path", None),
 }
-# Environment variables that other tools define and users expect us to honour.
-FOREIGN_ENV = {"ollama_models": "OLLAMA_MODELS", "ollama_host": "OLLAMA_HOST", "hf_endpoint": "HF_ENDPOINT"}
 
 
 def user_config_path() -> Path:
@@ -96,20 +107,54 @@ def _parse(key: str, kind: str, value: Any, origin: str) -> Any:
     raise AssertionError(kind)
 
 
-@attrs.frozen
 class Settings:
-    """Effective settings. ``values[key]`` is the value, ``sources[key]`` where it came from."""
+    """Effective settings: ``values[key]`` is the value, ``sources[key]`` where it came from.
 
-    values: dict[str, Any]
-    sources: dict[str, str]
-    registry_dir: Path
+    The core's settings are resolved at once; providers' settings, the locations they add and
+    the roots they own are resolved on first use, so that commands that need none of them (``list``,
+    ``stats``) never load a provider."""
 
+    def __init__(self, values: dict[str, Any], sources: dict[str, str], registry_dir: Path,
+                 raw: list[tuple[str, dict[str, Any]]] | None = None, overrides: dict[str, Any] | None = None):
+        self._core_values = values
+        self._core_sources = sources
+        self.registry_dir = registry_dir
+        self._raw = raw or []
+        self._overrides = dict(overrides or {})
+        self._full: tuple[dict[str, Any], dict[str, str]] | None = None
+        self._provider_roots: list[str] | None = None
+        self.location_backends: dict[str, str] = {}  # label -> backend for GGUF files under it
+        self.location_formats: dict[str, tuple[str, ...]] = {}  # label -> formats it is the default home of
+
+    # -- values
     def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        if key in self._core_values and key != "locations":
+            return self._core_values[key]
         try:
             return self.values[key]
         except KeyError:
             raise AttributeError(key) from None
 
+    @property
+    def values(self) -> dict[str, Any]:
+        return self._resolve()[0]
+
+    @property
+    def sources(self) -> dict[str, str]:
+        return self._resolve()[1]
+
+    @property
+    def core_sources(self) -> dict[str, str]:
+        return self._core_sources
+
+    def _resolve(self) -> tuple[dict[str, Any], dict[str, str]]:
+        if self._full is None:
+            self._full = _resolve_providers(self)
+        return self._full
+
+    # -- places
     def location_dir(self, label_or_path: str | None) -> tuple[str, Path]:
         """A location label or a directory -> (label, directory). Unknown labels are an error."""
         label = label_or_path or "linux_wsl"
@@ -121,14 +166,85 @@ class Settings:
         known = ", ".join(sorted(locations)) or "none"
         raise BadInputError(f"unknown location {label!r} (known: {known}; or give a directory path)")
 
+    def default_location_for(self, download_format: str | None) -> str:
+        """The label a download of ``download_format`` goes to when none is given: a location a
+        provider declares as that format's home (LM Studio's folder for GGUF) if its directory
+        exists, else ``linux_wsl``."""
+        self._resolve()
+        for label, formats in self.location_formats.items():
+            if download_format in formats and Path(self.values["locations"][label]).is_dir():
+                return label
+        return "linux_wsl"
+
+    def backend_at(self, path: str | os.PathLike) -> str | None:
+        """The backend a provider declared for the location holding ``path`` (LM Studio's folder
+        serves GGUF files with LM Studio), or None."""
+        self._resolve()
+        text = os.path.join(os.path.abspath(path), "")
+        found, depth = None, -1
+        for label, backend in self.location_backends.items():
+            root = os.path.join(os.path.abspath(self.values["locations"][label]), "")
+            if text.startswith(root) and len(root) > depth:
+                found, depth = backend, len(root)
+        return found
+
     def roots(self) -> list[Path]:
-        """Every directory under which files may be deleted."""
-        roots = [Path(self.values["model_root"])]
-        roots += [Path(p) for p in self.values["locations"].values()]
-        roots += [Path(p) for p in self.values["lmstudio_roots"]]
-        if self.values["ollama_models"]:
-            roots.append(Path(self.values["ollama_models"]))
+        """Every directory under which files may be deleted: the model root, every location, and
+        the stores providers own (the Ollama store)."""
+        values = self.values
+        roots = [Path(values["model_root"])]
+        roots += [Path(p) for p in values["locations"].values()]
+        roots += [Path(p) for p in self._provider_roots or ()]
         return roots
+
+
+def _resolve_providers(settings: Settings) -> tuple[dict[str, Any], dict[str, str]]:
+    """Add the settings, locations and roots that the installed providers declare."""
+    from .plugins import get_plugins
+
+    values = dict(settings._core_values)
+    sources = dict(settings._core_sources)
+    hook = get_plugins().hook
+    specs = [spec for found in hook.imageworks_settings() for spec in (found or ())]
+    for spec in specs:
+        value, source = spec.default, "default"
+        for origin, table in settings._raw:
+            if spec.key in table:
+                value, source = _parse(spec.key, spec.kind, table[spec.key], origin), origin
+        for env in (f"IMAGEWORKS_{spec.key.upper()}", *spec.env):
+            if os.environ.get(env):
+                value, source = _parse(spec.key, spec.kind, os.environ[env], f"environment {env}"), f"environment {env}"
+                break
+        if settings._overrides.get(spec.key) is not None:
+            value, source = _parse(spec.key, spec.kind, settings._overrides[spec.key], "option"), "option"
+        if spec.kind in ("path", "paths") and value is not None:
+            value = [_expand(p) for p in value] if spec.kind == "paths" else _expand(value)
+        if spec.derive is not None:
+            derived = spec.derive(value)
+            if value is None and derived is not None:
+                source = f"default ({spec.help or 'found on disk'})"
+            value = derived
+        values[spec.key] = value
+        sources[spec.key] = source
+    # The view providers see while declaring locations and roots: every value, resolved.
+    settings._full = (values, sources)
+    locations = dict(values["locations"])
+    for found in hook.imageworks_locations(settings=settings):
+        for location in found or ():
+            if location.label not in locations:
+                locations[location.label] = _expand(location.path)
+                sources.setdefault(f"locations.{location.label}", f"provider {location.provider or '?'}")
+            if location.backend:
+                settings.location_backends[location.label] = location.backend
+            if location.formats:
+                settings.location_formats[location.label] = tuple(location.formats)
+    values["locations"] = locations
+    settings._provider_roots = [_expand(p) for found in hook.imageworks_roots(settings=settings) for p in (found or ())]
+    return values, sources
+
+
+def _expand(path: str | os.PathLike) -> str:
+    return str(Path(path).expanduser().absolute())
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -157,39 +273,25 @@ def load_settings(registry_dir: Path, overrides: dict[str, Any] | None = None) -
     ]
     for origin, table in layers:
         for key, value in table.items():
-            if key not in SCHEMA:
-                raise BadInputError(f"{origin}: unknown setting {key!r}")
-            values[key] = _parse(key, SCHEMA[key][0], value, origin)
-            sources[key] = origin
+            if key in SCHEMA:  # other keys belong to providers (checked when they are resolved)
+                values[key] = _parse(key, SCHEMA[key][0], value, origin)
+                sources[key] = origin
     for key, (kind, _default) in SCHEMA.items():
-        for env in (f"IMAGEWORKS_{key.upper()}", FOREIGN_ENV.get(key)):
-            if env and os.environ.get(env):
-                values[key] = _parse(key, kind, os.environ[env], f"environment {env}")
-                sources[key] = f"environment {env}"
-                break
+        env = f"IMAGEWORKS_{key.upper()}"
+        if os.environ.get(env):
+            values[key] = _parse(key, kind, os.environ[env], f"environment {env}")
+            sources[key] = f"environment {env}"
     for key, value in (overrides or {}).items():
-        if value is not None:
+        if value is not None and key in SCHEMA:
             values[key] = _parse(key, SCHEMA[key][0], value, "option")
             sources[key] = "option"
     _derive(values, sources, registry_dir)
-    return Settings(values, sources, registry_dir)
+    return Settings(values, sources, registry_dir, layers, overrides)
 
 
 def _derive(values: dict[str, Any], sources: dict[str, str], registry_dir: Path) -> None:
     expand = lambda p: str(Path(p).expanduser().absolute())  # noqa: E731
     values["model_root"] = expand(values["model_root"])
-    if values["lmstudio_roots"] is None:
-        from .lmstudio_home import default_lmstudio_roots
-
-        values["lmstudio_roots"] = [str(p) for p in default_lmstudio_roots()]
-    else:
-        values["lmstudio_roots"] = [expand(p) for p in values["lmstudio_roots"]]
-    if values["ollama_models"] is None:
-        home = Path.home() / ".ollama" / "models"
-        system = Path("/usr/share/ollama/.ollama/models")
-        values["ollama_models"] = str(system if not home.exists() and system.exists() else home)
-    else:
-        values["ollama_models"] = expand(values["ollama_models"])
     if values["log_dir"] is None:
         # A project's configs/ keeps its logs beside it; any other registry directory (the user
         # data directory, a shared folder) holds the registry and nothing else (registry.md §1).
@@ -213,8 +315,6 @@ def _derive(values: dict[str, Any], sources: dict[str, str], registry_dir: Path)
     cachedir.configure(values["cache_dir"])
     locations = {label: expand(path) for label, path in values["locations"].items()}
     locations.setdefault("linux_wsl", str(Path(values["model_root"]) / "weights"))
-    if values["lmstudio_roots"]:
-        locations.setdefault("windows_lmstudio", values["lmstudio_roots"][0])
     values["locations"] = locations
 
 
@@ -228,9 +328,15 @@ def set_project_value(registry_dir: Path, key: str, raw_value: str) -> Path:
         table = _read_toml(path)
         table.setdefault("locations", {})[label] = raw_value
     else:
-        if key not in SCHEMA:
-            raise BadInputError(f"unknown setting {key!r} (known: {', '.join(SCHEMA)})")
-        kind = SCHEMA[key][0]
+        kinds = {k: kind for k, (kind, _d) in SCHEMA.items()}
+        if key not in kinds:
+            from .plugins import get_plugins
+
+            kinds.update({spec.key: spec.kind for found in get_plugins().hook.imageworks_settings()
+                          for spec in (found or ())})
+        if key not in kinds:
+            raise BadInputError(f"unknown setting {key!r} (known: {', '.join(sorted(kinds))})")
+        kind = kinds[key]
         value = _parse(key, kind, raw_value, "config set")
         path = registry_dir / PROJECT_FILE
         table = _read_toml(path)

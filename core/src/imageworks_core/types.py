@@ -40,6 +40,17 @@ class Variant:
     deprecated: bool | None = None  # None: keep whatever the entry had
 
 
+@attrs.frozen
+class Location:
+    """A place a provider's source keeps models (``imageworks_locations`` hook)."""
+
+    label: str
+    path: str
+    provider: str | None = None
+    backend: str | None = None  # serves GGUF files under it (LM Studio's folder: lmstudio)
+    formats: tuple[str, ...] = ()  # downloads of these formats go here by default
+
+
 @attrs.define
 class Context:
     """What every hook gets: settings, the registry, the command's options and a reporter."""

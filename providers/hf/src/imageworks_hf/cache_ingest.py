@@ -27,10 +27,9 @@ def repo_variants(ctx: Context, folder: Path, repo_id: str, revision: str, names
     source = {"repo_id": repo_id, "revision": revision, **({"commit": commit} if commit else {})}
     family = family_from_repo(repo_id, revision)
     ggufs = [n for n in names if n.lower().endswith(".gguf")]
-    lmstudio = any(folder == Path(r) or Path(r) in folder.parents for r in ctx.settings.lmstudio_roots)
     if ggufs:
         variants = gguf_variants(ctx, NAME, folder, ggufs, family=family, source=source,
-                                 backend=default_backend("gguf", lmstudio=lmstudio),
+                                 backend=default_backend("gguf", at=folder, settings=ctx.settings),
                                  identity_fn=lambda quant, _main: identity(repo_id, revision, "gguf", quant, folder))
     elif not has_weights(names):
         return []

@@ -29,9 +29,8 @@ def target_location(ctx: Context, request: DownloadRequest, fmt: str) -> tuple[s
     if request.location:
         label, directory = ctx.settings.location_dir(request.location)
         return label, directory, directory if label == "custom" else None
-    if fmt == "gguf" and ctx.settings.lmstudio_roots and Path(ctx.settings.lmstudio_roots[0]).is_dir():
-        return "windows_lmstudio", Path(ctx.settings.lmstudio_roots[0]), None
-    label, directory = ctx.settings.location_dir("linux_wsl")
+    # A location a provider declares as the format's home (LM Studio's folder for GGUF), else linux_wsl.
+    label, directory = ctx.settings.location_dir(ctx.settings.default_location_for(fmt))
     return label, directory, None
 
 
@@ -73,7 +72,7 @@ def download(request: DownloadRequest, ctx: Context) -> DownloadResult:
     result = fetch(ctx, request, jobs, target, f"{source.repo_id}@{source.revision}")
     if result.dry_run:
         return result
-    backend = request.backend or default_backend(fmt, lmstudio=label == "windows_lmstudio")
+    backend = request.backend or default_backend(fmt, at=target, settings=ctx.settings)
     variant = describe(ctx, target, [j.path for j in jobs], jobs, fmt, quant, backend, label,
                        identity=lambda f, q: identity(source.repo_id, source.revision, f, q, target),
                        family=family_from_repo(source.repo_id, source.revision),
@@ -123,7 +122,7 @@ def download_url(request: DownloadRequest, source: Source, ctx: Context) -> Down
             quant = read_gguf_info(job.dest).quant
         except (ValueError, OSError):
             quant = None
-    backend = request.backend or default_backend(fmt, lmstudio=label == "windows_lmstudio")
+    backend = request.backend or default_backend(fmt, at=target, settings=ctx.settings)
     variant = describe(ctx, target, [file_name], [job], fmt, quant, backend, label,
                        identity=lambda _f, _q: copy_identity(f"hf:{source.url}", target),
                        family=family_from_file(file_name),

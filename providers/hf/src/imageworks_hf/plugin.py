@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from imageworks_core import Context, DownloadRequest, hookimpl
+from imageworks_core import Context, DownloadRequest, SettingSpec, hookimpl
 
 NAME = "hf"
+
+
+@hookimpl
+def imageworks_settings():
+    return [SettingSpec("hf_endpoint", "str", None, env=("HF_ENDPOINT",))]
 
 
 def claims(source: str) -> bool:

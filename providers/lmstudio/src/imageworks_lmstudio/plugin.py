@@ -6,9 +6,34 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from imageworks_core import Context, RemovedFiles, Variant, hookimpl
+from imageworks_core import Context, Location, RemovedFiles, SettingSpec, Variant, hookimpl
 
 NAME = "lmstudio"
+LOCATION = "windows_lmstudio"  # the label earlier ImageWorks registries use for LM Studio's folder
+
+
+def _default_roots(value):
+    if value is not None:
+        return value
+    from .home import default_lmstudio_roots
+
+    return [str(p) for p in default_lmstudio_roots()]
+
+
+@hookimpl
+def imageworks_settings():
+    return [SettingSpec("lmstudio_roots", "paths", None, derive=_default_roots,
+                        help="LM Studio's models folder, from its home")]
+
+
+@hookimpl
+def imageworks_locations(settings):
+    roots = settings.lmstudio_roots
+    if not roots:
+        return None
+    # GGUF files under LM Studio's folder are served by LM Studio, and GGUF downloads go there.
+    return [Location(LOCATION, roots[0], provider=NAME, backend="lmstudio", formats=("gguf",)),
+            *[Location(f"{LOCATION}_{i}", root, provider=NAME, backend="lmstudio") for i, root in enumerate(roots[1:], 2)]]
 
 
 @hookimpl
@@ -41,8 +66,7 @@ def discover_roots(ctx: Context, roots: list[Path]) -> Iterator[Variant]:
                 family = family_from_repo(repo.name)
                 ggufs = [n for n in names if n.lower().endswith(".gguf")]
                 if ggufs:
-                    yield from gguf_variants(ctx, NAME, repo, ggufs, family=family, backend="lmstudio",
-                                             source=source)
+                    yield from gguf_variants(ctx, NAME, repo, ggufs, family=family, source=source)
                 elif has_weights(names):
                     variant = folder_variant(ctx, NAME, repo, names, family=family, source=source)
                     if variant is not None:

@@ -27,7 +27,6 @@ def scan(ctx: Context, bases: list[Path]) -> Iterator[Variant]:
     include_testing = bool(ctx.option("include_testing", False))
     fallback = ctx.option("fallback_format")
     cache = FolderCache(ctx, NAME, (include_testing, fallback))
-    lmstudio_roots = tuple(os.path.join(p, "") for p in ctx.settings.lmstudio_roots)
     base_set = {str(b) for b in bases}
     stack = [str(b) for b in bases]
     while stack:
@@ -62,7 +61,7 @@ def scan(ctx: Context, bases: list[Path]) -> Iterator[Variant]:
                     ctx.warn(item, reason)
             else:
                 seen = len(ctx.warnings)
-                variants = detect(ctx, path, files, ggufs, testing, lmstudio_roots, fallback)
+                variants = detect(ctx, path, files, ggufs, testing, fallback)
                 cache.store(path, signature, variants, ctx.warnings[seen:])
             yield from variants
             # A model folder (config + weights) owns its sub-folders (onnx/, original/); a folder
@@ -76,15 +75,13 @@ def scan(ctx: Context, bases: list[Path]) -> Iterator[Variant]:
 
 
 def detect(ctx: Context, path: str, files: list[str], ggufs: list[str], testing: bool,
-           lmstudio_roots: tuple[str, ...], fallback: str | None) -> list[Variant]:
+           fallback: str | None) -> list[Variant]:
     """The variants one folder holds: each GGUF quant (or split set), else the folder itself."""
-    from imageworks_core.model_files import default_backend, folder_variant, gguf_variants
+    from imageworks_core.model_files import folder_variant, gguf_variants
 
     extra = {"testing": True} if testing else None
     folder = Path(path)
     if ggufs:
-        in_lmstudio = (path + os.sep).startswith(lmstudio_roots) if lmstudio_roots else False
-        return gguf_variants(ctx, NAME, folder, ggufs, backend=default_backend("gguf", lmstudio=in_lmstudio),
-                             extra_metadata=extra)
+        return gguf_variants(ctx, NAME, folder, ggufs, extra_metadata=extra)
     variant = folder_variant(ctx, NAME, folder, sorted(files), fallback_format=fallback, extra_metadata=extra)
     return [variant] if variant is not None else []

@@ -4,9 +4,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from imageworks_core import Context, Finding, Redetected, RemovedFiles, Variant, hookimpl
+from imageworks_core import Context, Finding, Redetected, RemovedFiles, SettingSpec, Variant, hookimpl
 
 NAME = "ollama"
+
+
+def default_store(value):
+    """``OLLAMA_MODELS``, else ``~/.ollama/models``, else the system service's store."""
+    if value is not None:
+        return value
+    home = Path.home() / ".ollama" / "models"
+    system = Path("/usr/share/ollama/.ollama/models")
+    return str(system if not home.exists() and system.exists() else home)
+
+
+@hookimpl
+def imageworks_settings():
+    return [
+        SettingSpec("ollama_models", "path", None, env=("OLLAMA_MODELS",), derive=default_store,
+                    help="~/.ollama/models, else the system store"),
+        SettingSpec("ollama_host", "str", None, env=("OLLAMA_HOST",)),
+    ]
+
+
+@hookimpl
+def imageworks_roots(settings):
+    return [settings.ollama_models] if settings.ollama_models else None
 
 
 @hookimpl

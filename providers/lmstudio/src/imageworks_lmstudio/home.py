@@ -1,4 +1,4 @@
-"""Where LM Studio keeps its models (providers.md §lmstudio): shared by settings and the provider."""
+"""Where LM Studio keeps its models (providers.md §lmstudio): its home, and the models folder inside."""
 
 from __future__ import annotations
 
