@@ -36,9 +36,7 @@ class ThirdParty:
     """A provider as a third party writes it: only the public API."""
 
     @hookimpl
-    def imageworks_discover(self, ctx):
-        if "thirdparty" not in ctx.option("providers", ()):
-            return None
+    def imageworks_discover(self, request, ctx):
         folder = ctx.settings.model_root
         return [Variant(provider="thirdparty", identity="thirdparty:one", family="One Model",
                         backend="llamacpp", download_format="gguf", quantization="q8_0",
@@ -71,13 +69,20 @@ def test_in_process_plugin_discovers_and_adds_commands(sandbox, cli):
         remove_plugin("thirdparty")
 
 
-def test_a_command_for_a_missing_provider_fails(sandbox, tmp_path):
-    """With only core and hf, scan and import-ollama must not pretend: non-zero, naming what to install."""
+def test_a_command_for_a_missing_provider_does_not_exist(sandbox, tmp_path):
+    """With only core and hf loaded, scan and import-ollama do not exist (providers.md): click's
+    "No such command", exit 2, naming the distribution to install; download still does."""
     from imageworks_core.testing import run_process
 
     (tmp_path / "w").mkdir()
+    env = {"IMAGEWORKS_LOAD_PLUGINS": "hf"}
     for args, dist in ((("scan", "--base", str(tmp_path / "w")), "imageworks-local-scan"),
                        (("import-ollama",), "imageworks-ollama")):
-        result = run_process(*args, env={"IMAGEWORKS_LOAD_PLUGINS": "hf"})
-        assert result.exit_code == 1, (args, result.stdout, result.stderr)
-        assert dist in result.stderr and "Traceback" not in result.stderr
+        result = run_process(*args, env=env)
+        assert result.exit_code == 2, (args, result.stdout, result.stderr)
+        assert "No such command" in result.stderr and dist in result.stderr and "Traceback" not in result.stderr
+    listed = run_process("--help", env=env).stdout
+    assert "download" in listed and "import-ollama" not in listed and " scan " not in listed
+    assert run_process("download", "--help", env=env).exit_code == 0
+    loader = run_process("rebuild-ollama", program="imageworks-loader", env=env)
+    assert loader.exit_code == 2 and "imageworks-ollama" in loader.stderr

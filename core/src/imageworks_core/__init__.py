@@ -1,6 +1,7 @@
 """ImageWorks model manager core: hooks, the layered registry, and the two CLI programs.
 
-This package root is the public API that providers and other tools import. Names are
+This package root is the public API: everything a provider (built-in or third-party) or another
+tool needs is exported here, and providers import nothing else (a test checks). Names are
 resolved lazily so that ``import imageworks_core`` stays cheap for the CLI.
 """
 
@@ -10,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+# name -> module (relative to this package) that defines it. Keep the TYPE_CHECKING block below
+# in step (a test checks both agree).
 _EXPORTS = {
     "hookimpl": "hookspecs",
     "hookspec": "hookspecs",
@@ -27,13 +30,22 @@ _EXPORTS = {
     "Finding": "types",
     "Redetected": "types",
     "RemovedFiles": "types",
+    "Location": "types",
+    "DiscoverRequest": "types",
     "Registry": "registry.store",
+    "utc_now": "registry.store",
     "MergedView": "registry.merge",
+    "read_layer": "registry.layers",
+    "copy_identity": "registry.naming",
+    "family_from_file": "registry.naming",
+    "family_from_ollama": "registry.naming",
+    "family_from_repo": "registry.naming",
+    "slug": "registry.naming",
     "load_registry": "api",
     "Settings": "settings",
     "SettingSpec": "settings",
-    "Location": "types",
     "load_settings": "settings",
+    "Session": "session",
     "ImageworksError": "errors",
     "BadInputError": "errors",
     "RegistryFormatError": "errors",
@@ -42,21 +54,84 @@ _EXPORTS = {
     "DownloadError": "errors",
     "VerificationError": "errors",
     "UnsafePathError": "errors",
+    "Interrupted": "errors",
+    "DiscoveryReport": "discovery",
+    "collect_variants": "discovery",
+    "discover": "discovery",
+    "under": "discovery",
+    "Change": "register",
+    "register_variants": "register",
+    "variant_entry": "register",
+    "Acquired": "acquire",
+    "acquire": "acquire",
+    "default_backend": "model_files",
+    "folder_variant": "model_files",
+    "gguf_variants": "model_files",
+    "has_weights": "model_files",
+    "is_testing_name": "model_files",
+    "location_label": "model_files",
+    "FolderFacts": "detect",
+    "GGUFHeaderError": "detect",
+    "GGUFInfo": "detect",
+    "detect_folder": "detect",
+    "gguf_sets": "detect",
+    "quant_label_from_filename": "detect",
+    "read_gguf_info": "detect",
+    "capabilities_from": "detect.folder",
+    "FolderCache": "scan_cache",
+    "folder_signature": "scan_cache",
+    "with_aggregate": "fileset",
+    "sha256_of": "hashing",
+    "human_bytes": "inventory",
+    "redact": "eventlog",
+    "check_paths": "safety",
+    "delete_entry_files": "safety",
+    "entry_roots": "safety",
+    "prune_empty_parents": "safety",
+    "safe_delete": "safety",
+    "confirm_or_refuse": "cli.base",
+    "dry_run_option": "cli.base",
+    "emit_json": "cli.base",
+    "json_option": "cli.base",
+    "print_table": "cli.base",
+    "session_from": "cli.base",
+    "warn_printer": "cli.base",
+    "location_label_of": "cli.reports",
+    "print_report": "cli.reports",
+    "report_options": "cli.reports",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
-    from .api import load_registry
-    from .errors import (BadInputError, DownloadError, ImageworksError, LockTimeoutError,
-                         NotFoundError, RegistryFormatError, UnsafePathError, VerificationError)
     from .hookspecs import hookimpl, hookspec
     from .models import ArtifactFile, Artifacts, Capabilities, ChatTemplate, Entry
-    from .registry.merge import MergedView
-    from .registry.store import Registry
-    from .settings import Settings, SettingSpec, load_settings
-    from .types import (Context, DownloadRequest, DownloadResult, Finding, Location, PlannedFile, Progress,
+    from .types import (Context, DiscoverRequest, DownloadRequest, DownloadResult, Finding, Location, PlannedFile, Progress,
                         Redetected, RemovedFiles, Variant)
+    from .registry.store import Registry, utc_now
+    from .registry.merge import MergedView
+    from .registry.layers import read_layer
+    from .registry.naming import copy_identity, family_from_file, family_from_ollama, family_from_repo, slug
+    from .api import load_registry
+    from .settings import SettingSpec, Settings, load_settings
+    from .session import Session
+    from .errors import (BadInputError, DownloadError, ImageworksError, Interrupted, LockTimeoutError, NotFoundError,
+                         RegistryFormatError, UnsafePathError, VerificationError)
+    from .discovery import DiscoveryReport, collect_variants, discover, under
+    from .register import Change, register_variants, variant_entry
+    from .acquire import Acquired, acquire
+    from .model_files import (default_backend, folder_variant, gguf_variants, has_weights, is_testing_name, location_label)
+    from .detect import (FolderFacts, GGUFHeaderError, GGUFInfo, detect_folder, gguf_sets, quant_label_from_filename,
+                         read_gguf_info)
+    from .detect.folder import capabilities_from
+    from .scan_cache import FolderCache, folder_signature
+    from .fileset import with_aggregate
+    from .hashing import sha256_of
+    from .inventory import human_bytes
+    from .eventlog import redact
+    from .safety import check_paths, delete_entry_files, entry_roots, prune_empty_parents, safe_delete
+    from .cli.base import (confirm_or_refuse, dry_run_option, emit_json, json_option, print_table, session_from, warn_printer)
+    from .cli.reports import location_label_of, print_report, report_options
 
 
 def __getattr__(name: str) -> Any:

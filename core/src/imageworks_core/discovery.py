@@ -10,7 +10,7 @@ import attrs
 from .register import Change, register_variants
 from .registry.store import utc_now
 from .session import Session
-from .types import Variant
+from .types import DiscoverRequest, Variant
 
 
 @attrs.frozen
@@ -24,13 +24,16 @@ class DiscoveryReport:
         return sum(1 for c in self.changes if c.action == action)
 
 
-def collect_variants(session: Session, providers: Iterable[str], options: dict[str, Any],
+def collect_variants(session: Session, providers: Iterable[str], request: DiscoverRequest | None = None, *,
+                     backend: str | None = None, location_label: str | None = None,
                      on_warning: Callable[[str, str], None] | None = None) -> tuple[list[Variant], list[tuple[str, str]]]:
-    providers = list(providers)
-    ctx = session.context({**options, "providers": providers}, on_warning=on_warning)
-    plugins = session.plugins
+    """Ask ``providers`` (and only them) for the variants their sources hold."""
     from .errors import ImageworksError
 
+    providers = list(providers)
+    request = request or DiscoverRequest()
+    ctx = session.context(on_warning=on_warning)
+    plugins = session.plugins
     for info in plugins.failed:
         if info.name in providers:
             raise ImageworksError(f"provider {info.name} failed to load: {info.error}",
@@ -43,27 +46,31 @@ def collect_variants(session: Session, providers: Iterable[str], options: dict[s
         raise ImageworksError(f"provider {', '.join(missing)} is not installed",
                               hint=f"install {dist} (see `imageworks-download plugins`)")
     variants: list[Variant] = []
-    for found in plugins.hook.imageworks_discover(ctx=ctx):
+    # pluggy answers last-registered first; providers register sorted by name, so reversing
+    # gives a stable name order (hf before local_scan: of two providers seeing the same files,
+    # the one that knows more registers them).
+    for found in reversed(plugins.only("imageworks_discover", providers)(request=request, ctx=ctx)):
         for variant in found or ():
-            if variant.provider in providers:
-                variants.append(_apply_overrides(variant, options))
+            variants.append(_apply_overrides(variant, backend, location_label))
     return variants, list(ctx.warnings)
 
 
-def _apply_overrides(variant: Variant, options: dict[str, Any]) -> Variant:
+def _apply_overrides(variant: Variant, backend: str | None, location_label: str | None) -> Variant:
     changes: dict[str, Any] = {}
-    if options.get("backend"):
-        changes["backend"] = options["backend"]
-    if options.get("location_label"):
-        changes["download_location"] = options["location_label"]
+    if backend:
+        changes["backend"] = backend
+    if location_label:
+        changes["download_location"] = location_label
     return attrs.evolve(variant, **changes) if changes else variant
 
 
 def discover(
     session: Session,
     providers: Iterable[str],
-    options: dict[str, Any] | None = None,
+    request: DiscoverRequest | None = None,
     *,
+    backend: str | None = None,
+    location_label: str | None = None,
     dry_run: bool = False,
     update_existing: bool = True,
     reconcile: Callable[[Any], bool] | None = None,
@@ -75,8 +82,9 @@ def discover(
     LM Studio folder, a scanned base); those it did not see get ``metadata.missing_since`` and
     are reported, instead of lingering silently.
     """
-    options = dict(options or {})
-    variants, warnings = collect_variants(session, providers, options, on_warning)
+    request = attrs.evolve(request or DiscoverRequest(), dry_run=dry_run)
+    variants, warnings = collect_variants(session, providers, request, backend=backend,
+                                          location_label=location_label, on_warning=on_warning)
     gone: list[str] = []
     with session.registry.transaction(dry_run=dry_run) as tx:
         changes = register_variants(tx, variants, update_existing=update_existing)

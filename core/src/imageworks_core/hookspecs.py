@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
     from .models import Entry
     from .settings import Settings, SettingSpec
-    from .types import (Context, DownloadRequest, DownloadResult, Finding, Location, Redetected, RemovedFiles,
-                        Variant)
+    from .types import (Context, DiscoverRequest, DownloadRequest, DownloadResult, Finding, Location, Redetected,
+                        RemovedFiles, Variant)
 
 PROJECT = "imageworks"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -24,16 +24,17 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def imageworks_discover(ctx: "Context") -> "Iterable[Variant] | None":
+def imageworks_discover(request: "DiscoverRequest", ctx: "Context") -> "Iterable[Variant] | None":
     """Find the variants this provider's source holds.
 
-    Called by ``discover-all``, ``scan``, ``import-ollama``, ``import-lmstudio``,
-    ``ingest-local-hf`` and ``rebuild-ollama``, for every provider. ``ctx.options["providers"]``
-    names the providers the command wants; a provider not named returns None at once.
-    ``ctx.options`` also carries the command's options (``bases``, ``include_testing``,
-    ``backend``, ``location``, ``store``, ``roots``...).
+    Called by ``discover-all`` for every installed provider, and by a provider's own commands
+    (``scan``, ``import-ollama``...) for that provider only: the core asks only the providers a
+    command names, so an implementation needs no "is this for me?" check. ``request`` says where
+    to look (``roots``; empty means the provider's own default places), whether to include tools'
+    caches, test folders, a fallback format, and whether this is a dry run (write no cache).
 
-    :param ctx: settings, registry, options and a reporter.
+    :param request: a :class:`DiscoverRequest`.
+    :param ctx: settings, registry and a reporter.
     :return: an iterable of :class:`Variant`, or None when the provider has nothing to say.
 
     A source that cannot be reached, or an item that cannot be read, is reported with
@@ -60,9 +61,11 @@ def imageworks_download(request: "DownloadRequest", ctx: "Context") -> "Download
 def imageworks_verify(entry: "Entry", ctx: "Context") -> "Iterable[Finding] | None":
     """Check provider-specific facts of an entry this provider owns.
 
-    Called by ``verify`` for every installed entry, for every provider, after the core's own
-    checks (files exist, sizes, and with ``ctx.options["hash"]`` content hashes). Return None for
-    entries you do not own (``entry.source_provider``), else the problems found (empty if none).
+    Called by ``verify`` for every installed entry, on the entry's own provider only (its
+    ``source_provider``), after the core's own checks (files exist, sizes, and with
+    ``ctx.content_hash`` content hashes).
+
+    :return: the problems found (:class:`Finding` or strings; empty if none), or None.
     """
 
 
@@ -70,8 +73,11 @@ def imageworks_verify(entry: "Entry", ctx: "Context") -> "Iterable[Finding] | No
 def imageworks_normalize(entry: "Entry", ctx: "Context") -> "Redetected | None":
     """Re-detect format, quantisation and files of an entry this provider owns.
 
-    Called by ``normalize-formats`` once per entry; the first non-None answer is used.
-    Return None for entries you do not own. Must not write anything.
+    Called by ``normalize-formats`` once per entry, on the entry's own provider, then on the
+    core's default plugin (which reads the GGUF header or the folder): the first non-None answer
+    is used. Must not write anything.
+
+    :return: a :class:`Redetected`, or None to let the default answer.
     """
 
 
@@ -79,11 +85,13 @@ def imageworks_normalize(entry: "Entry", ctx: "Context") -> "Redetected | None":
 def imageworks_remove(entry: "Entry", delete_files: bool, ctx: "Context") -> "RemovedFiles | None":
     """Delete the files of an entry this provider owns, safely.
 
-    Called by ``remove --delete-files`` (``delete_files`` True) before the entry is changed.
-    Use ``imageworks_core.safety.safe_delete`` so that nothing outside the configured roots is
-    deleted and no symlink is followed. Keep files other entries still use. Return None for
-    entries you do not own; the core then deletes the entry's listed files itself, with the
-    same safety rules.
+    Called by ``remove --delete-files`` (``delete_files`` True) before the entry is changed, on
+    the entry's own provider, then on the core's default plugin, which deletes the entry's
+    listed files: the first non-None answer wins. Use ``safe_delete`` / ``delete_entry_files``
+    so that nothing outside the configured roots is deleted and no symlink is followed, and keep
+    the files in ``ctx.shared_files`` (other entries list them).
+
+    :return: a :class:`RemovedFiles`, or None to let the default delete the listed files.
     """
 
 

@@ -52,7 +52,7 @@ def verify(
     from .hashing import CACHE_NAME, HashCache, hash_files
 
     entries = _select(session, names)
-    ctx = session.context({"hash": content_hash})
+    ctx = session.context(content_hash=content_hash)
     digests: dict[str, str | OSError] = {}
     if content_hash:
         cache = HashCache(cache_path(session.registry.directory, CACHE_NAME))
@@ -100,7 +100,7 @@ def verify(
                 recorded[entry.name] = attrs.evolve(entry, artifacts=with_aggregate(files.values()))
             if fix_missing and (missing and missing == max(1, len(entry.download_files))):
                 gone.append(entry.name)
-        for findings in session.plugins.hook.imageworks_verify(entry=entry, ctx=ctx):
+        for findings in session.plugins.for_entry("imageworks_verify", entry)(entry=entry, ctx=ctx):
             for finding in findings or ():
                 text = finding.problem if isinstance(finding, Finding) else str(finding)
                 if text not in problems:
@@ -132,30 +132,9 @@ class NormalizeRow:
     changes: dict[str, tuple[Any, Any]]
 
 
-def default_redetect(entry: Entry) -> Redetected | None:
-    """Re-detection for entries no provider claims: GGUF header or folder facts."""
-    from .detect import GGUFHeaderError, detect_folder, read_gguf_info
-
-    if not entry.download_path or not os.path.isdir(entry.download_path):
-        return None
-    base = Path(entry.download_path)
-    if entry.download_format == "gguf" or any(f.lower().endswith(".gguf") for f in entry.download_files[:1]):
-        if not entry.download_files:
-            return None
-        try:
-            info = read_gguf_info(base / entry.download_files[0])
-        except (GGUFHeaderError, OSError):
-            return None
-        present = tuple(f for f in entry.download_files if (base / f).exists())
-        return Redetected("gguf", info.quant, present)
-    names = sorted(p.name for p in base.iterdir() if p.is_file())
-    facts = detect_folder(base, names)
-    return Redetected(facts.download_format, facts.quantization, facts.files)
-
-
 def normalize(session: Session, *, apply: bool = False, rebuild: bool = False, prune_missing: bool = False,
               backup: bool = True) -> tuple[list[NormalizeRow], list[Path]]:
-    ctx = session.context({})
+    ctx = session.context()
     rows: list[NormalizeRow] = []
     view = session.registry.load()
     for name, fields in view.shadowed.items():
@@ -171,7 +150,7 @@ def normalize(session: Session, *, apply: bool = False, rebuild: bool = False, p
                     rows.append(NormalizeRow(name, "prune", {"download_path": (entry.download_path, None)}))
                     tx.delete(name)
                 continue
-            found = session.plugins.hook.imageworks_normalize(entry=entry, ctx=ctx) or default_redetect(entry)
+            found = session.plugins.for_entry("imageworks_normalize", entry)(entry=entry, ctx=ctx)
             if found is None:
                 continue
             changes: dict[str, tuple[Any, Any]] = {}
@@ -230,7 +209,7 @@ def plan_remove(session: Session, name: str, *, purge: bool, delete_files: bool,
     if delete_files and entry.download_path:
         others = {os.path.realpath(os.path.join(e.download_path, f))
                   for e in view.entries if e.name != name and e.download_path for f in e.download_files}
-        ctx = session.context({})
+        ctx = session.context()
         paths = [Path(entry.download_path, f) for f in entry.download_files]
         check_paths(paths, entry_roots(entry, ctx))
         for path in paths:
@@ -242,12 +221,10 @@ def execute_remove(session: Session, plan: RemovePlan, *, include_curated: bool,
     entry = plan.entry
     removed = None
     if plan.delete_files and entry.download_path:
-        ctx = session.context({"shared_files": [os.path.realpath(p) for p in plan.shared]})
-        removed = session.plugins.hook.imageworks_remove(entry=entry, delete_files=True, ctx=ctx)
-        if removed is None:
-            from .safety import delete_entry_files
-
-            removed = delete_entry_files(entry, ctx)
+        ctx = session.context(shared_files=frozenset(os.path.realpath(p) for p in plan.shared))
+        # The entry's own provider first; the built-in default plugin (trylast) deletes the
+        # listed files with the same safety rules when the provider has nothing special to do.
+        removed = session.plugins.for_entry("imageworks_remove", entry)(entry=entry, delete_files=True, ctx=ctx)
     now = utc_now()
     with session.registry.transaction(backup=backup) as tx:
         current = tx.discovered.get(entry.name)
@@ -329,75 +306,3 @@ def delete_discovered(session: Session, names: Iterable[str], *, dry_run: bool, 
     if not dry_run and (names or curated):
         session.log.event(event, deleted=names, deleted_curated=curated, backups=[str(b) for b in tx.backups])
     return tx.backups
-
-
-def deprecate_placeholders(session: Session, *, dry_run: bool = False) -> list[str]:
-    """Mark ``model-ollama-gguf*`` entries (from earlier versions) deprecated; it sticks, since
-    re-imports keep an entry's ``deprecated`` flag."""
-    names = []
-    with session.registry.transaction(dry_run=dry_run) as tx:
-        for name, entry in list(tx.discovered.items()):
-            if name.startswith(PLACEHOLDER_PREFIX) and not entry.deprecated:
-                tx.put(attrs.evolve(entry, deprecated=True, updated_at=utc_now()))
-                names.append(name)
-    if names and not dry_run:
-        session.log.event("deprecated_placeholders", names=names)
-    return names
-
-
-def is_ollama(entry: Entry) -> bool:
-    return entry.source_provider == "ollama" or entry.backend == "ollama"
-
-
-def restore_ollama(session: Session, backup_file: Path | None, *, dry_run: bool,
-                   include_deprecated: bool) -> tuple[Path, list[str], list[Path]]:
-    """Bring back Ollama entries of a backup that are missing now: (backup used, names restored,
-    backups made of the current layer first)."""
-    from .registry.layers import read_layer
-
-    if backup_file is None:
-        backups = session.registry.backups("discovered")
-        if not backups:
-            raise NotFoundError(f"no discovered-layer backups in {session.registry.backups_dir}")
-        backup_file = backups[-1]
-    backup_file = Path(backup_file)
-    if not backup_file.is_file():
-        raise BadInputError(f"backup {backup_file} does not exist")
-    old = read_layer(backup_file, "discovered")
-    restored = []
-    with session.registry.transaction(backup=True, dry_run=dry_run) as tx:
-        for entry in old.entries:
-            if not is_ollama(entry) or entry.name in tx.discovered:
-                continue
-            if entry.deprecated and not include_deprecated:
-                continue
-            tx.put(entry)
-            restored.append(entry.name)
-    if not dry_run:
-        session.log.event("restore_ollama", backup=str(backup_file), restored=restored)
-    return backup_file, restored, tx.backups
-
-
-def backfill_ollama_paths(session: Session, *, dry_run: bool) -> list[str]:
-    from .discovery import collect_variants
-    from .register import variant_entry
-
-    variants, _warnings = collect_variants(session, ["ollama"], {})
-    by_served = {v.served_model_id: v for v in variants}
-    filled = []
-    with session.registry.transaction(dry_run=dry_run) as tx:
-        for name, entry in list(tx.discovered.items()):
-            if not is_ollama(entry) or (entry.download_path and entry.download_files):
-                continue
-            variant = by_served.get(entry.served_model_id or "")
-            if variant is None:
-                continue
-            fresh = variant_entry(variant, name, entry, utc_now())
-            tx.put(attrs.evolve(entry, download_path=fresh.download_path, download_files=fresh.download_files,
-                                download_size_bytes=fresh.download_size_bytes, artifacts=fresh.artifacts,
-                                download_directory_checksum=fresh.download_directory_checksum,
-                                metadata={**entry.metadata, "identity": variant.identity}, updated_at=fresh.updated_at))
-            filled.append(name)
-    if not dry_run:
-        session.log.event("backfill_ollama_paths", filled=filled)
-    return filled

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 from functools import cache
-from typing import Any
+from typing import Any, Iterable
 
 import attrs
 import pluggy
@@ -14,6 +14,7 @@ import pluggy
 from . import hookspecs
 
 ENTRY_POINT_GROUP = "imageworks"
+DEFAULT_PLUGIN = "default"
 HOOK_NAMES = tuple(name for name in dir(hookspecs) if name.startswith("imageworks_"))
 
 
@@ -39,6 +40,22 @@ class Plugins:
     def failed(self) -> list[PluginInfo]:
         return [info for info in self.infos if info.error]
 
+    @property
+    def providers(self) -> list[str]:
+        """The installed providers' names, sorted (the built-in default plugin is not one)."""
+        return sorted(name for name, _ in self.manager.list_name_plugin() if name and name != DEFAULT_PLUGIN)
+
+    def only(self, hook_name: str, names: Iterable[str]) -> Any:
+        """A caller of ``hook_name`` that asks only the plugins ``names`` (and the default
+        plugin): the core routes, so providers need no "is this mine?" guard."""
+        keep = {*names, DEFAULT_PLUGIN}
+        others = [plugin for name, plugin in self.manager.list_name_plugin() if name not in keep]
+        return self.manager.subset_hook_caller(hook_name, others)
+
+    def for_entry(self, hook_name: str, entry: Any) -> Any:
+        """A caller of ``hook_name`` for one entry: its own provider, then the default plugin."""
+        return self.only(hook_name, [entry.source_provider] if entry.source_provider else [])
+
 
 def _wanted() -> set[str] | None:
     value = os.environ.get("IMAGEWORKS_LOAD_PLUGINS")
@@ -50,9 +67,13 @@ def _wanted() -> set[str] | None:
 def build_plugin_manager(extra_plugins: list[tuple[str, object]] | None = None) -> Plugins:
     """Make a plugin manager: load the chosen entry points, register ``extra_plugins``
     (name, module) as given (tests and embedding tools), and check every hook against its spec."""
+    from . import default_plugin
+
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
-    infos: list[PluginInfo] = []
+    # Built-in behaviour goes through the same hooks, registered first so that it runs last.
+    manager.register(default_plugin, name=DEFAULT_PLUGIN)
+    infos: list[PluginInfo] = []  # providers only: the default plugin is part of the core
     wanted = _wanted()
     for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         if wanted is not None and ep.name not in wanted:

@@ -83,7 +83,7 @@ def safe_delete(path: Path, roots: Iterable[Path]) -> list[str]:
 
 
 def delete_entry_files(entry: "Entry", ctx: "Context") -> RemovedFiles:
-    """Delete an entry's listed files; files another entry lists (``ctx.options['shared_files']``,
+    """Delete an entry's listed files; files another entry lists (``ctx.shared_files``,
     real paths) are kept. Every path is checked before the first deletion."""
     if not entry.download_path:
         return RemovedFiles()
@@ -91,7 +91,7 @@ def delete_entry_files(entry: "Entry", ctx: "Context") -> RemovedFiles:
     roots = entry_roots(entry, ctx)
     paths = [base / rel for rel in entry.download_files]
     check_paths([base, *paths], roots)
-    shared = set(ctx.option("shared_files", ()))
+    shared = set(ctx.shared_files)
     deleted, kept = [], []
     for path in paths:
         if os.path.realpath(path) in shared:

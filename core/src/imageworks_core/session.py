@@ -54,11 +54,13 @@ class Session:
 
     def context(
         self,
-        options: dict[str, Any] | None = None,
         *,
         on_warning: Callable[[str, str], None] | None = None,
         on_progress: "Callable[[Progress], None] | None" = None,
+        **typed: Any,
     ) -> "Context":
+        """A hook context; ``typed`` sets the Context's typed fields (``ask_quant``,
+        ``content_hash``, ``shared_files``)."""
         from .types import Context
 
         def warn(item: str, reason: str) -> None:
@@ -66,6 +68,4 @@ class Session:
             if on_warning:
                 on_warning(item, reason)
 
-        return Context(
-            self.settings, self.registry, dict(options or {}), on_warning=warn, on_progress=on_progress
-        )
+        return Context(self.settings, self.registry, on_warning=warn, on_progress=on_progress, **typed)

@@ -51,16 +51,30 @@ class Location:
     formats: tuple[str, ...] = ()  # downloads of these formats go here by default
 
 
+@attrs.frozen
+class DiscoverRequest:
+    """What a discovery command asks of the providers it names (``imageworks_discover``)."""
+
+    roots: tuple[str, ...] = ()  # folders to look in; empty: each provider's own default places
+    include_caches: bool = False  # also tools' caches (the Hugging Face cache)
+    include_testing: bool = False  # also placeholder and test folders
+    fallback_format: str | None = None  # format to assume when detection finds none
+    dry_run: bool = False  # nothing may be written, caches included
+
+
 @attrs.define
 class Context:
-    """What every hook gets: settings, the registry, the command's options and a reporter."""
+    """What every hook gets: settings, the registry, a reporter, and the command's typed wishes
+    and callbacks (the UI's progress bar and quant prompt)."""
 
     settings: "Settings"
     registry: "Registry"
-    options: dict[str, Any] = attrs.field(factory=dict)
     warnings: list[tuple[str, str]] = attrs.field(factory=list)
     on_warning: Callable[[str, str], None] | None = None
     on_progress: Callable[["Progress"], None] | None = None
+    ask_quant: Callable[[list[str]], str] | None = None  # interactive quant choice (None: never ask)
+    content_hash: bool = False  # verify: compare sha256 content hashes, not only sizes
+    shared_files: frozenset[str] = frozenset()  # remove: real paths other entries still list
 
     def warn(self, item: str, reason: str) -> None:
         """Report a skipped item (a malformed manifest, an unreadable folder) and carry on."""
@@ -72,9 +86,6 @@ class Context:
         if self.on_progress:
             self.on_progress(progress)
 
-    def option(self, key: str, default: Any = None) -> Any:
-        value = self.options.get(key)
-        return default if value is None else value
 
 
 @attrs.frozen

@@ -21,22 +21,50 @@ class ProgramGroup(click.Group):
     def __init__(self, *args: Any, program: str, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.program = program
-        self._plugins_loaded = False
+        self._plugins_loaded: object | None = None
+        self._plugin_command_names: set[str] = set()
 
     def _load_plugin_commands(self) -> None:
-        if self._plugins_loaded:
-            return
-        self._plugins_loaded = True
         from ..plugins import get_plugins
 
-        get_plugins().hook.imageworks_register_commands(group=self, program=self.program)
+        plugins = get_plugins()
+        if self._plugins_loaded is plugins:
+            return
+        # A new plugin manager (tests, IMAGEWORKS_LOAD_PLUGINS changed in-process): the commands
+        # of the previous one go, the current providers add theirs.
+        for name in getattr(self, "_plugin_command_names", ()):
+            self.commands.pop(name, None)
+        before = set(self.commands)
+        self._plugins_loaded = plugins
+        plugins.hook.imageworks_register_commands(group=self, program=self.program)
+        self._plugin_command_names = set(self.commands) - before
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
-        if command is None:
+        if command is None or cmd_name in self._plugin_command_names:
             self._load_plugin_commands()
             command = super().get_command(ctx, cmd_name)
         return command
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            from .catalogue import COMMANDS
+
+            from ..plugins import get_plugins
+
+            name = click.utils.make_str(args[0]) if args else ""
+            dist = COMMANDS.get(self.program, {}).get(name)
+            if dist is None:
+                raise
+            broken = [info for info in get_plugins().failed if info.distribution == dist]
+            if broken:
+                raise click.UsageError(f"No such command {name!r}: its provider {dist} failed to load: "
+                                       f"{broken[0].error.splitlines()[0]}", ctx) from exc
+            raise click.UsageError(f"No such command {name!r}: it comes with the {dist} provider, which is not "
+                                   f"installed (or not loaded: IMAGEWORKS_LOAD_PLUGINS). Install it: "
+                                   f"uv pip install {dist}", ctx) from exc
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._load_plugin_commands()

@@ -6,17 +6,13 @@ import click
 
 from .. import __version__
 from .base import CONTEXT_SETTINGS, ProgramGroup, registry_option
-from .download_cmd import download_command
-from .discovery_cmds import import_lmstudio_command, import_ollama_command, scan_command
 from .maintenance_cmds import (
-    backfill_ollama_paths_command,
     normalize_command,
     prune_deprecated_command,
     prune_duplicates_command,
     purge_logical_only_command,
     remove_command,
     reset_discovered_command,
-    restore_ollama_command,
     verify_command,
 )
 from .inventory_cmds import (
@@ -39,10 +35,10 @@ def cli(registry_dir):
 for command in (list_command, list_roles_command, stats_command, config_group, plugins_command):
     cli.add_command(command)
 cli.add_command(migrate_registry_command)
-for command in (download_command, scan_command, import_ollama_command, import_lmstudio_command, normalize_command,
-                prune_duplicates_command, prune_deprecated_command, purge_logical_only_command,
-                reset_discovered_command, restore_ollama_command, backfill_ollama_paths_command,
-                verify_command, remove_command):
+# Provider commands (download, scan, import-*, ...) are added by the providers themselves
+# through imageworks_register_commands, the first time one is asked for.
+for command in (normalize_command, prune_duplicates_command, prune_deprecated_command, purge_logical_only_command,
+                reset_discovered_command, verify_command, remove_command):
     cli.add_command(command)
 
 

@@ -6,7 +6,7 @@ import click
 
 from .. import __version__
 from .base import CONTEXT_SETTINGS, ProgramGroup, registry_option
-from .discovery_cmds import discover_all_command, ingest_local_hf_command, rebuild_ollama_command
+from .discovery_cmds import discover_all_command
 from .maintenance_cmds import purge_imported_command
 from .inventory_cmds import list_roles_command, migrate_registry_command
 
@@ -20,7 +20,7 @@ def cli(registry_dir):
 
 cli.add_command(list_roles_command)
 cli.add_command(migrate_registry_command)
-for command in (purge_imported_command, discover_all_command, ingest_local_hf_command, rebuild_ollama_command):
+for command in (purge_imported_command, discover_all_command):
     cli.add_command(command)
 
 

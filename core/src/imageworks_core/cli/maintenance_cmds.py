@@ -1,5 +1,5 @@
 """Commands that check and clean the registry: verify, normalize-formats, remove, prune-*,
-purge-*, reset-discovered, restore-ollama, backfill-ollama-paths."""
+purge-*, reset-discovered."""
 
 from __future__ import annotations
 
@@ -181,40 +181,6 @@ def reset_discovered_command(ctx, backend, dry_run, no_backup):
     names = [e.name for e in session.registry.read("discovered").entries if backend == "all" or e.backend == backend]
     _delete_and_report(session, f"reset-discovered --backend {backend}", names, dry_run=dry_run,
                        no_backup=no_backup, event="reset_discovered")
-
-
-@click.command("restore-ollama")
-@click.option("--backup", "backup_file", type=click.Path(dir_okay=False), default=None,
-              help="Backup file (default: the newest discovered-layer backup).")
-@dry_run_option
-@click.option("--include-deprecated", is_flag=True)
-@click.pass_context
-def restore_ollama_command(ctx, backup_file, dry_run, include_deprecated):
-    """Bring back Ollama entries from a backup that are missing now."""
-    from ..maintenance import restore_ollama
-
-    session = session_from(ctx, "restore-ollama")
-    used, names, backups = restore_ollama(session, Path(backup_file) if backup_file else None, dry_run=dry_run,
-                                          include_deprecated=include_deprecated)
-    click.echo(f"from {used}:")
-    for name in names:
-        click.echo(f"  {'would restore' if dry_run else 'restored'} {name}")
-    click.echo(f"{len(names)} entr{'y' if len(names) == 1 else 'ies'} {'would be ' if dry_run else ''}restored")
-    _backups(backups)
-
-
-@click.command("backfill-ollama-paths")
-@dry_run_option
-@click.pass_context
-def backfill_ollama_paths_command(ctx, dry_run):
-    """Fill download_path/download_files of Ollama entries from the store."""
-    from ..maintenance import backfill_ollama_paths
-
-    session = session_from(ctx, "backfill-ollama-paths")
-    names = backfill_ollama_paths(session, dry_run=dry_run)
-    for name in names:
-        click.echo(f"{'would fill' if dry_run else 'filled'} {name}")
-    click.echo(f"{len(names)} entr{'y' if len(names) == 1 else 'ies'} {'would be ' if dry_run else ''}filled")
 
 
 @click.command("purge-imported")

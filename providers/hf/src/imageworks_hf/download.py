@@ -9,10 +9,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from imageworks_core import ArtifactFile, Context, DownloadRequest, DownloadResult, PlannedFile, Variant
-from imageworks_core.errors import BadInputError, DownloadError
-from imageworks_core.fileset import with_aggregate
-from imageworks_core.model_files import default_backend
-from imageworks_core.registry.naming import copy_identity, family_from_file, family_from_repo
+from imageworks_core import BadInputError, DownloadError
+from imageworks_core import with_aggregate
+from imageworks_core import default_backend
+from imageworks_core import copy_identity, family_from_file, family_from_repo
 
 from . import hub
 from .cache_ingest import identity
@@ -48,7 +48,7 @@ def download(request: DownloadRequest, ctx: Context) -> DownloadResult:
         quant = None
     else:
         config = hub.read_json(source.repo_id, listing.commit, "config.json") if "config.json" in listing.files else None
-        ask = ctx.options.get("ask_quant") if not request.non_interactive else None
+        ask = ctx.ask_quant if not request.non_interactive else None
         selection = choose(
             sorted(listing.files), config=config, formats=request.formats,
             preferred=tuple(ctx.settings.preferred_formats), quant=request.quant,
@@ -114,7 +114,7 @@ def download_url(request: DownloadRequest, source: Source, ctx: Context) -> Down
     result = fetch(ctx, request, [job], target, source.url, send_token=False)
     if result.dry_run:
         return result
-    from imageworks_core.detect import read_gguf_info
+    from imageworks_core import read_gguf_info
 
     quant = None
     if fmt == "gguf":
@@ -203,7 +203,7 @@ def _preflight(jobs: list[FileJob], target: Path) -> None:
         probe = probe.parent
     free = shutil.disk_usage(probe).free
     if need > free:
-        from imageworks_core.inventory import human_bytes
+        from imageworks_core import human_bytes
 
         raise DownloadError(f"not enough disk space in {probe}: {human_bytes(need)} needed, {human_bytes(free)} free",
                             hint="free some space or choose --location on another disk")
@@ -213,8 +213,8 @@ def describe(ctx: Context, target: Path, files: list[str], jobs: list[FileJob], 
              backend: str, label: str, *, identity, family: str, source: dict, extra_root: Path | None,
              aliases: tuple[str, ...]) -> Variant:
     """The registry's view of what now lies in ``target``."""
-    from imageworks_core.detect import GGUFHeaderError, detect_folder, read_gguf_info
-    from imageworks_core.models import ChatTemplate
+    from imageworks_core import GGUFHeaderError, detect_folder, read_gguf_info
+    from imageworks_core import ChatTemplate
 
     metadata: dict = {}
     top_level = [f for f in files if "/" not in f]
@@ -230,7 +230,7 @@ def describe(ctx: Context, target: Path, files: list[str], jobs: list[FileJob], 
                 metadata["architecture"] = info.architecture
         except (GGUFHeaderError, OSError):
             template = ChatTemplate("none")
-        from imageworks_core.detect.folder import capabilities_from
+        from imageworks_core import capabilities_from
 
         capabilities = capabilities_from({}, "", projector=any("mmproj" in f.lower() for f in files))
         if "chat_template.jinja" in top_level:
@@ -248,7 +248,7 @@ def describe(ctx: Context, target: Path, files: list[str], jobs: list[FileJob], 
         job = known.get(rel)
         sha = job.sha256 if job else None
         if sha is None and (target / rel).stat().st_size <= 16 << 20:
-            from imageworks_core.hashing import sha256_of
+            from imageworks_core import sha256_of
 
             sha = sha256_of(target / rel)  # small non-LFS files: cheap, and verify --hash can check them
         artifacts.append(ArtifactFile(rel, (target / rel).stat().st_size, sha))

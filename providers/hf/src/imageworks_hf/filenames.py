@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from imageworks_core.errors import UnsafePathError
+from imageworks_core import UnsafePathError
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")

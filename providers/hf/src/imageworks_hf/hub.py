@@ -7,7 +7,7 @@ import json
 
 import attrs
 
-from imageworks_core.errors import BadInputError, DownloadError, NotFoundError
+from imageworks_core import BadInputError, DownloadError, NotFoundError
 
 from .filenames import check_listing
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from imageworks_core import Context, DownloadRequest, SettingSpec, hookimpl
+from imageworks_core import Context, DiscoverRequest, DownloadRequest, SettingSpec, hookimpl
 
 NAME = "hf"
 
@@ -31,14 +31,24 @@ def imageworks_download(request: DownloadRequest, ctx: Context):
 
 
 @hookimpl
-def imageworks_discover(ctx: Context):
-    if NAME not in ctx.option("providers", ()):
-        return None
+def imageworks_discover(request: DiscoverRequest, ctx: Context):
+    """``owner/repo`` folders under ``request.roots`` (default: the linux_wsl location), and
+    the Hugging Face cache with ``request.include_caches``."""
     from .cache_ingest import hf_cache, owner_repo_folders
 
     variants = []
-    for root in ctx.option("hf_roots", ()):
+    for root in request.roots or (ctx.settings.locations["linux_wsl"],):
         variants += owner_repo_folders(ctx, Path(root))
-    if ctx.option("include_hf_cache", False):
+    if request.include_caches:
         variants += hf_cache(ctx)
     return variants
+
+
+@hookimpl
+def imageworks_register_commands(group, program):
+    from . import commands
+
+    if program == "imageworks-download":
+        group.add_command(commands.download_command)
+    elif program == "imageworks-loader":
+        group.add_command(commands.ingest_local_hf_command)

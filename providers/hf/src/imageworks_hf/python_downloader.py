@@ -14,7 +14,7 @@ from pathlib import Path
 
 import attrs
 
-from imageworks_core.errors import DownloadError, Interrupted
+from imageworks_core import DownloadError, Interrupted
 
 from .transfer import FileJob, ProgressMeter, TransferStats, disk_error, finish
 

@@ -8,8 +8,8 @@ from collections import defaultdict
 
 import attrs
 
-from imageworks_core.detect import gguf_sets, quant_label_from_filename
-from imageworks_core.errors import BadInputError, NotFoundError
+from imageworks_core import gguf_sets, quant_label_from_filename
+from imageworks_core import BadInputError, NotFoundError
 
 SUPPORT_FILES = (
     "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "tokenizer.model",

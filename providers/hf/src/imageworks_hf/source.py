@@ -7,7 +7,7 @@ from urllib.parse import unquote, urlparse
 
 import attrs
 
-from imageworks_core.errors import BadInputError
+from imageworks_core import BadInputError
 
 _REPO_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?"
 REPO_ID = re.compile(rf"^{_REPO_PART}/{_REPO_PART}$")

@@ -12,8 +12,8 @@ from typing import Callable, Iterator
 
 import attrs
 
-from imageworks_core.errors import DownloadError, VerificationError
-from imageworks_core.types import Progress
+from imageworks_core import DownloadError, VerificationError
+from imageworks_core import Progress
 
 STAGING = ".imageworks-partial"
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from imageworks_core import Context, Location, RemovedFiles, SettingSpec, Variant, hookimpl
+from imageworks_core import Context, DiscoverRequest, Location, RemovedFiles, SettingSpec, Variant, hookimpl
 
 NAME = "lmstudio"
 LOCATION = "windows_lmstudio"  # the label earlier ImageWorks registries use for LM Studio's folder
@@ -37,9 +37,15 @@ def imageworks_locations(settings):
 
 
 @hookimpl
-def imageworks_discover(ctx: Context):
-    if NAME not in ctx.option("providers", ()):
-        return None
+def imageworks_register_commands(group, program):
+    if program == "imageworks-download":
+        from .commands import import_lmstudio_command
+
+        group.add_command(import_lmstudio_command)
+
+
+@hookimpl
+def imageworks_discover(request: DiscoverRequest, ctx: Context):
     roots = [Path(p) for p in ctx.settings.lmstudio_roots]
     if not roots:
         ctx.warn("LM Studio", "not found (no ~/.lmstudio, ~/.lmstudio-home-pointer or legacy folder); nothing to discover")
@@ -48,8 +54,8 @@ def imageworks_discover(ctx: Context):
 
 
 def discover_roots(ctx: Context, roots: list[Path]) -> Iterator[Variant]:
-    from imageworks_core.model_files import folder_variant, gguf_variants, has_weights
-    from imageworks_core.registry.naming import family_from_repo
+    from imageworks_core import folder_variant, gguf_variants, has_weights
+    from imageworks_core import family_from_repo
 
     for root in roots:
         if not root.is_dir():
@@ -85,9 +91,9 @@ def _subdirs(ctx: Context, folder: Path) -> list[Path]:
 @hookimpl
 def imageworks_remove(entry, delete_files: bool, ctx: Context):
     """Delete a variant's files, then its repo and publisher folders if empty; never the root."""
-    if entry.source_provider != NAME or not delete_files:
+    if not delete_files:
         return None
-    from imageworks_core.safety import delete_entry_files, prune_empty_parents
+    from imageworks_core import delete_entry_files, prune_empty_parents
 
     result = delete_entry_files(entry, ctx)
     roots = [Path(p) for p in ctx.settings.lmstudio_roots]

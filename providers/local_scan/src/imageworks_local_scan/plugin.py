@@ -6,26 +6,33 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from imageworks_core import Context, Variant, hookimpl
+from imageworks_core import Context, DiscoverRequest, Variant, hookimpl
 
 NAME = "local_scan"
 _SKIP_DIRS = {".git", "__pycache__", ".cache", "node_modules", ".locks", "blobs"}
 
 
 @hookimpl
-def imageworks_discover(ctx: Context):
-    if NAME not in ctx.option("providers", ()):
-        return None
-    return list(scan(ctx, [Path(b) for b in ctx.option("bases", ())]))
+def imageworks_discover(request: DiscoverRequest, ctx: Context):
+    """The folders named by ``request.roots`` (``scan --base``); none named, nothing scanned."""
+    return list(scan(ctx, [Path(b) for b in request.roots], request))
 
 
-def scan(ctx: Context, bases: list[Path]) -> Iterator[Variant]:
-    from imageworks_core.model_files import has_weights, is_testing_name
+@hookimpl
+def imageworks_register_commands(group, program):
+    if program == "imageworks-download":
+        from .commands import scan_command
 
-    from imageworks_core.scan_cache import FolderCache, folder_signature
+        group.add_command(scan_command)
 
-    include_testing = bool(ctx.option("include_testing", False))
-    fallback = ctx.option("fallback_format")
+
+def scan(ctx: Context, bases: list[Path], request: DiscoverRequest) -> Iterator[Variant]:
+    from imageworks_core import has_weights, is_testing_name
+
+    from imageworks_core import FolderCache, folder_signature
+
+    include_testing = request.include_testing
+    fallback = request.fallback_format
     cache = FolderCache(ctx, NAME, (include_testing, fallback))
     base_set = {str(b) for b in bases}
     stack = [str(b) for b in bases]
@@ -70,14 +77,14 @@ def scan(ctx: Context, bases: list[Path]) -> Iterator[Variant]:
             if any(v.download_format != "gguf" for v in variants):
                 continue
         stack.extend(os.path.join(path, d) for d in sorted(dirs, reverse=True) if d not in _SKIP_DIRS)
-    if not ctx.option("dry_run", False):
+    if not request.dry_run:
         cache.save(cache.outside([str(b) for b in bases]))
 
 
 def detect(ctx: Context, path: str, files: list[str], ggufs: list[str], testing: bool,
            fallback: str | None) -> list[Variant]:
     """The variants one folder holds: each GGUF quant (or split set), else the folder itself."""
-    from imageworks_core.model_files import folder_variant, gguf_variants
+    from imageworks_core import folder_variant, gguf_variants
 
     extra = {"testing": True} if testing else None
     folder = Path(path)

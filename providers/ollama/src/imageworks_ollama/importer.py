@@ -5,14 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterator
 
-from imageworks_core import (
-    ArtifactFile, Capabilities, ChatTemplate, Context, Finding, Redetected, RemovedFiles, Variant,
-)
-from imageworks_core.detect import GGUFHeaderError, read_gguf_info
-from imageworks_core.fileset import with_aggregate
-from imageworks_core.registry.naming import copy_identity, family_from_ollama
+from imageworks_core import (ArtifactFile, Capabilities, ChatTemplate, Context, Finding, GGUFHeaderError, Redetected,
+                             RemovedFiles, Variant, copy_identity, family_from_ollama, read_gguf_info, sha256_of,
+                             with_aggregate)
 
-from .store import Manifest, ManifestError, read_config, read_manifest, manifest_paths, referenced_blobs, sha256_file
+from .store import Manifest, ManifestError, read_config, read_manifest, manifest_paths, referenced_blobs
 
 NAME = "ollama"
 
@@ -79,7 +76,7 @@ def manifest_variant(ctx: Context, store: Path, path: Path, server: dict[str, An
     if server and manifest.shown_name in server:
         metadata["ollama_server"] = server[manifest.shown_name]
     manifest_file = ArtifactFile(str(manifest.path), (store / manifest.path).stat().st_size,
-                                 sha256_file(store / manifest.path))
+                                 sha256_of(store / manifest.path))
     blob_files = [ArtifactFile(layer.blob, layer.size, layer.digest)
                   for layer in {layer.blob: layer for layer in (manifest.config, *manifest.layers)}.values()]
     return Variant(
@@ -159,7 +156,7 @@ def redetect(entry, ctx: Context) -> Redetected | None:
 
 def remove_model(entry, ctx: Context) -> RemovedFiles:
     """What ``ollama rm`` does: the manifest, and only blobs no other manifest references."""
-    from imageworks_core.safety import check_paths, entry_roots, prune_empty_parents, safe_delete
+    from imageworks_core import check_paths, entry_roots, prune_empty_parents, safe_delete
 
     store = Path(entry.download_path)
     rel = _manifest_of(entry)

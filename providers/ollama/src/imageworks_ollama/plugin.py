@@ -33,9 +33,19 @@ def imageworks_roots(settings):
 
 
 @hookimpl
-def imageworks_discover(ctx: Context):
-    if NAME not in ctx.option("providers", ()):
-        return None
+def imageworks_register_commands(group, program):
+    from . import commands
+
+    if program == "imageworks-download":
+        for command in (commands.import_ollama_command, commands.restore_ollama_command,
+                        commands.backfill_ollama_paths_command):
+            group.add_command(command)
+    elif program == "imageworks-loader":
+        group.add_command(commands.rebuild_ollama_command)
+
+
+@hookimpl
+def imageworks_discover(request, ctx: Context):
     from .importer import discover_store
 
     store = Path(ctx.settings.ollama_models)
@@ -47,7 +57,7 @@ def imageworks_discover(ctx: Context):
 
 @hookimpl
 def imageworks_verify(entry, ctx: Context):
-    if entry.source_provider != NAME or not entry.download_path:
+    if not entry.download_path:
         return None
     from .importer import verify_entry
 
@@ -56,7 +66,7 @@ def imageworks_verify(entry, ctx: Context):
 
 @hookimpl
 def imageworks_normalize(entry, ctx: Context):
-    if entry.source_provider != NAME or not entry.download_path:
+    if not entry.download_path:
         return None
     from .importer import redetect
 
@@ -65,7 +75,7 @@ def imageworks_normalize(entry, ctx: Context):
 
 @hookimpl
 def imageworks_remove(entry, delete_files: bool, ctx: Context):
-    if entry.source_provider != NAME or not delete_files:
+    if not delete_files:
         return None
     from .importer import remove_model
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -105,14 +104,6 @@ def read_config(store: Path, manifest: Manifest) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise ManifestError("config blob is not a JSON object")
     return doc
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def referenced_blobs(store: Path, *, exclude: set[Path] = frozenset()) -> set[str]:

@@ -1,12 +1,16 @@
-"""``imageworks-download download SOURCE``."""
+"""The hf provider's commands: ``download`` (imageworks-download) and ``ingest-local-hf``
+(imageworks-loader)."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
-from .base import dry_run_option, print_table, session_from
+from imageworks_core import (DiscoverRequest, DownloadRequest, acquire, discover, dry_run_option, human_bytes,
+                             location_label_of, print_report, print_table, report_options, session_from,
+                             warn_printer)
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -36,8 +40,6 @@ class ProgressPrinter:
             self.bar.update(self.task, completed=progress.done_bytes, total=progress.total_bytes)
         elif progress.finished or time.monotonic() - self.last_line > 10:
             self.last_line = time.monotonic()
-            from ..inventory import human_bytes
-
             total = human_bytes(progress.total_bytes) if progress.total_bytes else "?"
             speed = human_bytes(int(progress.speed_bps or 0))
             click.echo(f"{progress.label}: {human_bytes(progress.done_bytes)} of {total} ({speed}/s)", err=True)
@@ -96,10 +98,6 @@ def ask_quant_prompt(choices: list[str]) -> str:
 def download_command(ctx, source, formats, quant, location, weights, support_repo, include_optional,
                      non_interactive, force, no_aria2, backend, dry_run):
     """Fetch a model (owner/repo[@rev], a Hugging Face URL, or an https:// file URL) and register it."""
-    from ..acquire import acquire
-    from ..inventory import human_bytes
-    from ..types import DownloadRequest
-
     session = session_from(ctx, "download")
     request = DownloadRequest(
         source=source, formats=_split(formats), quant=quant.lower() if quant else None, location=location,
@@ -142,3 +140,22 @@ def download_command(ctx, source, formats, quant, location, weights, support_rep
     width = max(len(k) for k, _ in lines)
     for key, value in lines:
         click.echo(f"  {key.ljust(width)}  {value}")
+
+
+@click.command("ingest-local-hf")
+@click.option("--root", "roots", multiple=True, type=click.Path(file_okay=False),
+              help="Folder of owner/repo downloads or a Hugging Face cache (repeatable; default: the "
+                   "linux_wsl location and the Hugging Face cache).")
+@dry_run_option
+@click.option("--backend", default=None)
+@click.option("--location", default=None)
+@report_options
+@click.pass_context
+def ingest_local_hf_command(ctx, roots, dry_run, backend, location, details, as_json):
+    """Register owner/repo folders and Hugging Face cache repos (models--owner--repo)."""
+    session = session_from(ctx, "ingest-local-hf")
+    root_list = [str(Path(r).expanduser().absolute()) for r in roots]
+    request = DiscoverRequest(roots=tuple(root_list), include_caches=not root_list)
+    report = discover(session, ["hf"], request, backend=backend, location_label=location_label_of(session, location),
+                      dry_run=dry_run, on_warning=warn_printer)
+    print_report(report, "ingest-local-hf", details=details, as_json=as_json)
