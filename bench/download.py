@@ -63,7 +63,7 @@ def raw_aria2c(hub, repo_id: str, out: Path) -> float:
 
 
 def main() -> None:
-    from imageworks_hf.fakehub import FakeHub, big_file
+    from imageworks_testing.fakehub import FakeHub, big_file
 
     root = Path(tempfile.mkdtemp(prefix="iw-bench-dl-", dir=os.environ.get("BENCH_DIR")))
     hub = FakeHub().start()

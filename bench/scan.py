@@ -25,7 +25,7 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 
 
 def build_tree(root: Path) -> None:
-    from imageworks_core.fixtures import write_gguf, write_safetensors
+    from imageworks_testing.fixtures import write_gguf, write_safetensors
 
     template_gguf = write_gguf(root / "_t.gguf", basename="Bench", size_label="1B")
     gguf_bytes = template_gguf.read_bytes()

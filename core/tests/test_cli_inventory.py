@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from imageworks_core.testing import run_process
+from imageworks_testing.plugin import run_process
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from imageworks_core.fixtures import write_gguf, write_hf_folder
+from imageworks_testing.fixtures import write_gguf, write_hf_folder
 
 
 @pytest.fixture

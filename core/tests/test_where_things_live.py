@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 from imageworks_core.registry.store import CURATED
-from imageworks_core.testing import run_process
+from imageworks_testing.plugin import run_process
 
 
 def _user_env(sandbox) -> dict[str, str]:
@@ -39,7 +39,7 @@ def test_without_configs_above_the_registry_is_the_user_data_dir(sandbox, monkey
 
     # A write from ~/Downloads lands in the data directory; ~/Downloads stays empty.
     model = sandbox.root / "m" / "acme" / "Tiny"
-    from imageworks_core.fixtures import write_hf_folder
+    from imageworks_testing.fixtures import write_hf_folder
 
     write_hf_folder(model)
     scanned = _run_in(downloads, "scan", "--base", str(sandbox.root / "m"), env=env)

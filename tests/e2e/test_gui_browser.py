@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from imageworks_core.fixtures import write_gguf, write_hf_folder
+from imageworks_testing.fixtures import write_gguf, write_hf_folder
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")

@@ -8,7 +8,7 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import imageworks_core.gui as gui_pkg  # noqa: E402
-from imageworks_core.fixtures import write_gguf, write_ollama_model  # noqa: E402
+from imageworks_testing.fixtures import write_gguf, write_ollama_model  # noqa: E402
 
 PAGE = Path(gui_pkg.__file__).parent / "pages" / "2_🎯_Models.py"
 
@@ -104,7 +104,7 @@ def test_bad_registry_is_a_plain_error(sandbox):
 def test_download_tab_with_progress(sandbox, monkeypatch):
     from huggingface_hub import constants
 
-    from imageworks_hf.fakehub import FakeHub, random_bytes
+    from imageworks_testing.fakehub import FakeHub, random_bytes
 
     with FakeHub() as hub:
         hub.add_repo("o/gui", {"config.json": b'{"torch_dtype": "bfloat16"}', "model.safetensors": random_bytes(300_000)})
@@ -122,7 +122,7 @@ def test_download_tab_with_progress(sandbox, monkeypatch):
 
 
 def test_read_only_commands_and_loader_commands_have_twins(sandbox, cli):
-    from imageworks_core.fixtures import write_hf_folder
+    from imageworks_testing.fixtures import write_hf_folder
 
     write_gguf(sandbox.root / "models" / "weights" / "a" / "Alpha-Q4_K_M.gguf")
     cli("scan", "--base", str(sandbox.root / "models" / "weights"))

@@ -1,6 +1,6 @@
 import pytest
 
-from imageworks_hf.fakehub import FakeHub
+from imageworks_testing.fakehub import FakeHub
 
 CANARY = "hf_CANARY_5f3a9c1e7d2b4a60"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from imageworks_core.errors import UnsafePathError
-from imageworks_core.fixtures import write_gguf
+from imageworks_testing.fixtures import write_gguf
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from imageworks_core.testing import run_process
-from imageworks_hf.fakehub import random_bytes
+from imageworks_testing.plugin import run_process
+from imageworks_testing.fakehub import random_bytes
 
 from .conftest import CANARY
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from imageworks_core.registry.store import Registry
-from imageworks_core.testing import run_process
+from imageworks_testing.plugin import run_process
 
 WORKERS = Path(__file__).with_name("workers.py")
 
@@ -122,7 +122,7 @@ def test_disk_full_during_registry_write_changes_nothing(sandbox, cli):
     """RLIMIT_FSIZE makes the temp-file write fail: clear error, old layer untouched."""
     sandbox.write_layer("discovered", [{"name": "existing", "metadata": {"pad": "y" * 500}}])
     before = sandbox.layer("discovered").read_bytes()
-    from imageworks_core.fixtures import write_gguf
+    from imageworks_testing.fixtures import write_gguf
 
     for i in range(30):
         write_gguf(sandbox.root / "w" / f"m{i}" / f"M{i}-Q4_K_M.gguf")

@@ -1,6 +1,6 @@
 import pytest
 
-from imageworks_hf.fakehub import FakeHub
+from imageworks_testing.fakehub import FakeHub
 
 
 @pytest.fixture

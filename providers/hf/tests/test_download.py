@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from imageworks_core.fixtures import write_gguf
-from imageworks_core.testing import run_process
-from imageworks_hf.fakehub import random_bytes
+from imageworks_testing.fixtures import write_gguf
+from imageworks_testing.plugin import run_process
+from imageworks_testing.fakehub import random_bytes
 
 
 def gguf_bytes(tmp_path, name, **kw):

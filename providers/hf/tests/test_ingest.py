@@ -1,6 +1,6 @@
 import os
 
-from imageworks_core.fixtures import write_gguf, write_hf_folder
+from imageworks_testing.fixtures import write_gguf, write_hf_folder
 
 
 def make_cache_repo(cache, repo_id, commit, files_writer, refs=("main",)):
@@ -59,7 +59,7 @@ def test_download_then_ingest_is_the_same_entry(sandbox, cli, hub):
 
 
 def test_discover_all_runs_every_provider(sandbox, cli, hub):
-    from imageworks_core.fixtures import write_ollama_model
+    from imageworks_testing.fixtures import write_ollama_model
 
     write_ollama_model(sandbox.root / "ollama", "qwen3:8b")
     write_hf_folder(sandbox.root / "models" / "weights" / "a" / "Alpha")

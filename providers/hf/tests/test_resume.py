@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from imageworks_hf.fakehub import random_bytes
+from imageworks_testing.fakehub import random_bytes
 
 SIZE = 16_000_000
 

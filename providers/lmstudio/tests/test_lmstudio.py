@@ -1,6 +1,6 @@
 import json
 
-from imageworks_core.fixtures import write_gguf, write_hf_folder
+from imageworks_testing.fixtures import write_gguf, write_hf_folder
 
 
 def lm_home(sandbox, relocated=False):

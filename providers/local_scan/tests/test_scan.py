@@ -4,7 +4,7 @@ import os
 import pytest
 
 from imageworks_core.detect import read_gguf_info
-from imageworks_core.fixtures import write_gguf, write_hf_folder, write_safetensors
+from imageworks_testing.fixtures import write_gguf, write_hf_folder, write_safetensors
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from imageworks_core.fixtures import write_ollama_model
+from imageworks_testing.fixtures import write_ollama_model
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from imageworks_core.fixtures import write_ollama_model
+from imageworks_testing.fixtures import write_ollama_model
 
 
 def blobs_of(manifest: Path) -> set[str]:

@@ -112,8 +112,10 @@ def file_type_name(file_type: int | None) -> str | None:
         return None
     if file_type in FILE_TYPES:
         return FILE_TYPES[file_type]
-    from gguf import LlamaFileType  # a type newer than this table
-
+    try:  # a type newer than this table: the gguf package knows it, when it is installed
+        from gguf import LlamaFileType
+    except ImportError:
+        return f"type{file_type}"
     try:
         name = LlamaFileType(file_type).name
     except ValueError:

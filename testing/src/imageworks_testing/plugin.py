@@ -1,5 +1,6 @@
-"""Pytest fixtures for the core's and providers' tests (also usable by third-party providers):
-an isolated home, registry and log dir, and helpers to run the CLI in-process or as a process."""
+"""The pytest plugin (entry point ``pytest11``) for the core's, the providers' and third-party
+providers' tests: an isolated home, registry, cache and log dir (``sandbox``), and helpers to run
+the CLI in-process (``cli``) or as a process (``run_process``)."""
 
 from __future__ import annotations
 
@@ -87,9 +88,9 @@ class Result:
 
 def _program(name: str):
     if name == "imageworks-download":
-        from .cli.download import cli
+        from imageworks_core.cli.download import cli
     else:
-        from .cli.loader import cli
+        from imageworks_core.cli.loader import cli
     return cli
 
 
