@@ -27,7 +27,7 @@ def free_port() -> int:
 def gui(sandbox):
     port = free_port()
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    code = "from imageworks_core.gui.launch import main; main()"
+    code = "from imageworks_gui.launch import main; main()"
     proc = subprocess.Popen([sys.executable, "-c", code, "--host", "127.0.0.1", "--port", str(port)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60

@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-import imageworks_core.gui as gui_pkg  # noqa: E402
+import imageworks_gui as gui_pkg  # noqa: E402
 from imageworks_testing.fixtures import write_gguf, write_ollama_model  # noqa: E402
 
 PAGE = Path(gui_pkg.__file__).parent / "pages" / "2_🎯_Models.py"
@@ -54,7 +54,9 @@ def test_scan_tab_shows_command_and_runs_dry_by_default(sandbox, cli):
     assert any(c.startswith("uv run imageworks-download scan --base") and "--dry-run" in c for c in codes(at))
     button(at, "scan-run").click().run()
     assert not at.exception
-    assert any("alpha-llamacpp-gguf-q4_k_m" in c for c in codes(at))
+    # The result is a table built from `scan --json`, not the terminal's text.
+    assert any("alpha-llamacpp-gguf-q4_k_m" in t.value["name"].tolist() for t in at.table)
+    assert any("would be added" in m.value or "1 added" in m.value for m in at.markdown)
     assert not sandbox.layer("discovered").exists()  # dry run by default
     at.checkbox(key="scan-dry").uncheck().run()
     button(at, "scan-run").click().run()
@@ -88,7 +90,10 @@ def test_verify_and_normalize_tabs(sandbox, cli):
     cli("scan", "--base", str(sandbox.root / "models" / "weights"))
     at = app()
     button(at, "verify-run").click().run()
-    assert any("✓ alpha-llamacpp-gguf-q4_k_m" in c for c in codes(at))
+    assert any("uv run imageworks-download verify --json" in c for c in codes(at))
+    rows = [row for t in at.table for row in t.value.to_dict("records")]
+    assert {"": "✓", "name": "alpha-llamacpp-gguf-q4_k_m", "problems": ""} in rows
+    assert any(m.value == "1 checked, 0 invalid" for m in at.markdown)
     assert button(at, "norm-run").disabled is False
     at.checkbox(key="norm-apply").check().run()
     assert button(at, "norm-run").disabled  # applying needs the confirmation
@@ -133,10 +138,26 @@ def test_read_only_commands_and_loader_commands_have_twins(sandbox, cli):
     for command in ("list-roles", "config show", "plugins", "stats"):
         assert f"imageworks-download {command}" in commands, command
     assert any("caption" in str(df.value) for df in at.dataframe)
-    at.radio(key="redisc-action").set_value("ingest-local-hf").run()
-    at.checkbox(key="redisc-dry").uncheck().run()
-    at.checkbox(key="redisc-confirm").check().run()
+    # ingest-local-hf is the hf provider's: its panel, under 🧩 Providers.
+    at.checkbox(key="ingest-dry").uncheck().run()
+    at.checkbox(key="ingest-confirm").check().run()
     assert any(c.startswith("uv run imageworks-loader ingest-local-hf") for c in codes(at))
-    button(at, "redisc-run").click().run()
+    button(at, "ingest-run").click().run()
     names = {r["name"] for r in sandbox.read_layer("discovered")}
     assert "qwen2.5-7b-vllm-safetensors-bf16" in names
+
+
+def test_tabs_come_from_the_installed_providers(sandbox, monkeypatch):
+    """With only hf loaded, the Download & Import tab has hf's panel and no Ollama/LM Studio/Scan."""
+    from imageworks_core.plugins import get_plugins
+
+    monkeypatch.setenv("IMAGEWORKS_LOAD_PLUGINS", "hf")
+    get_plugins.cache_clear()
+    try:
+        at = app()
+        titles = [t.label for t in at.tabs]
+        assert "🌐 Download" in titles and "🦙 Import Ollama" not in titles and "📁 Scan" not in titles
+        assert "🤗 Hugging Face" in titles
+    finally:
+        monkeypatch.delenv("IMAGEWORKS_LOAD_PLUGINS")
+        get_plugins.cache_clear()

@@ -32,6 +32,7 @@ _EXPORTS = {
     "RemovedFiles": "types",
     "Location": "types",
     "DiscoverRequest": "types",
+    "GuiPanel": "types",
     "Registry": "registry.store",
     "utc_now": "registry.store",
     "MergedView": "registry.merge",
@@ -106,7 +107,7 @@ __all__ = sorted(_EXPORTS) + ["__version__"]
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .hookspecs import hookimpl, hookspec
     from .models import ArtifactFile, Artifacts, Capabilities, ChatTemplate, Entry
-    from .types import (Context, DiscoverRequest, DownloadRequest, DownloadResult, Finding, Location, PlannedFile, Progress,
+    from .types import (Context, DiscoverRequest, GuiPanel, DownloadRequest, DownloadResult, Finding, Location, PlannedFile, Progress,
                         Redetected, RemovedFiles, Variant)
     from .registry.store import Registry, utc_now
     from .registry.merge import MergedView

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
     from .models import Entry
     from .settings import Settings, SettingSpec
-    from .types import (Context, DiscoverRequest, DownloadRequest, DownloadResult, Finding, Location, Redetected,
-                        RemovedFiles, Variant)
+    from .types import (Context, DiscoverRequest, DownloadRequest, DownloadResult, Finding, GuiPanel, Location,
+                        Redetected, RemovedFiles, Variant)
 
 PROJECT = "imageworks"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -140,4 +140,16 @@ def imageworks_roots(settings: "Settings") -> "Iterable[str] | None":
     Called with the locations above. Nothing outside the configured roots is ever deleted.
 
     :return: an iterable of directory paths, or None.
+    """
+
+
+@hookspec
+def imageworks_gui_panels() -> "Iterable[GuiPanel] | None":
+    """Add this provider's panels to the GUI (the twins of its commands).
+
+    Called by the GUI (``imageworks-gui``) each time the Models page is drawn. A panel's
+    ``render(kit)`` uses Streamlit and ``kit.run_and_show(program, args, key=..., label=...)`` so
+    that it shows and runs the exact command a terminal would.
+
+    :return: an iterable of :class:`GuiPanel`, or None.
     """

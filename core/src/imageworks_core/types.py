@@ -52,6 +52,19 @@ class Location:
 
 
 @attrs.frozen
+class GuiPanel:
+    """A provider's panel in the GUI (``imageworks_gui_panels`` hook). ``tab``: ``acquire``
+    (📥 Download & Import) or ``maintenance`` (🔧 Registry Maintenance). ``render(kit)`` draws it
+    with Streamlit; ``kit`` gives the session, and runs a command showing its exact command line
+    (``kit.run_and_show``), so the panel stays a twin of the CLI."""
+
+    tab: str
+    title: str
+    render: Callable[[Any], None] = attrs.field(eq=False)
+    order: int = 50
+
+
+@attrs.frozen
 class DiscoverRequest:
     """What a discovery command asks of the providers it names (``imageworks_discover``)."""
 

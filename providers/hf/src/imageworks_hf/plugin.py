@@ -52,3 +52,10 @@ def imageworks_register_commands(group, program):
         group.add_command(commands.download_command)
     elif program == "imageworks-loader":
         group.add_command(commands.ingest_local_hf_command)
+
+
+@hookimpl
+def imageworks_gui_panels():
+    from .gui import PANELS
+
+    return PANELS

@@ -103,3 +103,10 @@ def imageworks_remove(entry, delete_files: bool, ctx: Context):
 
 
 __all__ = ["RemovedFiles"]
+
+
+@hookimpl
+def imageworks_gui_panels():
+    from .gui import PANELS
+
+    return PANELS

@@ -92,3 +92,10 @@ def detect(ctx: Context, path: str, files: list[str], ggufs: list[str], testing:
         return gguf_variants(ctx, NAME, folder, ggufs, extra_metadata=extra)
     variant = folder_variant(ctx, NAME, folder, sorted(files), fallback_format=fallback, extra_metadata=extra)
     return [variant] if variant is not None else []
+
+
+@hookimpl
+def imageworks_gui_panels():
+    from .gui import PANELS
+
+    return PANELS

@@ -83,3 +83,10 @@ def imageworks_remove(entry, delete_files: bool, ctx: Context):
 
 
 __all__ = ["Finding", "Redetected", "RemovedFiles", "Variant"]
+
+
+@hookimpl
+def imageworks_gui_panels():
+    from .gui import PANELS
+
+    return PANELS

@@ -1,5 +1,5 @@
 """The Models page users know: browse, download & import, maintenance, advanced operations."""
 
-from imageworks_core.gui.models_page import render
+from imageworks_gui.models_page import render
 
 render()
