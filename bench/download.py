@@ -39,7 +39,7 @@ snapshot_download(os.environ["BENCH_REPO"], local_dir=os.environ["BENCH_OUT"])
 
 OURS = """
 import os, sys
-from imageworks_core.cli.download import cli
+from imageworks_core.cli.download_program import cli
 args = ["download", os.environ["BENCH_REPO"], "-y", "--force", "--location", os.environ["BENCH_OUT"]]
 if os.environ.get("BENCH_NO_ARIA2"):
     args.append("--no-aria2")

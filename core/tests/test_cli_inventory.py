@@ -140,7 +140,7 @@ def test_broken_pipe_is_quiet(populated):
     import subprocess
     import sys
 
-    code = "import sys; from imageworks_core.cli.download import main; sys.argv[0]='x'; main()"
+    code = "import sys; from imageworks_core.cli.download_program import main; sys.argv[0]='x'; main()"
     proc = subprocess.run(f"{sys.executable} -c \"{code}\" list --json | head -c 1", shell=True,
                           capture_output=True, text=True, timeout=60)
     assert "Traceback" not in proc.stderr

@@ -7,7 +7,7 @@ from imageworks_core.registry.store import Registry
 
 WRITER = textwrap.dedent("""
     import sys
-    from imageworks_core.models import Entry
+    from imageworks_core import Entry
     from imageworks_core.registry.store import Registry
     reg = Registry(sys.argv[1], lock_timeout=60)
     worker, count = sys.argv[2], int(sys.argv[3])
@@ -32,7 +32,7 @@ def test_concurrent_writers_lose_no_update(tmp_path):
 
 CRASHER = textwrap.dedent("""
     import sys
-    from imageworks_core.models import Entry
+    from imageworks_core import Entry
     from imageworks_core.registry.store import Registry
     with Registry(sys.argv[1]).transaction() as tx:
         tx.put(Entry(name="new-entry"))
@@ -41,7 +41,7 @@ CRASHER = textwrap.dedent("""
 
 def test_crash_between_write_and_rename_leaves_old_file(tmp_path):
     reg = Registry(tmp_path)
-    from imageworks_core.models import Entry
+    from imageworks_core import Entry
 
     with reg.transaction() as tx:
         tx.put(Entry(name="old-entry"))

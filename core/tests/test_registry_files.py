@@ -72,7 +72,7 @@ def test_missing_layer_is_empty(tmp_path):
 
 
 def test_write_is_deterministic_and_unchanged_bytes_stay(tmp_path):
-    from imageworks_core.models import Entry
+    from imageworks_core import Entry
 
     reg = Registry(tmp_path)
     with reg.transaction() as tx:
@@ -101,7 +101,7 @@ def test_bad_layer_is_never_overwritten(tmp_path):
 
 
 def test_backups_keep_the_newest(tmp_path):
-    from imageworks_core.models import Entry
+    from imageworks_core import Entry
 
     reg = Registry(tmp_path, backups_keep=3)
     for i in range(6):
@@ -114,7 +114,7 @@ def test_backups_keep_the_newest(tmp_path):
 
 
 def test_dry_run_transaction_writes_nothing(tmp_path):
-    from imageworks_core.models import Entry
+    from imageworks_core import Entry
 
     reg = Registry(tmp_path)
     with reg.transaction(dry_run=True) as tx:

@@ -17,7 +17,7 @@ from imageworks_testing.fakehub import random_bytes
 from .conftest import CANARY
 
 SIZE = 6_000_000
-CODE = "import sys; from imageworks_core.cli.download import main; sys.argv[0]='imageworks-download'; main()"
+CODE = "import sys; from imageworks_core.cli.download_program import main; sys.argv[0]='imageworks-download'; main()"
 
 
 def downloader(args, env=None, **kw):

@@ -59,7 +59,7 @@ def test_random_kills_leave_old_or_new_state(tmp_path):
         committed = k
         trials += 1
     assert trials >= 100
-    from imageworks_core.models import Entry
+    from imageworks_core import Entry
 
     with Registry(tmp_path).transaction() as tx:  # the next run works and cleans up
         tx.put(Entry(name="after"))
@@ -128,7 +128,7 @@ def test_disk_full_during_registry_write_changes_nothing(sandbox, cli):
         write_gguf(sandbox.root / "w" / f"m{i}" / f"M{i}-Q4_K_M.gguf")
     code = ("import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
             "resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000)); "
-            "from imageworks_core.cli.download import main; sys.argv[0]='imageworks-download'; main()")
+            "from imageworks_core.cli.download_program import main; sys.argv[0]='imageworks-download'; main()")
     proc = subprocess.run([sys.executable, "-c", code, "scan", "--base", str(sandbox.root / "w")],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
@@ -139,7 +139,7 @@ def test_disk_full_during_registry_write_changes_nothing(sandbox, cli):
 
 def test_output_pipes_and_read_only_registry(sandbox, cli):
     sandbox.write_layer("discovered", [{"name": f"m{i}", "download_path": "/x"} for i in range(2000)])
-    code = "import sys; from imageworks_core.cli.download import main; sys.argv[0]='x'; main()"
+    code = "import sys; from imageworks_core.cli.download_program import main; sys.argv[0]='x'; main()"
     proc = subprocess.run(f"{sys.executable} -c \"{code}\" list --json | head -c 10", shell=True,
                           capture_output=True, text=True, timeout=60)
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr

@@ -6,7 +6,7 @@ import time
 
 def register(registry_dir: str, worker: str, adds: int, removes: int) -> None:
     """Register ``adds`` entries one transaction at a time, removing ``removes`` of them on the way."""
-    from imageworks_core.models import Entry
+    from imageworks_core import Entry
     from imageworks_core.registry.store import Registry
 
     registry = Registry(registry_dir, lock_timeout=120)
@@ -20,7 +20,7 @@ def register(registry_dir: str, worker: str, adds: int, removes: int) -> None:
 
 def churn(registry_dir: str, start: int, count: int) -> None:
     """Add entries ``start..start+count`` one transaction each, printing each committed state."""
-    from imageworks_core.models import Entry
+    from imageworks_core import Entry
     from imageworks_core.registry.store import Registry
 
     registry = Registry(registry_dir)

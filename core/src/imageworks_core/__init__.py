@@ -16,23 +16,23 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "hookimpl": "hookspecs",
     "hookspec": "hookspecs",
-    "Entry": "models",
-    "Artifacts": "models",
-    "ArtifactFile": "models",
-    "Capabilities": "models",
-    "ChatTemplate": "models",
-    "Variant": "types",
-    "Context": "types",
-    "Progress": "types",
-    "DownloadRequest": "types",
-    "DownloadResult": "types",
-    "PlannedFile": "types",
-    "Finding": "types",
-    "Redetected": "types",
-    "RemovedFiles": "types",
-    "Location": "types",
-    "DiscoverRequest": "types",
-    "GuiPanel": "types",
+    "Entry": "entry",
+    "Artifacts": "entry",
+    "ArtifactFile": "entry",
+    "Capabilities": "entry",
+    "ChatTemplate": "entry",
+    "Variant": "hook_types",
+    "Context": "hook_types",
+    "Progress": "hook_types",
+    "DownloadRequest": "hook_types",
+    "DownloadResult": "hook_types",
+    "PlannedFile": "hook_types",
+    "Finding": "hook_types",
+    "Redetected": "hook_types",
+    "RemovedFiles": "hook_types",
+    "Location": "hook_types",
+    "DiscoverRequest": "hook_types",
+    "GuiPanel": "hook_types",
     "Registry": "registry.store",
     "utc_now": "registry.store",
     "MergedView": "registry.merge",
@@ -42,7 +42,7 @@ _EXPORTS = {
     "family_from_ollama": "registry.naming",
     "family_from_repo": "registry.naming",
     "slug": "registry.naming",
-    "load_registry": "api",
+    "load_registry": "registry.store",
     "Settings": "settings",
     "SettingSpec": "settings",
     "load_settings": "settings",
@@ -60,9 +60,9 @@ _EXPORTS = {
     "collect_variants": "discovery",
     "discover": "discovery",
     "under": "discovery",
-    "Change": "register",
-    "register_variants": "register",
-    "variant_entry": "register",
+    "Change": "registry.register",
+    "register_variants": "registry.register",
+    "variant_entry": "registry.register",
     "Acquired": "acquire",
     "acquire": "acquire",
     "default_backend": "model_files",
@@ -83,7 +83,7 @@ _EXPORTS = {
     "folder_signature": "scan_cache",
     "with_aggregate": "fileset",
     "sha256_of": "hashing",
-    "human_bytes": "inventory",
+    "human_bytes": "units",
     "redact": "eventlog",
     "check_paths": "safety",
     "delete_entry_files": "safety",
@@ -106,20 +106,20 @@ __all__ = sorted(_EXPORTS) + ["__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .hookspecs import hookimpl, hookspec
-    from .models import ArtifactFile, Artifacts, Capabilities, ChatTemplate, Entry
-    from .types import (Context, DiscoverRequest, GuiPanel, DownloadRequest, DownloadResult, Finding, Location, PlannedFile, Progress,
+    from .entry import ArtifactFile, Artifacts, Capabilities, ChatTemplate, Entry
+    from .hook_types import (Context, DiscoverRequest, GuiPanel, DownloadRequest, DownloadResult, Finding, Location, PlannedFile, Progress,
                         Redetected, RemovedFiles, Variant)
     from .registry.store import Registry, utc_now
     from .registry.merge import MergedView
     from .registry.layers import read_layer
     from .registry.naming import copy_identity, family_from_file, family_from_ollama, family_from_repo, slug
-    from .api import load_registry
+    from .registry.store import load_registry
     from .settings import SettingSpec, Settings, load_settings
     from .session import Session
     from .errors import (BadInputError, DownloadError, ImageworksError, Interrupted, LockTimeoutError, NotFoundError,
                          RegistryFormatError, UnsafePathError, VerificationError)
     from .discovery import DiscoveryReport, collect_variants, discover, under
-    from .register import Change, register_variants, variant_entry
+    from .registry.register import Change, register_variants, variant_entry
     from .acquire import Acquired, acquire
     from .model_files import (default_backend, folder_variant, gguf_variants, has_weights, is_testing_name, location_label)
     from .detect import (FolderFacts, GGUFHeaderError, GGUFInfo, detect_folder, gguf_sets, quant_label_from_filename,
@@ -128,7 +128,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .scan_cache import FolderCache, folder_signature
     from .fileset import with_aggregate
     from .hashing import sha256_of
-    from .inventory import human_bytes
+    from .units import human_bytes
     from .eventlog import redact
     from .safety import check_paths, delete_entry_files, entry_roots, prune_empty_parents, safe_delete
     from .cli.base import (confirm_or_refuse, dry_run_option, emit_json, json_option, print_table, session_from, warn_printer)

@@ -7,9 +7,9 @@ from typing import Callable
 import attrs
 
 from .errors import BadInputError
-from .register import Change, register_variants
+from .registry.register import Change, register_variants
 from .session import Session
-from .types import DownloadRequest, DownloadResult, Progress
+from .hook_types import DownloadRequest, DownloadResult, Progress
 
 
 @attrs.frozen

@@ -13,7 +13,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from .models import ENTRY_FIELDS, ArtifactFile, Artifacts, Capabilities, ChatTemplate, Entry
+from .entry import ENTRY_FIELDS, ArtifactFile, Artifacts, Capabilities, ChatTemplate, Entry
 
 _KNOWN = frozenset(ENTRY_FIELDS)
 

@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 
 from .hookspecs import hookimpl
-from .models import Entry
-from .types import Context, Redetected, RemovedFiles
+from .entry import Entry
+from .hook_types import Context, Redetected, RemovedFiles
 
 NAME = "default"
 

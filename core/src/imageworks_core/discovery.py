@@ -7,10 +7,10 @@ from typing import Any, Callable, Iterable
 
 import attrs
 
-from .register import Change, register_variants
+from .registry.register import Change, register_variants
 from .registry.store import utc_now
 from .session import Session
-from .types import DiscoverRequest, Variant
+from .hook_types import DiscoverRequest, Variant
 
 
 @attrs.frozen

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from .models import ArtifactFile, Artifacts
+from .entry import ArtifactFile, Artifacts
 
 
 def directory_checksum(sizes: dict[str, int]) -> str:

@@ -13,9 +13,9 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from .models import Entry
+    from .entry import Entry
     from .settings import Settings, SettingSpec
-    from .types import (Context, DiscoverRequest, DownloadRequest, DownloadResult, Finding, GuiPanel, Location,
+    from .hook_types import (Context, DiscoverRequest, DownloadRequest, DownloadResult, Finding, GuiPanel, Location,
                         Redetected, RemovedFiles, Variant)
 
 PROJECT = "imageworks"

@@ -9,7 +9,7 @@ from typing import Any, Iterable
 
 import attrs
 
-from .models import Entry
+from .entry import Entry
 from .registry.merge import MergedView
 
 
@@ -140,14 +140,3 @@ def stats(view: MergedView) -> dict[str, Any]:
         "disk_bytes": sum(seen.values()),
         **{group: dict(sorted(values.items())) for group, values in groups.items()},
     }
-
-
-def human_bytes(size: int | None) -> str:
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"

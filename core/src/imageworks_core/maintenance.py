@@ -12,10 +12,10 @@ import attrs
 from .errors import BadInputError, NotFoundError
 from .fileset import directory_checksum, stat_sizes, with_aggregate
 from .inventory import is_installed
-from .models import ArtifactFile, Entry
+from .entry import ArtifactFile, Entry
 from .registry.store import utc_now
 from .session import Session
-from .types import Finding, Redetected
+from .hook_types import Finding, Redetected
 
 PLACEHOLDER_PREFIX = "model-ollama-gguf"
 

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .detect import GGUFHeaderError, detect_folder, gguf_sets, quant_label_from_filename, read_gguf_info
 from .detect.folder import WEIGHT_SUFFIXES, capabilities_from
-from .models import Capabilities, ChatTemplate
+from .entry import Capabilities, ChatTemplate
 from .registry.naming import family_from_file, family_from_repo
-from .types import Context, Variant
+from .hook_types import Context, Variant
 
 if TYPE_CHECKING:
     from .settings import Settings

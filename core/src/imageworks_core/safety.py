@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from .errors import UnsafePathError
-from .types import RemovedFiles
+from .hook_types import RemovedFiles
 
 if TYPE_CHECKING:
-    from .models import Entry
-    from .types import Context
+    from .entry import Entry
+    from .hook_types import Context
 
 
 def entry_roots(entry: "Entry", ctx: "Context") -> list[Path]:

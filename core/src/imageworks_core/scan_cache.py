@@ -22,8 +22,8 @@ from typing import Any
 import attrs
 
 from .cachedir import cache_path, ensure_cache_dir
-from .models import ArtifactFile, Artifacts, Capabilities, ChatTemplate
-from .types import Context, Variant
+from .entry import ArtifactFile, Artifacts, Capabilities, ChatTemplate
+from .hook_types import Context, Variant
 
 CACHE_NAME = "scan"
 FORMAT = 2

@@ -14,7 +14,7 @@ from .registry.store import Registry, locate_registry_dir
 from .settings import Settings, load_settings
 
 if TYPE_CHECKING:  # imported when a hook context is made: read-only commands never need them
-    from .types import Context, Progress
+    from .hook_types import Context, Progress
 
 
 @attrs.define
@@ -61,7 +61,7 @@ class Session:
     ) -> "Context":
         """A hook context; ``typed`` sets the Context's typed fields (``ask_quant``,
         ``content_hash``, ``shared_files``)."""
-        from .types import Context
+        from .hook_types import Context
 
         def warn(item: str, reason: str) -> None:
             self.log.warning("skipped", item=item, reason=reason)

@@ -36,9 +36,9 @@ def run(argv: list[str]) -> CommandResult:
 
     program, *args = argv
     if program == "imageworks-loader":
-        from imageworks_core.cli.loader import cli
+        from imageworks_core.cli.loader_program import cli
     else:
-        from imageworks_core.cli.download import cli
+        from imageworks_core.cli.download_program import cli
     result = CliRunner().invoke(cli, args, prog_name=program, catch_exceptions=True)
     stderr = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):

@@ -122,7 +122,8 @@ def confirm_gate(dry_run: bool, key: str, what: str) -> bool:
 
 # ----------------------------------------------------------------------------- browse & manage
 def browse_tab(session, view) -> None:
-    from imageworks_core.inventory import ListFilter, as_json, human_bytes, select, stats
+    from imageworks_core import human_bytes
+    from imageworks_core.inventory import ListFilter, as_json, select, stats
 
     if not len(view):
         st.info(

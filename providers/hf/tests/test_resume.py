@@ -15,7 +15,7 @@ SIZE = 16_000_000
 
 
 def start_download(extra, env):
-    code = "import sys; from imageworks_core.cli.download import main; sys.argv[0]='imageworks-download'; main()"
+    code = "import sys; from imageworks_core.cli.download_program import main; sys.argv[0]='imageworks-download'; main()"
     return subprocess.Popen([sys.executable, "-c", code, "download", "o/resume", "-y", *extra],
                             env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -85,7 +85,7 @@ def test_signal_to_the_whole_process_group_loses_nothing(hub, sandbox, extra, si
     hub.faults.throttle_bps = 4_000_000
     env = {"IMAGEWORKS_CONNECTIONS": "4"}
     target = sandbox.root / "models" / "weights" / "o" / "resume"
-    code = "import sys; from imageworks_core.cli.download import main; sys.argv[0]='imageworks-download'; main()"
+    code = "import sys; from imageworks_core.cli.download_program import main; sys.argv[0]='imageworks-download'; main()"
     # A shell job: the downloader leads its own process group, as a terminal's foreground job does.
     proc = subprocess.Popen([sys.executable, "-c", code, "download", "o/resume", "-y", *extra],
                             env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -88,9 +88,9 @@ class Result:
 
 def _program(name: str):
     if name == "imageworks-download":
-        from imageworks_core.cli.download import cli
+        from imageworks_core.cli.download_program import cli
     else:
-        from imageworks_core.cli.loader import cli
+        from imageworks_core.cli.loader_program import cli
     return cli
 
 
@@ -107,7 +107,7 @@ def run_cli(*args: str, program: str = "imageworks-download", input: str | None 
 def run_process(*args: str, program: str = "imageworks-download", env: dict[str, str] | None = None,
                 timeout: float = 120, input: str | None = None) -> Result:
     """Run a command as a separate process, as a person would."""
-    code = f"import sys; from imageworks_core.cli.{program.split('-')[1]} import main; sys.argv[0] = {program!r}; main()"
+    code = f"import sys; from imageworks_core.cli.{program.split('-')[1]}_program import main; sys.argv[0] = {program!r}; main()"
     proc = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout,
         env={**os.environ, **(env or {})}, input=input if input is not None else "",

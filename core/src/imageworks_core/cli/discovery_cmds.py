@@ -25,7 +25,7 @@ from .reports import print_report, report_options
 def discover_all_command(ctx, roots, hf_roots, skip, skip_ollama, skip_lmstudio, dry_run, details, as_json):
     """Run every installed provider's discovery and merge the results."""
     from ..discovery import discover
-    from ..types import DiscoverRequest
+    from ..hook_types import DiscoverRequest
 
     session = session_from(ctx, "discover-all")
     # The runbook's --skip-ollama / --skip-lmstudio keep working as spellings of --skip NAME.

@@ -22,7 +22,8 @@ from .base import dry_run_option, emit_json, json_option, print_table, session_f
 def list_command(ctx, details, as_json, backend, download_format, quant, location, role,
                  show_deprecated, include_logical, include_testing):
     """List registered model variants."""
-    from ..inventory import ListFilter, as_json as rows_json, human_bytes, is_installed, select
+    from ..inventory import ListFilter, as_json as rows_json, is_installed, select
+    from ..units import human_bytes
 
     session = session_from(ctx, "list")
     view = session.registry.load()
@@ -76,7 +77,8 @@ def list_roles_command(ctx, show_capabilities, as_json):
 @click.pass_context
 def stats_command(ctx, as_json):
     """Totals and disk use by backend, format, quantisation, location and provider."""
-    from ..inventory import human_bytes, stats
+    from ..inventory import stats
+    from ..units import human_bytes
 
     data = stats(session_from(ctx, "stats").registry.load())
     if as_json:

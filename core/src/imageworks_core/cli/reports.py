@@ -24,7 +24,7 @@ def print_report(report, title: str, *, details: bool = False, as_json: bool = F
     """The summary and the changes, at a cost small next to the work that found them: added and
     updated rows (all rows with ``--details``) as a table at a terminal, compact tab-separated
     lines when piped or long, one JSON document with ``--json``."""
-    from ..inventory import human_bytes
+    from ..units import human_bytes
 
     changes = report.changes if details or as_json else [c for c in report.changes if c.action in ("added", "updated")]
     summary = {action: report.count(action) for action in ("added", "updated", "unchanged", "skipped")}

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from ..models import Capabilities, ChatTemplate
+from ..entry import Capabilities, ChatTemplate
 
 CONFIG_FILES = (
     "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",

@@ -13,7 +13,7 @@ import attrs
 
 from ..cachedir import cache_path, ensure_cache_dir
 from ..errors import RegistryFormatError
-from ..models import ENTRY_FIELDS, SCHEMA_VERSION, Entry, name_problem
+from ..entry import ENTRY_FIELDS, SCHEMA_VERSION, Entry, name_problem
 
 _FIELD_RANK = {name: i for i, name in enumerate(ENTRY_FIELDS)}
 

@@ -7,9 +7,9 @@ from typing import Any, Iterator
 
 import attrs
 
-from ..models import entry_defaults
+from ..entry import entry_defaults
 from ..errors import RegistryFormatError
-from ..models import Entry
+from ..entry import Entry
 from .layers import Layer, clean
 
 

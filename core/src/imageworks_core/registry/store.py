@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..errors import BadInputError, LockTimeoutError
-from ..models import Entry
+from ..entry import Entry
 from .layers import TEMP_SUFFIX, Layer, atomic_write, read_layer, remember_valid, render_layer, unknown_fields
 from .merge import MergedView, merge_layers
 
@@ -271,3 +271,9 @@ def _current_bytes(path: Path) -> bytes | None:
         return path.read_bytes()
     except FileNotFoundError:
         return None
+
+
+def load_registry(registry_dir: str | os.PathLike | None = None) -> MergedView:
+    """For other tools: the effective (merged) registry, found as the CLI finds it. Read-only;
+    takes no lock."""
+    return Registry(find_registry_dir(registry_dir)).load()

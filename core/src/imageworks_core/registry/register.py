@@ -7,11 +7,11 @@ from typing import Iterable
 
 import attrs
 
-from .fileset import directory_checksum, stat_sizes
-from .models import Entry
-from .registry.naming import base_identity, entry_name
-from .registry.store import Transaction, utc_now
-from .types import Variant
+from ..entry import Entry
+from ..fileset import directory_checksum, stat_sizes
+from ..hook_types import Variant
+from .naming import base_identity, entry_name
+from .store import Transaction, utc_now
 
 # Observations a later run replaces; everything else on an entry (roles, priorities, defaults,
 # deprecation, licence set by hand) is kept as it was.

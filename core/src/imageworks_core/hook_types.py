@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import attrs
 
-from .models import Artifacts, Capabilities, ChatTemplate
+from .entry import Artifacts, Capabilities, ChatTemplate
 
 if TYPE_CHECKING:
     from .registry import Registry
