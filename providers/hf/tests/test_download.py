@@ -241,3 +241,27 @@ def test_gguf_goes_to_lm_studio_when_present_and_import_does_not_duplicate(gguf_
     imported = cli("import-lmstudio")
     assert imported.exit_code == 0 and "1 already registered" in imported.stdout
     assert len(cli("list", "--json").json()) == 1
+
+
+def test_a_gguf_gets_the_same_metadata_downloaded_or_scanned(gguf_repo, cli, sandbox):
+    """One "files -> variant" rule: a download and a scan of the same GGUF agree."""
+    import shutil
+
+    assert cli("download", "bartowski/Foo-7B-GGUF", "--quant", "q8_0", "-y", "--no-aria2").exit_code == 0
+    (downloaded,) = cli("list", "--json").json()
+    copy = sandbox.root / "elsewhere" / "Foo-7B-GGUF"
+    shutil.copytree(downloaded["download_path"], copy)
+    assert cli("scan", "--base", str(sandbox.root / "elsewhere")).exit_code == 0
+    (scanned,) = [r for r in cli("list", "--json").json() if r["source_provider"] == "local_scan"]
+    for field in ("download_format", "quantization", "chat_template", "capabilities", "download_files"):
+        assert downloaded[field] == scanned[field], field
+    without = lambda m: {k: v for k, v in m.items() if k not in ("identity", "location_root")}  # noqa: E731
+    assert without(downloaded["metadata"]) == without(scanned["metadata"])
+
+
+def test_split_gguf_in_a_sub_folder_downloads_as_one_variant(gguf_repo, cli, sandbox):
+    result = cli("download", "bartowski/Foo-7B-GGUF", "--quant", "q6_k", "-y", "--no-aria2")
+    assert result.exit_code == 0, result.stderr
+    (row,) = cli("list", "--json").json()
+    assert row["quantization"] == "q6_k" and row["metadata"]["gguf_split_count"] == 3
+    assert row["download_files"][0] == "Q6_K/Foo-7B-Q6_K-00001-of-00003.gguf"

@@ -213,26 +213,21 @@ def describe(ctx: Context, target: Path, files: list[str], jobs: list[FileJob], 
              backend: str, label: str, *, identity, family: str, source: dict, extra_root: Path | None,
              aliases: tuple[str, ...]) -> Variant:
     """The registry's view of what now lies in ``target``."""
-    from imageworks_core import GGUFHeaderError, detect_folder, read_gguf_info
-    from imageworks_core import ChatTemplate
+    from imageworks_core import Capabilities, ChatTemplate, detect_folder, gguf_variants
 
     metadata: dict = {}
     top_level = [f for f in files if "/" not in f]
     if fmt == "gguf":
-        main = next((f for f in files if f.lower().endswith(".gguf") and "mmproj" not in f.lower()), files[0])
-        try:
-            info = read_gguf_info(target / main)
-            quant = info.quant or quant
-            template = ChatTemplate("embedded", main, info.chat_template_sha256()) if info.chat_template else ChatTemplate("none")
-            if info.context_length:
-                metadata["context_length"] = info.context_length
-            if info.architecture:
-                metadata["architecture"] = info.architecture
-        except (GGUFHeaderError, OSError):
-            template = ChatTemplate("none")
-        from imageworks_core import capabilities_from
-
-        capabilities = capabilities_from({}, "", projector=any("mmproj" in f.lower() for f in files))
+        # The same metadata a scan or an LM Studio import gives these files: one "files ->
+        # variant" rule for every provider.
+        ggufs = [f for f in files if f.lower().endswith(".gguf")]
+        found = gguf_variants(ctx, NAME, target, ggufs, family=family, backend=backend, source=source)
+        if found:
+            quant = found[0].quantization or quant
+            template, capabilities = found[0].chat_template, found[0].capabilities
+            metadata.update(found[0].metadata)
+        else:
+            template, capabilities = ChatTemplate("none"), Capabilities(text=True)
         if "chat_template.jinja" in top_level:
             template = ChatTemplate("external", "chat_template.jinja", None)
     else:
