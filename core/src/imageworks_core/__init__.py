@@ -33,6 +33,9 @@ _EXPORTS = {
     "Location": "hook_types",
     "DiscoverRequest": "hook_types",
     "GuiPanel": "hook_types",
+    "Orphan": "hook_types",
+    "CleanupRequest": "hook_types",
+    "is_locked": "cleanup",
     "Registry": "registry.store",
     "utc_now": "registry.store",
     "MergedView": "registry.merge",
@@ -107,7 +110,8 @@ __all__ = sorted(_EXPORTS) + ["__version__"]
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .hookspecs import hookimpl, hookspec
     from .entry import ArtifactFile, Artifacts, Capabilities, ChatTemplate, Entry
-    from .hook_types import (Context, DiscoverRequest, GuiPanel, DownloadRequest, DownloadResult, Finding, Location, PlannedFile, Progress,
+    from .cleanup import is_locked
+    from .hook_types import (CleanupRequest, Context, DiscoverRequest, GuiPanel, Orphan, DownloadRequest, DownloadResult, Finding, Location, PlannedFile, Progress,
                         Redetected, RemovedFiles, Variant)
     from .registry.store import Registry, utc_now
     from .registry.merge import MergedView

@@ -65,6 +65,27 @@ class GuiPanel:
 
 
 @attrs.frozen
+class Orphan:
+    """Something a store holds that nothing uses any more (``imageworks_orphans`` hook): a
+    partial download, a blob no manifest or snapshot references, an empty folder."""
+
+    store: str  # which store, as a person names it: "Ollama store /x", "Hugging Face cache /y"
+    kind: str  # partial, aria2-control, incomplete-blob, unreferenced-blob, old-snapshot, broken-link, empty-folder
+    path: str
+    reason: str
+    phase: int = 0  # deletion order within a run: lower first (a snapshot before the blobs it links to)
+    depends_on: tuple[str, ...] = ()  # only a candidate when these paths go too (blobs of an old snapshot)
+    locks: tuple[str, ...] = ()  # lock files a download holds while it writes this path: held -> skipped
+
+
+@attrs.frozen
+class CleanupRequest:
+    """What ``cleanup`` asks of every provider."""
+
+    older_than_s: float = 3600.0  # nothing newer than this is a candidate (the core checks too)
+
+
+@attrs.frozen
 class DiscoverRequest:
     """What a discovery command asks of the providers it names (``imageworks_discover``)."""
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from .entry import Entry
     from .settings import Settings, SettingSpec
-    from .hook_types import (Context, DiscoverRequest, DownloadRequest, DownloadResult, Finding, GuiPanel, Location,
+    from .hook_types import (CleanupRequest, Context, DiscoverRequest, Orphan, DownloadRequest, DownloadResult, Finding, GuiPanel, Location,
                         Redetected, RemovedFiles, Variant)
 
 PROJECT = "imageworks"
@@ -152,4 +152,20 @@ def imageworks_gui_panels() -> "Iterable[GuiPanel] | None":
     that it shows and runs the exact command a terminal would.
 
     :return: an iterable of :class:`GuiPanel`, or None.
+    """
+
+
+@hookspec
+def imageworks_orphans(request: "CleanupRequest", ctx: "Context") -> "Iterable[Orphan] | None":
+    """Report what this provider's store holds that nothing uses: partial downloads, blobs no
+    manifest or snapshot references, snapshots no ref points to, empty folders.
+
+    Called by ``cleanup`` for every installed provider. Only report; never delete. The core
+    drops every candidate that a registry entry lists (curated or discovered), that changed in
+    the last ``request.older_than_s`` seconds, whose ``locks`` a download holds, or that lies
+    outside the configured roots; it counts the bytes deleting really frees (0 for a file with
+    other hard links, allocated blocks for sparse partials), and with ``--apply`` deletes in
+    ``phase`` order through safe deletion, dropping candidates whose ``depends_on`` stayed.
+
+    :return: an iterable of :class:`Orphan`, or None.
     """

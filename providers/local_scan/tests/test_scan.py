@@ -282,3 +282,12 @@ def test_scan_report_is_compact_when_piped_complete_with_details_and_json(weight
     doc = cli("scan", "--base", str(weights), "--json", "--dry-run", "--update-existing").json()
     assert doc["dry_run"] and doc["summary"]["unchanged"] == 4 and len(doc["changes"]) == 4
     assert {c["action"] for c in doc["changes"]} == {"unchanged"}
+
+
+def test_interrupted_downloads_and_hidden_folders_are_not_models(weights, cli):
+    write_hf_folder(weights / "acme" / "Done")
+    partial = weights / "acme" / "Broken" / ".imageworks-partial"
+    write_hf_folder(partial)  # an interrupted download's staging holds weights-looking files
+    write_hf_folder(weights / "acme" / "Repo" / ".git" / "lfs")
+    assert cli("scan", "--base", str(weights)).exit_code == 0
+    assert [r["download_path"] for r in cli("list", "--json").json()] == [str(weights / "acme" / "Done")]

@@ -197,3 +197,38 @@ def purge_imported_command(ctx, providers, apply, no_backup):
              if e.source_provider and (wanted is None or e.source_provider in wanted)]
     _delete_and_report(session, f"purge-imported --providers {providers}", names, dry_run=not apply,
                        no_backup=no_backup, event="purge_imported")
+
+
+@click.command("cleanup")
+@click.option("--apply", is_flag=True, help="Delete (default: show what would go and why).")
+@click.option("--older-than", default="1h", show_default=True,
+              help="Leave anything changed more recently than this (30m, 1h, 7d, 0).")
+@json_option
+@click.pass_context
+def cleanup_command(ctx, apply, older_than, as_json):
+    """Reclaim the disk: partial downloads and orphans of every store, by store, with bytes."""
+    from ..cleanup import apply_cleanup, group_by_store, parse_duration, plan_cleanup
+    from ..units import human_bytes
+
+    seconds = parse_duration(older_than)
+    session = session_from(ctx, "cleanup")
+    plan = plan_cleanup(session, seconds)
+    freed = apply_cleanup(session, plan) if apply and plan.items else 0
+    if as_json:
+        emit_json({"items": [{"kind": i.kind, "path": i.path, "bytes": i.bytes, "reason": i.reason, "store": i.store}
+                             for i in plan.items],
+                   "reclaimable_bytes": plan.reclaimable_bytes, "freed_bytes": freed,
+                   "kept": [{"path": p, "reason": r} for p, r in plan.skipped]})
+        return
+    if not plan.items:
+        click.echo(f"Nothing to reclaim (older than {older_than}).")
+    for store, items in group_by_store(plan.items).items():
+        rows = [[i.kind, human_bytes(i.bytes), i.path, i.reason] for i in items]
+        print_table(f"{store}: {human_bytes(sum(i.bytes for i in items))}", ["kind", "bytes", "path", "reason"], rows)
+    if apply:
+        click.echo(f"freed {human_bytes(freed)} ({freed} bytes) in {len(plan.items)} items")
+    elif plan.items:
+        click.echo(f"{len(plan.items)} items, {human_bytes(plan.reclaimable_bytes)} ({plan.reclaimable_bytes} bytes) "
+                   f"reclaimable; run again with --apply to delete them")
+    for path, reason in plan.skipped:
+        click.echo(f"kept {path}: {reason}", err=True)

@@ -67,9 +67,13 @@ def owner_repo_folders(ctx: Context, root: Path) -> Iterator[Variant]:
 
 
 def cache_dir() -> Path:
-    from huggingface_hub import constants
-
-    return Path(constants.HF_HUB_CACHE)
+    """The Hugging Face cache, by huggingface_hub's own rules, read now (not at import: a
+    process may change its environment, and this avoids importing huggingface_hub)."""
+    explicit = os.environ.get("HF_HUB_CACHE") or os.environ.get("HUGGINGFACE_HUB_CACHE")
+    if explicit:
+        return Path(explicit).expanduser()
+    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "huggingface")
+    return Path(home).expanduser() / "hub"
 
 
 def cache_repo(ctx: Context, folder: Path) -> Iterator[Variant]:

@@ -59,3 +59,18 @@ def imageworks_gui_panels():
     from .gui import PANELS
 
     return PANELS
+
+
+@hookimpl
+def imageworks_roots(settings):
+    """The Hugging Face cache: its entries can be removed and its leftovers cleaned up."""
+    from .cache_ingest import cache_dir
+
+    return [str(cache_dir())]
+
+
+@hookimpl
+def imageworks_orphans(request, ctx: Context):
+    from .cleanup import orphans
+
+    return list(orphans(request, ctx))

@@ -110,3 +110,21 @@ def imageworks_gui_panels():
     from .gui import PANELS
 
     return PANELS
+
+
+@hookimpl
+def imageworks_orphans(request, ctx: Context):
+    """Empty <publisher>/<repo> folders (what deleting a model in LM Studio, or elsewhere, leaves)."""
+    from imageworks_core import Orphan
+
+    found = []
+    for root in map(Path, ctx.settings.lmstudio_roots):
+        for publisher in _subdirs(ctx, root) if root.is_dir() else ():
+            repos = _subdirs(ctx, publisher)
+            empty = [repo for repo in repos if not any(f for _d, _s, f in os.walk(repo))]
+            label = f"LM Studio {root}"
+            found += [Orphan(label, "empty-folder", str(repo), "an empty model folder") for repo in empty]
+            if len(empty) == len(repos) and not any(p.is_file() for p in publisher.iterdir()):
+                found.append(Orphan(label, "empty-folder", str(publisher), "an empty publisher folder", phase=1,
+                                    depends_on=tuple(str(r) for r in empty)))
+    return found

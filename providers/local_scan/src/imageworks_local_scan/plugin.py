@@ -76,7 +76,10 @@ def scan(ctx: Context, bases: list[Path], request: DiscoverRequest) -> Iterator[
             # is searched below like any other.
             if any(v.download_format != "gguf" for v in variants):
                 continue
-        stack.extend(os.path.join(path, d) for d in sorted(dirs, reverse=True) if d not in _SKIP_DIRS)
+        # Hidden folders are never models: .git, caches, and our own .imageworks-partial
+        # staging, whose files are interrupted downloads, not weights.
+        stack.extend(os.path.join(path, d) for d in sorted(dirs, reverse=True)
+                     if d not in _SKIP_DIRS and not d.startswith("."))
     if not request.dry_run:
         cache.save(cache.outside([str(b) for b in bases]))
 

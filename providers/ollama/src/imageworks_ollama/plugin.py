@@ -90,3 +90,29 @@ def imageworks_gui_panels():
     from .gui import PANELS
 
     return PANELS
+
+
+@hookimpl
+def imageworks_orphans(request, ctx: Context):
+    """Partial blobs of interrupted pulls, and blobs no manifest references (what Ollama's own
+    start-up prune would delete), counting manifests we never imported."""
+    import re
+
+    from imageworks_core import Orphan
+
+    from .store import referenced_blobs
+
+    store = Path(ctx.settings.ollama_models)
+    blobs = store / "blobs"
+    if not blobs.is_dir():
+        return None
+    used = referenced_blobs(store)
+    label = f"Ollama store {store}"
+    found = []
+    for blob in sorted(blobs.iterdir()):
+        rel = f"blobs/{blob.name}"
+        if re.search(r"-partial(-\d+)?$", blob.name):
+            found.append(Orphan(label, "partial-blob", str(blob), "an interrupted pull's partial blob"))
+        elif rel not in used and blob.name.startswith("sha256-"):
+            found.append(Orphan(label, "unreferenced-blob", str(blob), "no manifest references it"))
+    return found
