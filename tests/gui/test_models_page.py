@@ -161,3 +161,22 @@ def test_tabs_come_from_the_installed_providers(sandbox, monkeypatch):
     finally:
         monkeypatch.delenv("IMAGEWORKS_LOAD_PLUGINS")
         get_plugins.cache_clear()
+
+
+def test_reclaim_space_shows_the_plan_and_needs_confirmation(sandbox):
+    import os
+    import time
+
+    store = sandbox.root / "ollama"
+    write_ollama_model(store, "live:1b")
+    stray = store / "blobs" / ("sha256-" + "9" * 64)
+    stray.write_bytes(b"s" * 10000)
+    os.utime(stray, (time.time() - 7200,) * 2)
+    at = app()
+    assert any("cleanup --older-than 1h --json" in c for c in codes(at))
+    assert any(m.label == "Reclaimable" for m in at.metric)
+    assert button(at, "reclaim-run").disabled
+    at.checkbox(key="reclaim-confirm").check().run()
+    button(at, "reclaim-run").click().run()
+    assert any(s.value.startswith("Freed") for s in at.success)
+    assert not stray.exists()

@@ -199,3 +199,64 @@ def test_hard_linked_files_free_nothing(sandbox, cli):
 def test_older_than_is_parsed_and_bad_values_are_refused(sandbox, cli):
     result = cli("cleanup", "--older-than", "soon")
     assert result.exit_code == 2 and "not a duration" in result.stderr
+
+
+def _consistent(cache, store):
+    """No ref'd snapshot links into a missing blob; no manifest without its blobs."""
+    from imageworks_ollama.store import manifest_paths, read_manifest
+
+    for repo in cache.glob("models--*"):
+        refs = {p.read_text().strip() for p in (repo / "refs").rglob("*") if p.is_file()}
+        for commit in refs:
+            for link in (repo / "snapshots" / commit).rglob("*"):
+                assert not link.is_symlink() or link.exists(), f"ref'd snapshot link into a missing blob: {link}"
+    for path in manifest_paths(store):
+        for blob in read_manifest(store, path).blobs:
+            assert (store / blob).exists(), f"manifest {path} lost {blob}"
+
+
+def test_a_kill_during_apply_leaves_every_store_consistent(sandbox, cli):
+    """Seeded SIGKILLs of `cleanup --apply` at random moments; after each, every store is
+    consistent; a last run finishes the job."""
+    import random
+    import signal
+
+    cache = sandbox.root / "hf_home" / "hub"
+    store = sandbox.root / "ollama"
+    for i in range(3):
+        write_ollama_model(store, f"live{i}:1b", tensor_values=10 + i)
+    for i in range(150):
+        (store / "blobs" / f"sha256-{i:064x}").write_bytes(b"o" * 8192)
+    for r in range(20):
+        repo = cache / f"models--acme--m{r}"
+        (repo / "blobs").mkdir(parents=True)
+        (repo / "refs").mkdir()
+        for s in range(4):
+            commit = f"{r:02d}{s:038x}"
+            snap = repo / "snapshots" / commit
+            snap.mkdir(parents=True)
+            for f in range(3):
+                blob = repo / "blobs" / f"{r:04d}{s:04d}{f:056x}"
+                blob.write_bytes(b"h" * 4096)
+                (snap / f"file{f}.bin").symlink_to(os.path.relpath(blob, snap))
+            if s == 3:
+                (repo / "refs" / "main").write_text(commit)
+    age(cache, store)
+    code = "import sys; from imageworks_core.cli.download_program import main; sys.argv[0]='imageworks-download'; main()"
+    rng = random.Random(14)
+    for trial in range(6):
+        proc = subprocess.Popen([sys.executable, "-c", code, "cleanup", "--apply"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env=os.environ.copy())
+        time.sleep(rng.uniform(0.3, 1.2))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        _consistent(cache, store)
+    final = cli("cleanup", "--apply", "--json")
+    assert final.exit_code == 0, final.stderr
+    _consistent(cache, store)
+    assert cli("cleanup", "--json").json()["items"] == []
+    from imageworks_ollama.store import referenced_blobs
+
+    assert {f"blobs/{p.name}" for p in store.glob("blobs/*")} == referenced_blobs(store)
+    for r in range(20):
+        assert len(list((cache / f"models--acme--m{r}" / "snapshots").iterdir())) == 1

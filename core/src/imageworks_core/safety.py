@@ -30,9 +30,15 @@ def _real_roots(roots: Iterable[Path]) -> list[Path]:
 
 def inside(path: Path, real_roots: list[Path]) -> bool:
     """Is ``path`` itself (not what a final link points to) inside a root, and not a root?"""
-    parent = Path(os.path.realpath(path.parent))
-    target = parent / path.name
-    return any(target != root and (parent == root or root in parent.parents) for root in real_roots)
+    # String prefixes, not pathlib: cleanup asks this for thousands of candidates.
+    parent = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    target = os.path.join(parent, os.path.basename(path))
+    within = os.path.join(parent, "")
+    for root in real_roots:
+        text = os.fspath(root)
+        if target != text and within.startswith(os.path.join(text, "")):
+            return True
+    return False
 
 
 def check_paths(paths: Iterable[Path], roots: Iterable[Path]) -> None:

@@ -249,8 +249,10 @@ def download_import_tab(session, registry_dir) -> None:
 
 # -------------------------------------------------------------------------------- maintenance
 def maintenance_tab(session, registry_dir) -> None:
-    normalize, purge, cleanup, rediscover, providers = st.tabs(
-        ["🔄 Normalize", "🗑️ Purge", "🔨 Cleanup", "🔁 Rediscover", "🧩 Providers"])
+    reclaim, normalize, purge, cleanup, rediscover, providers = st.tabs(
+        ["🧹 Reclaim space", "🔄 Normalize", "🗑️ Purge", "🔨 Cleanup", "🔁 Rediscover", "🧩 Providers"])
+    with reclaim:
+        reclaim_tab(session, registry_dir)
     with rediscover:
         rediscover_tab(session, registry_dir)
     with providers:
@@ -291,6 +293,38 @@ def maintenance_tab(session, registry_dir) -> None:
         args += ["--dry-run"] if dry else []
         ok = confirm_gate(dry, "cleanup", "the discovered layer will change (a backup is made first)")
         run_and_show(command_line(DOWNLOAD, args, registry_dir), key="cleanup-run", label="Run", disabled=not ok)
+
+
+def reclaim_tab(session, registry_dir) -> None:
+    """The twin of `cleanup`: the plan as a table with sizes, a confirmation, then the freed total."""
+    import json
+
+    from imageworks_core import human_bytes
+
+    older = st.text_input("Leave anything newer than (--older-than)", value="1h", key="reclaim-older")
+    plan_argv = command_line(DOWNLOAD, ["cleanup", "--older-than", older, "--json"], registry_dir)
+    show_command(plan_argv)
+    result = run(plan_argv)
+    if not result.ok:
+        st.error(result.stderr.strip() or f"cleanup failed (exit status {result.exit_code})")
+        return
+    plan = json.loads(result.stdout)
+    if not plan["items"]:
+        st.info("Nothing to reclaim: no partial downloads or orphans older than that in any store.")
+        return
+    st.metric("Reclaimable", human_bytes(plan["reclaimable_bytes"]))
+    st.dataframe([{"store": i["store"], "kind": i["kind"], "size": human_bytes(i["bytes"]), "bytes": i["bytes"],
+                   "path": i["path"], "reason": i["reason"]} for i in plan["items"]], hide_index=True, width="stretch")
+    ok = confirm_gate(False, "reclaim", f"{len(plan['items'])} items ({human_bytes(plan['reclaimable_bytes'])}) "
+                                        "will be deleted from disk")
+    apply_argv = command_line(DOWNLOAD, ["cleanup", "--older-than", older, "--apply", "--json"], registry_dir)
+    show_command(apply_argv)
+    if st.button("Reclaim", key="reclaim-run", type="primary", disabled=not ok):
+        done = run(apply_argv)
+        if done.ok:
+            st.success(f"Freed {human_bytes(json.loads(done.stdout)['freed_bytes'])}.")
+        else:
+            st.error(done.stderr.strip())
 
 
 def rediscover_tab(session, registry_dir) -> None:

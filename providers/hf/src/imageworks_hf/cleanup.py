@@ -5,7 +5,6 @@ and broken snapshot links. Only reported here; the core decides and deletes."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Iterator
 
 from imageworks_core import CleanupRequest, Context, Orphan
@@ -13,70 +12,81 @@ from imageworks_core import CleanupRequest, Context, Orphan
 from .cache_ingest import cache_dir
 from .transfer import LOCK_NAME, STAGING
 
-PARTIAL_DEPTH = 4  # <location>/<owner>/<repo>/.imageworks-partial; URL downloads: <host>/<name>
-
-
 def orphans(request: CleanupRequest, ctx: Context) -> Iterator[Orphan]:
     seen: set[str] = set()
     for label, directory in sorted(ctx.settings.locations.items()):
-        for staging in _partials(Path(directory)):
-            if str(staging) not in seen:
-                seen.add(str(staging))
-                yield Orphan(f"downloads ({label} {directory})", "partial", str(staging),
+        for staging in _partials(directory):
+            if staging not in seen:
+                seen.add(staging)
+                yield Orphan(f"downloads ({label} {directory})", "partial", staging,
                              "an interrupted download's partial files and resume state",
-                             locks=(str(staging / LOCK_NAME),))
+                             locks=(os.path.join(staging, LOCK_NAME),))
     cache = cache_dir()
     if cache.is_dir():
-        for repo in sorted(cache.glob("models--*")):
-            yield from _cache_repo(cache, repo)
+        for repo in sorted(e.path for e in os.scandir(cache) if e.name.startswith("models--") and e.is_dir()):
+            yield from _cache_repo(str(cache), repo)
 
 
-def _partials(root: Path) -> Iterator[Path]:
-    if not root.is_dir():
-        return
-    base = len(root.parts)
-    for folder, dirs, _files in os.walk(root):
-        if STAGING in dirs:
-            yield Path(folder) / STAGING
-        depth = len(Path(folder).parts) - base
-        dirs[:] = [d for d in dirs if not d.startswith(".") and depth < PARTIAL_DEPTH - 1]
+def _dirs(folder: str) -> list[str]:
+    try:
+        return [e.path for e in os.scandir(folder) if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")]
+    except OSError:
+        return []
 
 
-def _cache_repo(cache: Path, repo: Path) -> Iterator[Orphan]:
+def _partials(root: str) -> Iterator[str]:
+    """``<location>/<owner>/<repo>/.imageworks-partial`` (URL downloads: ``<host>/<name>``): one
+    listing per owner and one stat per repo, not a walk of every model's files."""
+    for owner in sorted(_dirs(root)):
+        for repo in sorted(_dirs(owner)):
+            staging = os.path.join(repo, STAGING)
+            if os.path.isdir(staging):
+                yield staging
+
+
+def _cache_repo(cache: str, repo: str) -> Iterator[Orphan]:
     store = f"Hugging Face cache {cache}"
     refs: set[str] = set()
-    for ref in (repo / "refs").rglob("*") if (repo / "refs").is_dir() else ():
-        try:
-            refs.add(ref.read_text().strip()) if ref.is_file() else None
-        except OSError:
-            pass
+    for folder, _dirs_, files in os.walk(os.path.join(repo, "refs")):
+        for name in files:
+            try:
+                with open(os.path.join(folder, name), encoding="utf-8") as handle:
+                    refs.add(handle.read().strip())
+            except OSError:
+                pass
+    blobs_dir = os.path.join(repo, "blobs")
     linked_by: dict[str, set[str]] = {}  # blob name -> snapshots that link to it
     old: set[str] = set()
-    snapshots = repo / "snapshots"
-    for snapshot in sorted(p for p in snapshots.iterdir() if p.is_dir()) if snapshots.is_dir() else ():
-        if snapshot.name not in refs:
-            old.add(str(snapshot))
-            yield Orphan(store, "old-snapshot", str(snapshot), "a revision no ref points to", phase=1)
-        for folder, _dirs, files in os.walk(snapshot):
+    snapshots = os.path.join(repo, "snapshots")
+    for snapshot in sorted(_dirs(snapshots)) if os.path.isdir(snapshots) else ():
+        if os.path.basename(snapshot) not in refs:
+            old.add(snapshot)
+            yield Orphan(store, "old-snapshot", snapshot, "a revision no ref points to", phase=1)
+        for folder, _dirs_, files in os.walk(snapshot):
             for name in files:
-                link = Path(folder) / name
-                if not link.is_symlink():
+                link = os.path.join(folder, name)
+                try:
+                    target = os.path.normpath(os.path.join(folder, os.readlink(link)))
+                except OSError:  # not a link
                     continue
-                target = Path(os.path.normpath(link.parent / os.readlink(link)))
-                if not target.exists():
-                    yield Orphan(store, "broken-link", str(link), "a snapshot link into a missing blob", phase=0)
+                if not os.path.exists(target):
+                    yield Orphan(store, "broken-link", link, "a snapshot link into a missing blob", phase=0)
                 else:
-                    linked_by.setdefault(target.name, set()).add(str(snapshot))
-    locks = cache / ".locks" / repo.name
-    for blob in sorted((repo / "blobs").iterdir()) if (repo / "blobs").is_dir() else ():
-        if blob.name.endswith(".incomplete"):
-            lock = locks / (blob.name.removesuffix(".incomplete") + ".lock")
-            yield Orphan(store, "incomplete-blob", str(blob), "an interrupted download's partial blob",
-                         locks=(str(lock),))
+                    linked_by.setdefault(os.path.basename(target), set()).add(snapshot)
+    locks = os.path.join(cache, ".locks", os.path.basename(repo))
+    try:
+        blobs = sorted(os.listdir(blobs_dir))
+    except OSError:
+        blobs = []
+    for name in blobs:
+        blob = os.path.join(blobs_dir, name)
+        if name.endswith(".incomplete"):
+            lock = os.path.join(locks, name.removesuffix(".incomplete") + ".lock")
+            yield Orphan(store, "incomplete-blob", blob, "an interrupted download's partial blob", locks=(lock,))
             continue
-        users = linked_by.get(blob.name, set())
+        users = linked_by.get(name, set())
         if not users:
-            yield Orphan(store, "unreferenced-blob", str(blob), "no snapshot links to it", phase=2)
+            yield Orphan(store, "unreferenced-blob", blob, "no snapshot links to it", phase=2)
         elif users <= old:
-            yield Orphan(store, "unreferenced-blob", str(blob), "only old snapshots link to it", phase=2,
+            yield Orphan(store, "unreferenced-blob", blob, "only old snapshots link to it", phase=2,
                          depends_on=tuple(sorted(users)))
