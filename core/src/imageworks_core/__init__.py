@@ -34,6 +34,10 @@ _EXPORTS = {
     "DiscoverRequest": "hook_types",
     "GuiPanel": "hook_types",
     "Orphan": "hook_types",
+    "GgufFile": "hook_types",
+    "LinkRequest": "hook_types",
+    "LinkResult": "hook_types",
+    "place_file": "linking",
     "CleanupRequest": "hook_types",
     "is_locked": "cleanup",
     "Registry": "registry.store",
@@ -111,7 +115,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .hookspecs import hookimpl, hookspec
     from .entry import ArtifactFile, Artifacts, Capabilities, ChatTemplate, Entry
     from .cleanup import is_locked
-    from .hook_types import (CleanupRequest, Context, DiscoverRequest, GuiPanel, Orphan, DownloadRequest, DownloadResult, Finding, Location, PlannedFile, Progress,
+    from .linking import place_file
+    from .hook_types import (CleanupRequest, Context, DiscoverRequest, GgufFile, GuiPanel, LinkRequest, LinkResult, Orphan, DownloadRequest, DownloadResult, Finding, Location, PlannedFile, Progress,
                         Redetected, RemovedFiles, Variant)
     from .registry.store import Registry, utc_now
     from .registry.merge import MergedView

@@ -44,3 +44,11 @@ def imageworks_remove(entry: Entry, delete_files: bool, ctx: Context) -> Removed
     from .safety import delete_entry_files
 
     return delete_entry_files(entry, ctx)
+
+
+@hookimpl(trylast=True)
+def imageworks_gguf_files(entry: Entry, ctx: Context):
+    """The entry's ``.gguf`` files as they are: weights (every shard) and ``mmproj`` projectors."""
+    from .linking import default_gguf_files
+
+    return default_gguf_files(entry) or None

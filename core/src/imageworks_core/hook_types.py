@@ -79,6 +79,39 @@ class Orphan:
 
 
 @attrs.frozen
+class GgufFile:
+    """One GGUF file of an entry, as another tool would load it (``imageworks_gguf_files``)."""
+
+    path: str  # where its bytes are now
+    name: str  # the file name it gets elsewhere (``Foo-Q4_K_M.gguf``, ``mmproj-Foo-f16.gguf``)
+    role: str = "model"  # model | projector
+    size: int = 0
+    sha256: str | None = None  # filled by the core (known, cached or hashed) before link_in
+
+
+@attrs.frozen
+class LinkRequest:
+    """``link NAME --to TARGET`` as the target provider receives it (``imageworks_link_in``)."""
+
+    target: str  # the provider's name: ollama, lmstudio, ...
+    entry: Any  # the source Entry
+    files: tuple[GgufFile, ...]
+    mode: str = "hard"  # hard | symlink | copy
+    model_name: str | None = None  # --as MODEL[:TAG]
+    dry_run: bool = False
+
+
+@attrs.frozen
+class LinkResult:
+    """What a link made: the paths written (the new copy's files first) and where to find it."""
+
+    paths: tuple[str, ...]
+    root: str  # the folder to rediscover so the copy is registered
+    already: bool = False  # every path existed with the same content: nothing was written
+    served_model_id: str | None = None
+
+
+@attrs.frozen
 class CleanupRequest:
     """What ``cleanup`` asks of every provider."""
 

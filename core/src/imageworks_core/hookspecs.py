@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from .entry import Entry
     from .settings import Settings, SettingSpec
-    from .hook_types import (CleanupRequest, Context, DiscoverRequest, Orphan, DownloadRequest, DownloadResult, Finding, GuiPanel, Location,
+    from .hook_types import (CleanupRequest, Context, DiscoverRequest, GgufFile, LinkRequest, LinkResult, Orphan, DownloadRequest, DownloadResult, Finding, GuiPanel, Location,
                         Redetected, RemovedFiles, Variant)
 
 PROJECT = "imageworks"
@@ -168,4 +168,31 @@ def imageworks_orphans(request: "CleanupRequest", ctx: "Context") -> "Iterable[O
     ``phase`` order through safe deletion, dropping candidates whose ``depends_on`` stayed.
 
     :return: an iterable of :class:`Orphan`, or None.
+    """
+
+
+@hookspec(firstresult=True)
+def imageworks_gguf_files(entry: "Entry", ctx: "Context") -> "list[GgufFile] | None":
+    """The GGUF files of an entry this provider owns, as another tool would load them.
+
+    Called by ``link`` on the entry's own provider, then on the core's default plugin (which
+    takes the entry's ``.gguf`` files: main weights, shards, ``mmproj`` projectors). A store that
+    keeps GGUF bytes under other names (Ollama's blobs) answers with the paths and the file
+    names they should get elsewhere.
+
+    :return: a list of :class:`GgufFile`, or None to let the default answer.
+    """
+
+
+@hookspec(firstresult=True)
+def imageworks_link_in(request: "LinkRequest", ctx: "Context") -> "LinkResult | None":
+    """Make ``request.files`` usable by this provider's tool without copying bytes.
+
+    Called by ``link NAME --to TARGET`` on the provider named TARGET only. Place each file with
+    ``place_file`` (hard link, or ``request.mode`` symlink/copy), write whatever the tool needs
+    to see the model (Ollama: blob, config blob, manifest, each written atomically, the manifest
+    last), and on ``request.dry_run`` write nothing. Linking twice must be a no-op. The core then
+    rediscovers ``LinkResult.root`` and registers the copy with ``metadata.linked_from``.
+
+    :return: a :class:`LinkResult`.
     """

@@ -8,6 +8,9 @@ from .. import __version__
 from .base import CONTEXT_SETTINGS, ProgramGroup, registry_option
 from .maintenance_cmds import (
     cleanup_command,
+    dedupe_command,
+    dupes_command,
+    link_command,
     normalize_command,
     prune_deprecated_command,
     prune_duplicates_command,
@@ -38,7 +41,7 @@ for command in (list_command, list_roles_command, stats_command, config_group, p
 cli.add_command(migrate_registry_command)
 # Provider commands (download, scan, import-*, ...) are added by the providers themselves
 # through imageworks_register_commands, the first time one is asked for.
-for command in (cleanup_command, normalize_command, prune_duplicates_command, prune_deprecated_command, purge_logical_only_command,
+for command in (cleanup_command, dupes_command, dedupe_command, link_command, normalize_command, prune_duplicates_command, prune_deprecated_command, purge_logical_only_command,
                 reset_discovered_command, verify_command, remove_command):
     cli.add_command(command)
 

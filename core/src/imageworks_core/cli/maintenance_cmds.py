@@ -232,3 +232,93 @@ def cleanup_command(ctx, apply, older_than, as_json):
                    f"reclaimable; run again with --apply to delete them")
     for path, reason in plan.skipped:
         click.echo(f"kept {path}: {reason}", err=True)
+
+
+def _dupes_json(report) -> dict:
+    return {"groups": [{"sha256": g.sha256, "size": g.size, "reclaimable_bytes": g.reclaimable_bytes,
+                        "copies": [{"path": c.path, "entry": c.entry, "provider": c.provider, "inode": list(c.inode)}
+                                   for c in g.copies]} for g in report.groups],
+            "reclaimable_bytes": report.reclaimable_bytes, "hashed_files": report.hashed_files}
+
+
+@click.command("dupes")
+@json_option
+@click.pass_context
+def dupes_command(ctx, as_json):
+    """Identical files held by more than one entry or store, and what a dedupe would free."""
+    from ..sharing import find_dupes
+    from ..units import human_bytes
+
+    session = session_from(ctx, "dupes")
+    report = find_dupes(session)
+    if as_json:
+        emit_json(_dupes_json(report))
+        return
+    if not report.groups:
+        click.echo("No identical files across entries.")
+        return
+    for group in report.groups:
+        rows = [[c.path, c.entry, c.provider, f"{c.inode[0]}:{c.inode[1]}"] for c in group.copies]
+        print_table(f"{group.sha256[:16]}… {human_bytes(group.size)}: {human_bytes(group.reclaimable_bytes)} reclaimable",
+                    ["path", "entry", "provider", "inode"], rows)
+    click.echo(f"{len(report.groups)} groups; a dedupe frees {human_bytes(report.reclaimable_bytes)} "
+               f"({report.reclaimable_bytes} bytes); {report.hashed_files} files hashed")
+
+
+@click.command("dedupe")
+@click.option("--apply", is_flag=True, help="Replace duplicates by hard links (default: show the plan).")
+@json_option
+@click.pass_context
+def dedupe_command(ctx, apply, as_json):
+    """Replace identical copies by hard links to one of them (same filesystem, inside the roots)."""
+    from ..sharing import apply_dedupe, find_dupes, plan_dedupe
+    from ..units import human_bytes
+
+    session = session_from(ctx, "dedupe")
+    report = find_dupes(session)
+    steps, skipped = plan_dedupe(report)
+    freed = apply_dedupe(session, steps) if apply and steps else 0
+    planned = sum(s.size for s in steps)
+    if as_json:
+        emit_json({"links": [{"keep": s.keep, "replace": s.replace, "bytes": s.size, "sha256": s.sha256} for s in steps],
+                   "skipped": [{"path": p, "reason": r} for p, r in skipped],
+                   "reclaimable_bytes": planned, "freed_bytes": freed})
+        return
+    if steps:
+        print_table("dedupe" + ("" if apply else " (dry run)"), ["keep", "link in place of", "size"],
+                    [[s.keep, s.replace, human_bytes(s.size)] for s in steps])
+    for path, reason in skipped:
+        click.echo(f"kept {path}: {reason}", err=True)
+    if apply:
+        click.echo(f"freed {human_bytes(freed)} ({freed} bytes) with {len(steps)} hard links")
+    else:
+        click.echo(f"{len(steps)} hard links would free {human_bytes(planned)} ({planned} bytes); "
+                   "run again with --apply")
+
+
+@click.command("link")
+@click.argument("name")
+@click.option("--to", "target", required=True, help="ollama, lmstudio (any provider that links in), or a directory.")
+@click.option("--as", "model_name", default=None, help="Name in the target tool (Ollama: MODEL[:TAG]).")
+@click.option("--symlink", is_flag=True, help="A symbolic link instead of a hard link.")
+@click.option("--copy", is_flag=True, help="Copy (verified) when hard links cannot work (another filesystem).")
+@dry_run_option
+@click.pass_context
+def link_command(ctx, name, target, model_name, symlink, copy, dry_run):
+    """Make a registered GGUF model usable by another tool with 0 bytes copied."""
+    from ..errors import BadInputError
+    from ..linking import link
+
+    if symlink and copy:
+        raise BadInputError("--symlink and --copy exclude each other")
+    session = session_from(ctx, "link")
+    done = link(session, name, target, mode="symlink" if symlink else "copy" if copy else "hard",
+                model_name=model_name, dry_run=dry_run)
+    verb = "would link" if dry_run else ("already linked" if done.result.already else "linked")
+    for path in done.result.paths:
+        click.echo(f"{verb} {path}")
+    if done.result.served_model_id:
+        click.echo(f"{done.result.served_model_id} is now in {target}" if not dry_run else
+                   f"it would be {done.result.served_model_id} in {target}")
+    if done.name:
+        click.echo(f"registered as {done.name} (linked_from {name})")

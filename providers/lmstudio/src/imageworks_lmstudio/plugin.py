@@ -128,3 +128,24 @@ def imageworks_orphans(request, ctx: Context):
                 found.append(Orphan(label, "empty-folder", str(publisher), "an empty publisher folder", phase=1,
                                     depends_on=tuple(str(r) for r in empty)))
     return found
+
+
+@hookimpl
+def imageworks_link_in(request, ctx: Context):
+    """``<first LM Studio root>/<publisher>/<repo>/<file>.gguf``, the layout LM Studio reads."""
+    from imageworks_core import BadInputError, LinkResult, place_file
+
+    roots = ctx.settings.lmstudio_roots
+    if not roots:
+        raise BadInputError("LM Studio was not found (no ~/.lmstudio, pointer file or legacy folder)",
+                            hint="set lmstudio_roots (config set lmstudio_roots DIR)")
+    repo_id = (request.entry.source or {}).get("repo_id") or ""
+    publisher, _, repo = repo_id.partition("/")
+    if not (publisher and repo) or publisher.startswith(".") or repo.startswith("."):
+        publisher, repo = "imageworks", request.entry.family
+    folder = Path(roots[0]) / publisher / repo
+    paths, wrote = [str(folder / f.name) for f in request.files], False
+    if not request.dry_run:
+        for f in request.files:
+            wrote |= place_file(f.path, folder / f.name, request.mode, sha256=f.sha256)
+    return LinkResult(tuple(paths), str(roots[0]), already=not wrote and not request.dry_run)

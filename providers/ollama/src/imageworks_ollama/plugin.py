@@ -116,3 +116,19 @@ def imageworks_orphans(request, ctx: Context):
         elif rel not in used and blob.name.startswith("sha256-"):
             found.append(Orphan(label, "unreferenced-blob", str(blob), "no manifest references it"))
     return found
+
+
+@hookimpl
+def imageworks_link_in(request, ctx: Context):
+    from .linking import link_in
+
+    return link_in(request, Path(ctx.settings.ollama_models))
+
+
+@hookimpl
+def imageworks_gguf_files(entry, ctx: Context):
+    if not entry.download_path:
+        return None
+    from .linking import gguf_files
+
+    return gguf_files(entry, Path(entry.download_path))
