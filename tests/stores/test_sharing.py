@@ -150,3 +150,17 @@ def test_dupes_hash_only_collisions_and_dedupe_frees_what_df_sees(sandbox, cli):
     assert abs(freed_df - applied["freed_bytes"]) <= 64 * 1024  # what df sees (other writes aside)
     assert cli("dupes", "--json").json()["groups"] == []  # hard links already shared are one copy
     assert cli("verify", "--hash").exit_code == 0
+
+
+def test_verify_reports_a_link_whose_other_side_changed(sandbox, cli):
+    sandbox.home.joinpath(".lmstudio", "models").mkdir(parents=True)
+    row, folder = gguf_model(sandbox, cli)
+    assert cli("link", row["name"], "--to", "lmstudio").exit_code == 0
+    assert cli("verify").exit_code == 0
+    original = folder / "Foo-7B-Q4_K_M.gguf"
+    replacement = original.with_name("new.tmp")
+    shutil.copyfile(original, replacement)
+    os.replace(replacement, original)  # re-downloaded in place: a new file, no longer shared
+    result = cli("verify", "--json")
+    problems = {v["name"]: v["problems"] for v in result.json()}
+    assert any("no longer shares its files with " + row["name"] in p for ps in problems.values() for p in ps)

@@ -60,6 +60,7 @@ def verify(
         digests = hash_files(paths, cache, on_done=on_progress)
         cache.save()
     results: list[VerifyResult] = []
+    links_view = session.registry.load()  # the entries `link` copies came from
     recorded: dict[str, Entry] = {}
     gone: list[str] = []
     for entry in entries:
@@ -100,6 +101,7 @@ def verify(
                 recorded[entry.name] = attrs.evolve(entry, artifacts=with_aggregate(files.values()))
             if fix_missing and (missing and missing == max(1, len(entry.download_files))):
                 gone.append(entry.name)
+        problems += _link_problems(session, ctx, entry, links_view)
         for findings in session.plugins.for_entry("imageworks_verify", entry)(entry=entry, ctx=ctx):
             for finding in findings or ():
                 text = finding.problem if isinstance(finding, Finding) else str(finding)
@@ -122,6 +124,32 @@ def verify(
     session.log.event("verify", checked=len(results), invalid=[r.name for r in results if not r.ok],
                       hashed=content_hash, fixed=gone, hashes_recorded=sorted(recorded))
     return results
+
+
+def _link_problems(session: Session, ctx, entry: Entry, view) -> list[str]:
+    """A copy made by ``link`` (hard link) should still share its weights with the entry it came
+    from; when one side was replaced (re-downloaded, edited), say so."""
+    source_name = entry.metadata.get("linked_from")
+    source = view.get(source_name) if isinstance(source_name, str) else None
+    if source is None or not source.download_path or not entry.download_path:
+        return []
+
+    def weights(e: Entry) -> set[tuple[int, int]]:
+        # The GGUF weights as the entry's provider names them (Ollama: the model blob).
+        out = set()
+        for f in session.plugins.for_entry("imageworks_gguf_files", e)(entry=e, ctx=ctx) or ():
+            try:
+                st = os.stat(f.path)
+            except OSError:
+                continue
+            if f.role == "model":
+                out.add((st.st_dev, st.st_ino))
+        return out
+
+    mine, theirs = weights(entry), weights(source)
+    if mine and theirs and not mine & theirs:
+        return [f"no longer shares its files with {source_name} (one side changed since `link`)"]
+    return []
 
 
 # ------------------------------------------------------------------------------------- normalize
