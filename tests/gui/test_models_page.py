@@ -180,3 +180,14 @@ def test_reclaim_space_shows_the_plan_and_needs_confirmation(sandbox):
     button(at, "reclaim-run").click().run()
     assert any(s.value.startswith("Freed") for s in at.success)
     assert not stray.exists()
+
+
+def test_share_tab_links_a_model_into_ollama(sandbox, cli):
+    write_gguf(sandbox.root / "models" / "weights" / "a" / "Alpha-Q4_K_M.gguf", basename="Alpha")
+    cli("scan", "--base", str(sandbox.root / "models" / "weights"))
+    at = app()
+    assert any(c.startswith("uv run imageworks-download link alpha-llamacpp-gguf-q4_k_m --to ollama") for c in codes(at))
+    button(at, "link-run").click().run()
+    assert (sandbox.root / "ollama" / "manifests" / "registry.ollama.ai" / "library" / "alpha" / "q4_k_m").is_file()
+    button(at, "dupes-run").click().run()
+    assert any(m.label == "A dedupe frees" for m in at.metric)
