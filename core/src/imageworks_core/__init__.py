@@ -34,6 +34,8 @@ _EXPORTS = {
     "DiscoverRequest": "hook_types",
     "GuiPanel": "hook_types",
     "Orphan": "hook_types",
+    "UpdateCheck": "hook_types",
+    "FileChange": "hook_types",
     "GgufFile": "hook_types",
     "LinkRequest": "hook_types",
     "LinkResult": "hook_types",
@@ -116,7 +118,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .entry import ArtifactFile, Artifacts, Capabilities, ChatTemplate, Entry
     from .cleanup import is_locked
     from .linking import place_file
-    from .hook_types import (CleanupRequest, Context, DiscoverRequest, GgufFile, GuiPanel, LinkRequest, LinkResult, Orphan, DownloadRequest, DownloadResult, Finding, Location, PlannedFile, Progress,
+    from .hook_types import (CleanupRequest, Context, FileChange, UpdateCheck, DiscoverRequest, GgufFile, GuiPanel, LinkRequest, LinkResult, Orphan, DownloadRequest, DownloadResult, Finding, Location, PlannedFile, Progress,
                         Redetected, RemovedFiles, Variant)
     from .registry.store import Registry, utc_now
     from .registry.merge import MergedView

@@ -112,6 +112,31 @@ class LinkResult:
 
 
 @attrs.frozen
+class FileChange:
+    path: str
+    change: str  # added | changed | removed
+    bytes: int  # what an update fetches for it (0 for removed)
+
+
+@attrs.frozen
+class UpdateCheck:
+    """An entry's recorded commit against the hub's current one (``imageworks_check_updates``)."""
+
+    name: str
+    repo: str
+    revision: str
+    commit: str | None
+    latest_commit: str | None
+    outdated: bool | None  # None: cannot tell (no commit recorded)
+    changed: tuple[FileChange, ...] = ()
+    note: str | None = None
+
+    @property
+    def download_bytes(self) -> int:
+        return sum(c.bytes for c in self.changed)
+
+
+@attrs.frozen
 class CleanupRequest:
     """What ``cleanup`` asks of every provider."""
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from .entry import Entry
     from .settings import Settings, SettingSpec
-    from .hook_types import (CleanupRequest, Context, DiscoverRequest, GgufFile, LinkRequest, LinkResult, Orphan, DownloadRequest, DownloadResult, Finding, GuiPanel, Location,
+    from .hook_types import (CleanupRequest, Context, UpdateCheck, DiscoverRequest, GgufFile, LinkRequest, LinkResult, Orphan, DownloadRequest, DownloadResult, Finding, GuiPanel, Location,
                         Redetected, RemovedFiles, Variant)
 
 PROJECT = "imageworks"
@@ -195,4 +195,31 @@ def imageworks_link_in(request: "LinkRequest", ctx: "Context") -> "LinkResult | 
     rediscovers ``LinkResult.root`` and registers the copy with ``metadata.linked_from``.
 
     :return: a :class:`LinkResult`.
+    """
+
+
+@hookspec(firstresult=True)
+def imageworks_check_updates(entries: "list[Entry]", ctx: "Context") -> "list[UpdateCheck] | None":
+    """Compare these entries' recorded commits with what their source serves now.
+
+    Called by ``outdated`` and ``update`` with the entries this provider owns (the core groups
+    them). Make at most one metadata request per repo and revision, in parallel, bounded; never
+    download. An entry pinned to a commit is never outdated. A source that cannot be reached is
+    an error (``DownloadError``: one line, exit 1).
+
+    :return: one :class:`UpdateCheck` per entry, or None when this provider has no remote source.
+    """
+
+
+@hookspec(firstresult=True)
+def imageworks_update(entry: "Entry", check: "UpdateCheck", dry_run: bool, ctx: "Context"):
+    """Bring one outdated entry this provider owns to ``check.latest_commit``.
+
+    Called by ``update`` on the entry's own provider. Reuse unchanged files locally (no bytes
+    fetched), fetch and verify changed and new ones, leave removed ones out, and switch
+    atomically (stage beside, then swap): a kill at any point leaves a whole copy at the entry's
+    path. On ``dry_run`` write nothing and return None.
+
+    :return: ``(variant, bytes_fetched)``: the core registers the variant (same identity, new
+        commit), or None.
     """

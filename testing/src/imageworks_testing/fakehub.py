@@ -50,6 +50,11 @@ class HubRepo:
     gated: bool = False
     private: bool = False
     granted: bool = True  # does the hub's valid token have access to this gated repo?
+    history: dict[str, dict[str, HubFile]] = attrs.field(factory=dict)  # every commit -> its files
+
+    def at(self, commit: str) -> "HubRepo":
+        """The repo as it was at ``commit`` (old commits stay fetchable by their hash)."""
+        return attrs.evolve(self, files=self.history.get(commit, self.files), commit=commit)
 
 
 @attrs.define
@@ -95,7 +100,14 @@ class FakeHub:
                 entries[path] = HubFile(path, content, None, hashlib.sha256(content).hexdigest(), len(content),
                                         lfs=len(content) >= lfs_min_size and not path.endswith((".json", ".md", ".txt", ".jinja")))
         commit = hashlib.sha1(json.dumps(sorted((p, f.sha256) for p, f in entries.items())).encode()).hexdigest()
-        repo = HubRepo(repo_id, entries, commit, {"main": commit, **(revisions or {})}, gated, private, granted)
+        # Adding a repo again is a new commit on main (a branch moves); earlier commits, and the
+        # tags that point at them, stay fetchable.
+        earlier = self.repos.get(repo_id)
+        history = dict(earlier.history) if earlier else {}
+        history[commit] = entries
+        kept = {k: v for k, v in (earlier.revisions if earlier else {}).items() if k != "main"}
+        repo = HubRepo(repo_id, entries, commit, {**kept, "main": commit, **(revisions or {})}, gated, private,
+                       granted, history)
         self.repos[repo_id] = repo
         return repo
 
@@ -179,11 +191,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(403 if auth else 401, "GatedRepo", "Access to model is restricted", head)
             return None
         rev = unquote(rev or "main")
-        commit = repo.revisions.get(rev) or (rev if rev in repo.revisions.values() else None)
+        commit = repo.revisions.get(rev) or (rev if rev in repo.revisions.values() or rev in repo.history else None)
         if commit is None:
             self._error(404, "RevisionNotFound", f"Invalid rev id: {rev}", head)
             return None
-        return repo, commit
+        return repo.at(commit), commit
 
     def do_HEAD(self) -> None:
         self._dispatch(head=True)
@@ -226,6 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
         match = _CDN.match(url.path)
         if match:
             repo = hub.repos.get(match["repo"])
+            repo = repo.at(match["commit"]) if repo is not None else None
             path = unquote(match["path"])
             if repo is None or path not in repo.files:
                 self._send(404, b"not found", head=head)

@@ -19,6 +19,7 @@ from .maintenance_cmds import (
     reset_discovered_command,
     verify_command,
 )
+from .updates_cmds import lock_command, outdated_command, sync_command, update_command
 from .inventory_cmds import (
     config_group,
     list_command,
@@ -39,6 +40,8 @@ def cli(registry_dir):
 for command in (list_command, list_roles_command, stats_command, config_group, plugins_command):
     cli.add_command(command)
 cli.add_command(migrate_registry_command)
+for command in (outdated_command, update_command, lock_command, sync_command):
+    cli.add_command(command)
 # Provider commands (download, scan, import-*, ...) are added by the providers themselves
 # through imageworks_register_commands, the first time one is asked for.
 for command in (cleanup_command, dupes_command, dedupe_command, link_command, normalize_command, prune_duplicates_command, prune_deprecated_command, purge_logical_only_command,

@@ -101,6 +101,22 @@ def list_repo(repo_id: str, revision: str) -> RepoListing:
     return RepoListing(repo_id, revision, commit, files, bool(info.gated))
 
 
+def model_files(repo_id: str, revision: str) -> RepoListing:
+    """One metadata request (model info with file metadata): the commit a revision points to now,
+    and every file with its size and LFS sha256. ``outdated`` makes exactly one per repo."""
+    from huggingface_hub import HfApi
+
+    try:
+        info = HfApi(token=token()).model_info(repo_id, revision=revision, files_metadata=True)
+    except Exception as exc:  # noqa: BLE001 - mapped to a domain error
+        raise translate(exc, repo_id, revision) from None
+    files = {}
+    for sibling in info.siblings or []:
+        sha = sibling.lfs.sha256 if sibling.lfs else None
+        files[sibling.rfilename] = RemoteFile(sibling.rfilename, sibling.size, sha)
+    return RepoListing(repo_id, revision, info.sha or revision, files, bool(info.gated))
+
+
 def read_small_file(repo_id: str, commit: str, path: str) -> bytes | None:
     """A small text file (config.json) straight from the hub, for format detection."""
     import requests

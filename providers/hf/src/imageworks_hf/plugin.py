@@ -74,3 +74,17 @@ def imageworks_orphans(request, ctx: Context):
     from .cleanup import orphans
 
     return list(orphans(request, ctx))
+
+
+@hookimpl
+def imageworks_check_updates(entries, ctx: Context):
+    from .updates import check
+
+    return check(entries, ctx)
+
+
+@hookimpl
+def imageworks_update(entry, check, dry_run, ctx: Context):
+    from .updates import update
+
+    return update(entry, check, dry_run, ctx)

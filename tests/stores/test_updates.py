@@ -1,0 +1,141 @@
+"""outdated -> update -> lock -> sync (cli.md "Across stores") against a fake hub whose commits
+move: a repo's commit changes when its files change, old commits stay fetchable, branches move."""
+
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from imageworks_testing.fakehub import random_bytes
+
+V1 = {"config.json": b'{"torch_dtype": "bfloat16", "architectures": ["LlamaForCausalLM"]}',
+      "tokenizer.json": b'{"model": {}}', "tokenizer_config.json": b"{}",
+      "model-00001-of-00002.safetensors": random_bytes(300_000, seed=1),
+      "model-00002-of-00002.safetensors": random_bytes(200_000, seed=2)}
+V2 = {**{k: v for k, v in V1.items() if k != "tokenizer.json"},
+      "model-00002-of-00002.safetensors": random_bytes(210_000, seed=3), "generation_config.json": b'{"top_p": 0.9}'}
+
+
+@pytest.fixture
+def hf(hub, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "ENDPOINT", hub.url)
+    monkeypatch.setenv("IMAGEWORKS_USE_ARIA2", "never")
+    return hub
+
+
+def api_requests(hub, repo):
+    return [r for r in hub.requests if r[1].startswith(f"/api/models/{repo}")]
+
+
+def test_outdated_update_lock_sync(hf, cli, sandbox, monkeypatch, tmp_path):
+    c1 = hf.add_repo("acme/m", V1).commit
+    assert cli("download", "acme/m", "-y").exit_code == 0
+    (entry,) = cli("list", "--json").json()
+    name, folder = entry["name"], Path(entry["download_path"])
+    fresh = cli("outdated", "--json").json()
+    assert [(c["name"], c["outdated"], c["commit"], c["latest_commit"]) for c in fresh] == [(name, False, c1, c1)]
+    old_lock = tmp_path / "old.lock"
+    assert cli("lock", "-o", str(old_lock)).exit_code == 0
+
+    c2 = hf.add_repo("acme/m", V2).commit  # main moves; c1 stays fetchable
+    assert c2 != c1
+    hf.requests.clear()
+    (check,) = cli("outdated", "--json").json()
+    assert len(api_requests(hf, "acme/m")) == 1  # one metadata request per repo
+    assert check["outdated"] and check["latest_commit"] == c2
+    assert {(c["path"], c["change"]) for c in check["changed"]} == {
+        ("model-00002-of-00002.safetensors", "changed"), ("generation_config.json", "added"),
+        ("tokenizer.json", "removed")}
+    assert check["download_bytes"] == 210_000 + len(V2["generation_config.json"])
+
+    unchanged = os.stat(folder / "model-00001-of-00002.safetensors").st_ino
+    dry = cli("update", name, "--dry-run")
+    assert dry.exit_code == 0 and "would update" in dry.stdout
+    assert (folder / "tokenizer.json").exists()
+    hf.served.clear()
+    done = cli("update", name)
+    assert done.exit_code == 0, done.stderr
+    assert set(hf.served) == {"model-00002-of-00002.safetensors", "generation_config.json"}  # nothing else fetched
+    assert os.stat(folder / "model-00001-of-00002.safetensors").st_ino == unchanged  # reused locally
+    assert not (folder / "tokenizer.json").exists()
+    assert not list(folder.parent.glob(".*imageworks-update*"))
+    (updated,) = cli("list", "--json").json()
+    assert updated["name"] == name and updated["source"]["commit"] == c2
+    assert cli("verify", "--hash").exit_code == 0
+    assert cli("outdated", "--json").json()[0]["outdated"] is False
+
+    lock = tmp_path / "imageworks.lock"
+    assert cli("lock", "-o", str(lock)).exit_code == 0
+    first_bytes = lock.read_bytes()
+    assert cli("lock", "-o", str(lock)).exit_code == 0 and lock.read_bytes() == first_bytes  # deterministic
+    (model,) = tomllib.loads(first_bytes.decode())["model"]
+    assert model["commit"] == c2 and model["source"] == "hf:acme/m" and model["name"] == name
+    assert [f["path"] for f in model["files"]] == sorted(f["path"] for f in model["files"])
+
+    # Another machine: an empty registry and weights folder.
+    other = tmp_path / "host2"
+    monkeypatch.setenv("IMAGEWORKS_REGISTRY_DIR", str(other / "configs"))
+    monkeypatch.setenv("IMAGEWORKS_MODEL_ROOT", str(other / "models"))
+    hf.served.clear()
+    synced = cli("sync", str(lock), "--json")
+    assert synced.exit_code == 0, synced.stderr
+    assert [r["action"] for r in synced.json()] == ["fetched"]
+    (there,) = cli("list", "--json").json()
+    assert there["name"] == name and there["source"]["commit"] == c2
+    assert cli("verify", "--hash").exit_code == 0
+    served = dict(hf.served)
+    again = cli("sync", str(lock), "--json").json()
+    assert [r["action"] for r in again] == ["kept"] and hf.served == served  # a second run fetches 0 bytes
+
+    # A third machine, from the old lock: fetched by commit, never by the branch that moved.
+    third = tmp_path / "host3"
+    monkeypatch.setenv("IMAGEWORKS_REGISTRY_DIR", str(third / "configs"))
+    monkeypatch.setenv("IMAGEWORKS_MODEL_ROOT", str(third / "models"))
+    assert cli("sync", str(old_lock)).exit_code == 0
+    (old,) = cli("list", "--json").json()
+    assert old["source"]["commit"] == c1 and "tokenizer.json" in old["download_files"]
+
+
+def test_sync_fetches_only_what_is_missing_and_refuses_a_wrong_hash(hf, cli, sandbox, monkeypatch, tmp_path):
+    hf.add_repo("acme/m", V1)
+    assert cli("download", "acme/m", "-y").exit_code == 0
+    lock = tmp_path / "m.lock"
+    assert cli("lock", "-o", str(lock)).exit_code == 0
+    commit = hf.repos["acme/m"].commit
+    # The second host already holds one shard where the download would put it.
+    other = tmp_path / "host2"
+    monkeypatch.setenv("IMAGEWORKS_REGISTRY_DIR", str(other / "configs"))
+    monkeypatch.setenv("IMAGEWORKS_MODEL_ROOT", str(other / "models"))
+    target = other / "models" / "weights" / "acme" / f"m@{commit}"
+    target.mkdir(parents=True)
+    (target / "model-00001-of-00002.safetensors").write_bytes(V1["model-00001-of-00002.safetensors"])
+    hf.served.clear()
+    assert cli("sync", str(lock)).exit_code == 0
+    assert "model-00001-of-00002.safetensors" not in hf.served and "model-00002-of-00002.safetensors" in hf.served
+    # A lock whose hash does not match what the hub serves: exit 1, nothing registered.
+    bad = tmp_path / "bad.lock"
+    bad.write_text(lock.read_text().replace(hf.repos["acme/m"].files["config.json"].sha256, "0" * 64))
+    third = tmp_path / "host3"
+    monkeypatch.setenv("IMAGEWORKS_REGISTRY_DIR", str(third / "configs"))
+    monkeypatch.setenv("IMAGEWORKS_MODEL_ROOT", str(third / "models"))
+    result = cli("sync", str(bad), "--json")
+    assert result.exit_code == 1 and "sha256 differs" in result.json()[0]["problem"]
+    assert cli("list", "--json").json() == []
+
+
+def test_pinned_entries_are_never_outdated_and_offline_is_one_line(hf, cli, sandbox, monkeypatch):
+    commit = hf.add_repo("acme/m", V1).commit
+    assert cli("download", f"acme/m@{commit}", "-y").exit_code == 0
+    hf.add_repo("acme/m", V2)
+    (check,) = cli("outdated", "--json").json()
+    assert check["outdated"] is False and "pinned" in check["note"]
+    assert cli("download", "acme/m", "-y").exit_code == 0
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import huggingface_hub.constants as constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    result = cli("outdated")
+    assert result.exit_code == 1 and "HF_HUB_OFFLINE" in result.stderr and len(result.stderr.strip().splitlines()) <= 2
