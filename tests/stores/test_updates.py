@@ -139,3 +139,25 @@ def test_pinned_entries_are_never_outdated_and_offline_is_one_line(hf, cli, sand
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     result = cli("outdated")
     assert result.exit_code == 1 and "HF_HUB_OFFLINE" in result.stderr and len(result.stderr.strip().splitlines()) <= 2
+
+
+def test_gui_marks_outdated_entries_updates_them_and_locks(hf, cli, sandbox, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    import imageworks_gui
+
+    hf.add_repo("acme/m", V1)
+    assert cli("download", "acme/m", "-y").exit_code == 0
+    c2 = hf.add_repo("acme/m", V2).commit
+    page = Path(imageworks_gui.__file__).parent / "pages" / "2_🎯_Models.py"
+    at = AppTest.from_file(str(page), default_timeout=60).run()
+    next(b for b in at.button if b.key == "outdated-run").click().run()
+    table = at.dataframe[0].value
+    assert table["updates"].tolist() == [f"⬆ {c2[:7]}"]
+    at.checkbox(key="update-confirm").check().run()
+    next(b for b in at.button if b.key == "update-run").click().run()
+    assert cli("list", "--json").json()[0]["source"]["commit"] == c2
+    lock = tmp_path / "gui.lock"
+    at.text_input(key="lock-output").input(str(lock)).run()
+    next(b for b in at.button if b.key == "lock-run").click().run()
+    assert c2 in lock.read_text()

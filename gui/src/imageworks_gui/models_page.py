@@ -31,6 +31,7 @@ def render() -> None:
             st.info(exc.hint)
         return
     explicit = registry_dir if registry_dir != default_dir else None
+    st.session_state["registry_explicit"] = explicit
     browse, acquire, maintain, advanced = st.tabs(
         ["📚 Browse & Manage", "📥 Download & Import", "🔧 Registry Maintenance", "⚙️ Advanced Operations"])
     with browse:
@@ -159,8 +160,13 @@ def browse_tab(session, view) -> None:
               "location": r["download_location"], "size": human_bytes(r["download_size_bytes"]),
               "installed": "✓" if r["installed"] else "✗", "layer": r["layer"], "roles": ", ".join(r["roles"])}
              for r in rows]
+    outdated = st.session_state.get("outdated", {})
+    for row in table:
+        if row["name"] in outdated:
+            row["updates"] = outdated[row["name"]]
     st.caption(f"{len(table)} of {len(view)} entries")
     st.dataframe(table, width="stretch", hide_index=True)
+    updates_panel(session, view)
     st.subheader("Statistics")
     data = stats(view)
     metrics = st.columns(4)
@@ -345,6 +351,45 @@ def rediscover_tab(session, registry_dir) -> None:
 
 
 # -------------------------------------------------------------------------- advanced operations
+def updates_panel(session, view) -> None:
+    """Twins of `outdated` and `update`: mark entries whose branch moved on, and update them."""
+    import json
+
+    cols = st.columns([1, 3])
+    argv = command_line(DOWNLOAD, ["outdated", "--json"], st.session_state.get("registry_explicit"))
+    if cols[0].button("Check for updates", key="outdated-run"):
+        result = run(argv)
+        if not result.ok:
+            st.error(result.stderr.strip())
+            return
+        checks = json.loads(result.stdout)
+        st.session_state["outdated"] = {c["name"]: (f"⬆ {c['latest_commit'][:7]}" if c["outdated"] else "up to date")
+                                        for c in checks if c["outdated"] is not None}
+        st.rerun()
+    cols[1].caption(shell_text(argv))
+    stale = [name for name, mark in st.session_state.get("outdated", {}).items() if mark.startswith("⬆")]
+    if stale:
+        chosen = st.multiselect("Outdated entries to update", stale, default=stale, key="update-names")
+        ok = confirm_gate(False, "update", "changed files will be fetched and each entry switched to the new commit")
+        if run_and_show(command_line(DOWNLOAD, ["update", *chosen], st.session_state.get("registry_explicit")),
+                        key="update-run", label="Update", disabled=not ok or not chosen):
+            st.session_state.pop("outdated", None)
+
+
+def lock_sync_tab(session, view, registry_dir) -> None:
+    """Twins of `lock` and `sync`: a lock file of the chosen entries, and rebuilding from one."""
+    names = [e.name for e in view.entries if (e.source or {}).get("commit")]
+    chosen = st.multiselect("Entries to lock (none = every hub entry)", names, key="lock-names")
+    output = st.text_input("Lock file", value="imageworks.lock", key="lock-output")
+    run_and_show(command_line(DOWNLOAD, ["lock", *chosen, "-o", output], registry_dir), key="lock-run", label="Lock")
+    st.divider()
+    lock_file = st.text_input("Lock file to sync", value="imageworks.lock", key="sync-file")
+    location = st.text_input("Location for models to fetch (optional)", key="sync-location")
+    dry = st.checkbox("Dry run", value=True, key="sync-dry")
+    args = ["sync", lock_file] + (["--location", location] if location else []) + (["--dry-run"] if dry else [])
+    run_and_show(command_line(DOWNLOAD, args, registry_dir), key="sync-run", label="Sync", structured=True)
+
+
 def share_tab(session, view, registry_dir) -> None:
     """Twins of `dupes`, `dedupe --apply` and `link`: one copy of every weight."""
     import json
@@ -388,9 +433,11 @@ def share_tab(session, view, registry_dir) -> None:
 
 
 def advanced_tab(session, view, registry_dir) -> None:
-    verify, remove, share = st.tabs(["✅ Verify", "🗑️ Remove", "🔗 Share"])
+    verify, remove, share, lock = st.tabs(["✅ Verify", "🗑️ Remove", "🔗 Share", "🔒 Lock & Sync"])
     with share:
         share_tab(session, view, registry_dir)
+    with lock:
+        lock_sync_tab(session, view, registry_dir)
     names = [e.name for e in view.entries]
     with verify:
         chosen = st.multiselect("Entries (none = every installed entry)", names, key="verify-names")
