@@ -161,3 +161,35 @@ def test_gui_marks_outdated_entries_updates_them_and_locks(hf, cli, sandbox, tmp
     at.text_input(key="lock-output").input(str(lock)).run()
     next(b for b in at.button if b.key == "lock-run").click().run()
     assert c2 in lock.read_text()
+
+
+def test_a_killed_update_leaves_the_old_copy_whole_and_registered(hf, cli, sandbox):
+    """SIGKILLs at random moments of a throttled update: the registered path always holds a whole
+    copy matching the registry (old before the swap); the next run finishes the update."""
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    hf.add_repo("acme/m", V1)
+    assert cli("download", "acme/m", "-y").exit_code == 0
+    (entry,) = cli("list", "--json").json()
+    v2 = {**V2, "model-00002-of-00002.safetensors": random_bytes(3_000_000, seed=9)}
+    c2 = hf.add_repo("acme/m", v2).commit
+    code = "import sys; from imageworks_core.cli.download_program import main; sys.argv[0]='imageworks-download'; main()"
+    rng = random.Random(15)
+    hf.faults.throttle_bps = 2_000_000
+    for trial in range(4):
+        proc = subprocess.Popen([sys.executable, "-c", code, "update", entry["name"]], env=os.environ.copy(),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        time.sleep(rng.uniform(0.3, 1.5))
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        (now,) = cli("list", "--json").json()
+        verify = cli("verify", "--hash", "--json").json()
+        assert verify[0]["ok"], (trial, now["source"]["commit"], verify)  # whole, and matching the registry
+    hf.faults.throttle_bps = None
+    assert cli("update", entry["name"]).exit_code == 0
+    (done,) = cli("list", "--json").json()
+    assert done["source"]["commit"] == c2 and cli("verify", "--hash").exit_code == 0

@@ -12,6 +12,8 @@ from imageworks_core import CleanupRequest, Context, Orphan
 from .cache_ingest import cache_dir
 from .transfer import LOCK_NAME, STAGING
 
+UPDATE_SUFFIX = ".imageworks-update"  # staging folders of `update` (updates.py)
+
 def orphans(request: CleanupRequest, ctx: Context) -> Iterator[Orphan]:
     seen: set[str] = set()
     for label, directory in sorted(ctx.settings.locations.items()):
@@ -20,7 +22,7 @@ def orphans(request: CleanupRequest, ctx: Context) -> Iterator[Orphan]:
                 seen.add(staging)
                 yield Orphan(f"downloads ({label} {directory})", "partial", staging,
                              "an interrupted download's partial files and resume state",
-                             locks=(os.path.join(staging, LOCK_NAME),))
+                             locks=(os.path.join(staging, LOCK_NAME), os.path.join(staging, STAGING, LOCK_NAME)))
     cache = cache_dir()
     if cache.is_dir():
         for repo in sorted(e.path for e in os.scandir(cache) if e.name.startswith("models--") and e.is_dir()):
@@ -38,6 +40,11 @@ def _partials(root: str) -> Iterator[str]:
     """``<location>/<owner>/<repo>/.imageworks-partial`` (URL downloads: ``<host>/<name>``): one
     listing per owner and one stat per repo, not a walk of every model's files."""
     for owner in sorted(_dirs(root)):
+        try:  # an `update` killed before its swap leaves `.<repo>.imageworks-update` beside the repo
+            yield from sorted(e.path for e in os.scandir(owner) if e.name.startswith(".")
+                              and e.name.endswith(UPDATE_SUFFIX) and e.is_dir(follow_symlinks=False))
+        except OSError:
+            pass
         for repo in sorted(_dirs(owner)):
             staging = os.path.join(repo, STAGING)
             if os.path.isdir(staging):

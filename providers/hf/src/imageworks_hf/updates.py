@@ -115,7 +115,9 @@ def update(entry: Entry, check: UpdateCheck, dry_run: bool, ctx: Context):
     removed = {c.path for c in check.changed if c.change == "removed"}
     files = [f for f in entry.download_files if f not in removed] + [c.path for c in check.changed if c.change == "added"]
     changed = {c.path for c in check.changed if c.change in ("added", "changed")}
-    staging = target.parent / f".{target.name}.imageworks-update"
+    from .cleanup import UPDATE_SUFFIX
+
+    staging = target.parent / f".{target.name}{UPDATE_SUFFIX}"
     request = DownloadRequest(source=f"{check.repo}@{check.latest_commit}", non_interactive=True, dry_run=dry_run)
     jobs = [FileJob(f, hub.resolve_url(check.repo, listing.commit, f), staging / f,
                     listing.files[f].size if f in listing.files else None,
