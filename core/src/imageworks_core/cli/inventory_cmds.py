@@ -22,6 +22,9 @@ from .base import dry_run_option, emit_json, json_option, print_table, session_f
 def list_command(ctx, details, as_json, backend, download_format, quant, location, role,
                  show_deprecated, include_logical, include_testing):
     """List registered model variants."""
+    import gc
+
+    gc.disable()  # a short-lived process building rows without cycles: the cyclic GC only costs time
     from ..inventory import ListFilter, as_json as rows_json, is_installed, select
     from ..units import human_bytes
 
