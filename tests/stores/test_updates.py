@@ -193,3 +193,29 @@ def test_a_killed_update_leaves_the_old_copy_whole_and_registered(hf, cli, sandb
     assert cli("update", entry["name"]).exit_code == 0
     (done,) = cli("list", "--json").json()
     assert done["source"]["commit"] == c2 and cli("verify", "--hash").exit_code == 0
+
+
+def test_sync_to_a_location_and_update_all(hf, cli, sandbox, monkeypatch, tmp_path):
+    hf.add_repo("acme/a", V1)
+    hf.add_repo("acme/b", {**V1, "config.json": b'{"torch_dtype": "float16"}'})
+    for repo in ("acme/a", "acme/b"):
+        assert cli("download", repo, "-y").exit_code == 0
+    sandbox.write_layer("curated", [{"name": n, "roles": ["chat"]} for n in
+                                    [r["name"] for r in cli("list", "--json").json()][:1]])
+    lock = tmp_path / "team.lock"
+    assert cli("lock", "--role", "chat", "-o", str(lock)).exit_code == 0
+    (model,) = tomllib.loads(lock.read_text())["model"]
+    assert model["roles"] == ["chat"]
+    other = tmp_path / "gpu-host"
+    monkeypatch.setenv("IMAGEWORKS_REGISTRY_DIR", str(other / "configs"))
+    disk = tmp_path / "fast-disk"
+    assert cli("sync", str(lock), "--location", str(disk)).exit_code == 0
+    (row,) = cli("list", "--json").json()
+    assert row["download_path"].startswith(str(disk)) and row["roles"] == ["chat"] and row["name"] == model["name"]
+    monkeypatch.setenv("IMAGEWORKS_REGISTRY_DIR", str(sandbox.registry_dir))
+    hf.add_repo("acme/a", V2)
+    hf.add_repo("acme/b", {**V2, "config.json": b'{"torch_dtype": "float16"}'})
+    assert cli("update").exit_code == 2  # names or --all
+    done = cli("update", "--all")
+    assert done.exit_code == 0 and done.stdout.count("updated to") == 2
+    assert not any(c["outdated"] for c in cli("outdated", "--json").json())
