@@ -221,7 +221,7 @@ def _resolve_providers(settings: Settings) -> tuple[dict[str, Any], dict[str, st
             value = [_expand(p) for p in value] if spec.kind == "paths" else _expand(value)
         if spec.derive is not None:
             derived = spec.derive(value)
-            if value is None and derived is not None:
+            if value is None and derived not in (None, [], ""):
                 source = f"default ({spec.help or 'found on disk'})"
             value = derived
         values[spec.key] = value
