@@ -3,7 +3,11 @@ discovery, removal and GUI panel, through the public API only."""
 
 from pathlib import Path
 
+import pytest
+
 from imageworks_testing.fixtures import write_gguf, write_hf_folder
+
+pytest.importorskip("imageworks_modelscope", reason="install the example (CI does: .ci/minimal-install)")
 
 
 def test_setting_discovery_command_and_removal(sandbox, cli, monkeypatch):
