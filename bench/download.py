@@ -47,6 +47,31 @@ cli.main(args, standalone_mode=True)
 """
 
 
+HF_TRANSFER = """
+import os, sys
+from hf_transfer import download
+out = os.environ["BENCH_OUT"]
+os.makedirs(out, exist_ok=True)
+for url in sys.argv[1:]:
+    # As huggingface_hub drove it: the resolved (redirected) URL, 10 MiB chunks, 100 files at once.
+    download(url, os.path.join(out, url.rsplit("/", 1)[-1]), max_files=100, chunk_size=10 * 1024 * 1024,
+             parallel_failures=3, max_retries=5)
+"""
+
+
+def hf_transfer_run(hub, repo_id: str, out: Path, env: dict[str, str]) -> float:
+    """What a user who wants speed picks today: the Rust downloader, no hash check."""
+    shutil.rmtree(out, ignore_errors=True)
+    repo = hub.repos[repo_id]
+    urls = [f"{hub.url}/cdn/{repo_id}/{repo.commit}/{path}" for path in repo.files]
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", HF_TRANSFER, *urls], env={**env, "BENCH_OUT": str(out)}, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - start
+    shutil.rmtree(out, ignore_errors=True)
+    return elapsed
+
+
 def raw_aria2c(hub, repo_id: str, out: Path) -> float:
     """The ceiling: aria2c alone on the same files (16 connections, 4 files at once)."""
     shutil.rmtree(out, ignore_errors=True)
@@ -92,11 +117,14 @@ def main() -> None:
                         runs.append(timed_run(code, {**base, **extra, "BENCH_REPO": repo, "BENCH_OUT": str(out)}))
                     times[label] = statistics.median(runs)
                 raw = statistics.median(raw_aria2c(hub, repo, root / "raw") for _ in range(RUNS))
+                rust = statistics.median(hf_transfer_run(hub, repo, root / "rust", base) for _ in range(RUNS))
                 tag = "throttled 25 MB/s/conn" if throttled else "unthrottled"
                 print(f"{repo:14} {tag:22} snapshot_download {times['snapshot_download']:6.1f}s | "
                       f"aria2c {times['aria2c']:6.1f}s = {times['snapshot_download'] / times['aria2c']:5.1f}x | "
                       f"python {times['python']:6.1f}s = {times['snapshot_download'] / times['python']:5.1f}x | "
-                      f"bare aria2c -x16 (the tool alone, no checks) {raw:6.1f}s = {times['snapshot_download'] / raw:5.1f}x")
+                      f"bare aria2c -x16 (the tool alone, no checks) {raw:6.1f}s = {times['snapshot_download'] / raw:5.1f}x | "
+                      f"hf_transfer {rust:6.1f}s = {times['snapshot_download'] / rust:5.1f}x "
+                      f"(ours/hf_transfer: aria2c {rust / times['aria2c']:.2f}, python {rust / times['python']:.2f})")
         # resume: interrupt the Python path at 50% and run again
         hub.faults.throttle_bps = THROTTLE
         out = root / "out"

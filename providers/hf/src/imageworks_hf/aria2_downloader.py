@@ -84,13 +84,13 @@ class Aria2Downloader:
         return [
             aria2c_path() or "aria2c", "--input-file=-", "--continue=true",
             f"--max-connection-per-server={self.connections}", f"--split={self.connections}",
-            "--min-split-size=1M", f"--max-concurrent-downloads={self.concurrent}",
+            "--min-split-size=16M", f"--max-concurrent-downloads={self.concurrent}",
             "--stream-piece-selector=inorder",
-            # Closed ranges (``bytes=a-b``) instead of open-ended ones: with open-ended ranges the
-            # server streams on past each piece until aria2c drops the connection, and whatever
-            # filled the socket buffers is sent for nothing (measured on loopback: 1.19-2.8x the
-            # file served; with closed ranges 1.001-1.012x), and a stop loses it too.
-            "--enable-http-pipelining=true",
+            # Large segments: aria2c asks for open-ended ranges, so each time a connection moves to
+            # another segment the server has already pushed a socket buffer of bytes nobody reads
+            # (measured on loopback with 1 MiB segments: 1.2-2.8x the file served). 16 MiB segments
+            # bring that to 1.00-1.16x at the same speed. (HTTP pipelining would ask for closed
+            # ranges, but stalled for aria2c's whole timeout against a plain HTTP/1.1 server.)
             "--file-allocation=none", "--auto-file-renaming=false", "--allow-overwrite=true",
             # no --check-integrity: with a whole-file checksum it judges "complete" by file length,
             # and a sparse partial has full length, so it would re-download from scratch.
