@@ -57,9 +57,6 @@ def main() -> None:
         env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_XET": "1", "IMAGEWORKS_REGISTRY_DIR": str(registry),
                "IMAGEWORKS_LOG_DIR": str(root / "logs"), "IMAGEWORKS_CACHE_DIR": str(root / "cache"), "HOME": str(root)}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        hub.faults.stall_seconds = 0.0
-        original = hub.faults
-        exe = shutil.which("imageworks-download") or "imageworks-download"
 
         def with_latency(fn):
             def slow(*args, **kwargs):
@@ -85,7 +82,6 @@ def main() -> None:
         print(f"{len(entries)} entries from {REPOS} repos, {LATENCY * 1000:.0f} ms per metadata request; medians of {RUNS}")
         print(f"outdated: {REPOS} metadata requests, {mine:.2f}s (min {min(ours):.2f}, max {max(ours):.2f}); "
               f"sequential HfApi.model_info x{REPOS}: {seq:.2f}s = {seq / mine:.1f}x slower (target: outdated faster)")
-        del original
     finally:
         hub.stop()
         shutil.rmtree(root, ignore_errors=True)

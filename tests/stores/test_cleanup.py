@@ -150,7 +150,8 @@ def test_cleanup_lists_exactly_the_leftovers_then_reclaims_them(sandbox, hub, cl
         assert applied["freed_bytes"] == plan["reclaimable_bytes"]
         assert not any(os.path.lexists(p) for p in expected)
         after = os.statvfs(sandbox.root)
-        assert (after.f_bfree - before.f_bfree) * after.f_frsize >= 0
+        freed_df = (after.f_bfree - before.f_bfree) * after.f_frsize
+        assert abs(freed_df - applied["freed_bytes"]) <= 64 * 1024  # what df sees (folders, the log aside)
     finally:
         lock.close()
         hf_lock.close()
