@@ -14,10 +14,22 @@ from imageworks_testing.fakehub import random_bytes
 SIZE = 16_000_000
 
 
-def start_download(extra, env):
+def start_download(extra, env, *, own_group=False):
+    """``own_group``: the downloader leads its own process group, as a terminal's foreground job does."""
     code = "import sys; from imageworks_core.cli.download_program import main; sys.argv[0]='imageworks-download'; main()"
     return subprocess.Popen([sys.executable, "-c", code, "download", "o/resume", "-y", *extra],
-                            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=own_group)
+
+
+def finish_download(hub, extra, env, target, data):
+    """Run the download again to the end; check the file; return the bytes this run fetched."""
+    before = hub.served.get("model.safetensors", 0)
+    done = start_download(extra, env)
+    _out, err = done.communicate(timeout=180)
+    assert done.returncode == 0, err
+    assert hashlib.sha256((target / "model.safetensors").read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
+    return hub.served["model.safetensors"] - before
 
 
 def allocated(folder):
@@ -50,11 +62,7 @@ def test_killed_download_resumes(hub, sandbox, extra):
     first = hub.served.get("model.safetensors", 0)
     # The same network for the re-run: unthrottled, the hub would push several MiB into socket
     # buffers on aria2c's open-ended ranges before aria2c closes them (counted as served).
-    done = start_download(extra, env)
-    out, err = done.communicate(timeout=180)
-    assert done.returncode == 0, err
-    assert hashlib.sha256((target / "model.safetensors").read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
-    second = hub.served["model.safetensors"] - first
+    second = finish_download(hub, extra, env, target, data)
     # the re-run fetched what was missing, not the file again
     assert second <= 0.55 * SIZE + (1 << 20), (first, second)
     # in total at most 5% more than the file, plus what a kill loses in flight: aria2c records
@@ -85,11 +93,7 @@ def test_signal_to_the_whole_process_group_loses_nothing(hub, sandbox, extra, si
     hub.faults.throttle_bps = 4_000_000
     env = {"IMAGEWORKS_CONNECTIONS": "4"}
     target = sandbox.root / "models" / "weights" / "o" / "resume"
-    code = "import sys; from imageworks_core.cli.download_program import main; sys.argv[0]='imageworks-download'; main()"
-    # A shell job: the downloader leads its own process group, as a terminal's foreground job does.
-    proc = subprocess.Popen([sys.executable, "-c", code, "download", "o/resume", "-y", *extra],
-                            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = start_download(extra, env, own_group=True)
     deadline = time.monotonic() + 60
     while allocated(target) < size // 2 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
@@ -109,10 +113,5 @@ def test_signal_to_the_whole_process_group_loses_nothing(hub, sandbox, extra, si
         fcntl.flock(handle, fcntl.LOCK_EX)  # blocks while an orphan still holds it
         fcntl.flock(handle, fcntl.LOCK_UN)
     missing = size - on_disk(partial, data)
-    before = hub.served.get("model.safetensors", 0)
-    done = start_download(extra, env)
-    out, err = done.communicate(timeout=180)
-    assert done.returncode == 0, err
-    assert hashlib.sha256((target / "model.safetensors").read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
-    fetched = hub.served["model.safetensors"] - before
+    fetched = finish_download(hub, extra, env, target, data)
     assert fetched <= missing + 0.05 * size, (missing, fetched)
