@@ -1,3 +1,4 @@
+import os
 import json
 
 import pytest
@@ -151,3 +152,60 @@ def test_unknown_fields_are_kept_and_warned_about_once_even_when_cached(sandbox,
     assert cli("list", "--json", "--include-logical").json()[0]["team_notes"] == "keep me"
     records = [r for r in sandbox.log_records() if r["event"] == "registry_notice"]
     assert records and "team_notes" in records[0]["message"]
+
+
+def test_entry_shape_tables_match_the_entry_classes():
+    """``entry_shape`` keeps the field order and defaults for start-up; the classes are the truth."""
+    import attrs
+
+    from imageworks_core import entry, entry_shape
+
+    assert entry_shape.ENTRY_FIELDS == tuple(f.name for f in attrs.fields(entry.Entry) if f.name != "extra")
+    assert json.dumps(entry_shape.entry_defaults()) == json.dumps(entry.entry_defaults())  # as JSON: key order too
+    assert entry_shape.CAPABILITY_KEYS == tuple(f.name for f in attrs.fields(entry.Capabilities))
+
+
+def _layer(tmp_path, name):
+    return write(tmp_path / "model_registry.discovered.json",
+                 json.dumps({"schema_version": 1, "models": [{"name": name}]}))
+
+
+def test_an_unchanged_layer_is_trusted_by_its_stat_stamp_without_hashing(tmp_path, sandbox, monkeypatch):
+    from imageworks_core.registry import layers
+
+    monkeypatch.setattr(layers, "_STAMP_SETTLED_NS", 0)  # the test's file is seconds old, not minutes
+    path = _layer(tmp_path, "alpha")
+    read_layer(path, "discovered")  # validates, hashes, and records the stamp
+    real_sha256, layer_bytes = layers.hashlib.sha256, path.read_bytes()
+
+    def sha256(data=b"", **kwargs):
+        if data == layer_bytes:
+            pytest.fail("an unchanged layer was hashed")
+        return real_sha256(data, **kwargs)
+
+    monkeypatch.setattr(layers.hashlib, "sha256", sha256)
+    assert [m["name"] for m in read_layer(path, "discovered").raw] == ["alpha"]
+
+
+def test_a_layer_rewritten_in_place_with_its_old_size_and_mtime_is_validated_again(tmp_path, sandbox, monkeypatch):
+    from imageworks_core.registry import layers
+
+    monkeypatch.setattr(layers, "_STAMP_SETTLED_NS", 0)
+    path = _layer(tmp_path, "alpha")
+    read_layer(path, "discovered")
+    before = path.stat()
+    with open(path, "r+b") as handle:  # same inode, same size; mtime put back: only ctime tells
+        handle.write(path.read_bytes().replace(b'"alpha"', b'"ALPHA"'))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    with pytest.raises(RegistryFormatError, match="ALPHA"):
+        read_layer(path, "discovered")
+
+
+def test_a_fresh_layer_gets_no_stamp(tmp_path, sandbox):
+    """Written within the last seconds, a file could change again within the clock's granularity."""
+    from imageworks_core.registry import layers
+
+    path = _layer(tmp_path, "alpha")
+    read_layer(path, "discovered")
+    known = layers.validated_digests(path.parent)
+    assert known and not any(key.startswith("stat:") for key in known)

@@ -53,7 +53,7 @@ _EXPORTS = {
     "slug": "registry.naming",
     "load_registry": "registry.store",
     "Settings": "settings",
-    "SettingSpec": "settings",
+    "SettingSpec": "hook_types",
     "load_settings": "settings",
     "Session": "session",
     "ImageworksError": "errors",
@@ -125,7 +125,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .registry.layers import read_layer
     from .registry.naming import copy_identity, family_from_file, family_from_ollama, family_from_repo, slug
     from .registry.store import load_registry
-    from .settings import SettingSpec, Settings, load_settings
+    from .hook_types import SettingSpec
+    from .settings import Settings, load_settings
     from .session import Session
     from .errors import (BadInputError, DownloadError, ImageworksError, Interrupted, LockTimeoutError, NotFoundError,
                          RegistryFormatError, UnsafePathError, VerificationError)

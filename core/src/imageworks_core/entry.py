@@ -5,26 +5,14 @@ Field order is the order of the contract's table; it is also the order fields ar
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import attrs
 
-NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
-NAME_MAX = 96
-CAPABILITY_KEYS = ("text", "vision", "audio", "embedding", "tools", "thinking")
+from .entry_shape import CAPABILITY_KEYS, ENTRY_FIELDS, NAME_MAX, NAME_PATTERN, SCHEMA_VERSION, name_problem
+
 TEMPLATE_SOURCES = ("embedded", "external", "none")
 LAYERS = ("curated", "discovered")
-SCHEMA_VERSION = 1
-
-
-def name_problem(name: str) -> str | None:
-    """Why ``name`` is not a valid registry name, or None when it is."""
-    if not NAME_PATTERN.match(name):
-        return f"name {name!r} must match [a-z0-9][a-z0-9._-]*"
-    if len(name) > NAME_MAX:
-        return f"name {name!r} is longer than {NAME_MAX} characters"
-    return None
 
 
 @attrs.frozen
@@ -111,12 +99,10 @@ class Entry:
         return bool(self.metadata.get("testing"))
 
 
-ENTRY_FIELDS = tuple(f.name for f in attrs.fields(Entry) if f.name != "extra")
-
-
 def entry_defaults() -> dict[str, Any]:
-    """The JSON shape of an entry with only defaults set (no cattrs needed: CLI start-up)."""
-    row = attrs.asdict(Entry(name=""))  # tuples become lists, as in JSON
+    """The JSON shape of an entry with only defaults set, from the classes themselves (the
+    table ``entry_shape`` keeps for start-up is tested against this)."""
+    row = attrs.asdict(Entry(name=""))
     row.pop("extra")
     row["name"] = None
     return row

@@ -256,3 +256,19 @@ class RemovedFiles:
 
     deleted: tuple[str, ...] = ()
     kept: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class SettingSpec:
+    """A setting a provider declares (``imageworks_settings`` hook): its key, kind (``str``,
+    ``path``, ``paths``, ``int``, ``float``, ``bool``, ``list``, ``table``,
+    ``choice:a,b``), default, the environment variables other tools define for it (read after
+    ``IMAGEWORKS_<KEY>``), and ``derive``: a function of the value (None when unset) that fills in
+    a default found on disk (LM Studio's home, the Ollama store)."""
+
+    key: str
+    kind: str
+    default: Any = None
+    env: tuple[str, ...] = ()
+    help: str = ""
+    derive: Callable[[Any], Any] | None = attrs.field(default=None, eq=False)

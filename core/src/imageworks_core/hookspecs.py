@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     import click
 
     from .entry import Entry
-    from .settings import Settings, SettingSpec
+    from .hook_types import SettingSpec
+    from .settings import Settings
     from .hook_types import (CleanupRequest, Context, UpdateCheck, DiscoverRequest, GgufFile, LinkRequest, LinkResult, Orphan, DownloadRequest, DownloadResult, Finding, GuiPanel, Location,
                         Redetected, RemovedFiles, Variant)
 

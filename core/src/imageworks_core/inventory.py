@@ -5,15 +5,17 @@ from __future__ import annotations
 import functools
 import os
 from collections import defaultdict
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-import attrs
+import dataclasses
 
-from .entry import Entry
 from .registry.merge import MergedView
 
+if TYPE_CHECKING:  # the classes are built only by commands that need them
+    from .entry import Entry
 
-@attrs.frozen
+
+@dataclasses.dataclass(frozen=True)
 class ListFilter:
     backend: str | None = None
     download_format: str | None = None
@@ -44,19 +46,35 @@ class ListFilter:
         return tuple((field, want.lower()) for field, want in wanted if want is not None)
 
 
-def files_present(download_path: str | None, download_files: Iterable[str]) -> bool:
-    """Every listed file exists under ``download_path`` (the ``installed`` of registry.md §3.2)."""
+def files_present(download_path: str | None, download_files: Iterable[str],
+                  folders: dict[str, bool] | None = None) -> bool:
+    """Every listed file exists under ``download_path`` (the ``installed`` of registry.md §3.2).
+
+    ``folders`` remembers, across calls, which parent folders exist: for an unmounted disk or a
+    deleted models folder, one check answers for all the entries below it."""
     if not download_path:
         return False
     if not download_files:
         return os.path.isdir(download_path)
+    if folders is not None:
+        parent = os.path.dirname(download_path.rstrip("/"))
+        exists = folders.get(parent)
+        if exists is None:
+            exists = folders[parent] = _is_dir(parent)
+        if not exists:
+            return False
     base = download_path.rstrip("/") + "/"
-    try:
-        for rel in download_files:
-            os.stat(base + rel)
-    except (OSError, ValueError):
+    try:  # access(), not stat(): no exception object per missing file
+        return all(os.access(base + rel, os.F_OK) for rel in download_files)
+    except ValueError:  # a NUL byte in a hand-edited path
         return False
-    return True
+
+
+def _is_dir(path: str) -> bool:
+    try:
+        return os.path.isdir(path)
+    except ValueError:
+        return False
 
 
 def is_installed(entry: Entry) -> bool:
@@ -70,10 +88,12 @@ def select(view: MergedView, flt: ListFilter) -> list[str]:
 
 def as_json(view: MergedView, names: Iterable[str]) -> list[dict[str, Any]]:
     out = []
+    full_row, layers = view.full_row, view.layers
+    folders: dict[str, bool] = {}
     for name in names:
-        row = view.full_row(name)
-        row["installed"] = files_present(row["download_path"], row["download_files"])  # noqa
-        row["layer"] = view.layer_of(name)
+        row = full_row(name)
+        row["installed"] = files_present(row["download_path"], row["download_files"], folders)
+        row["layer"] = layers[name]
         out.append(row)
     return out
 

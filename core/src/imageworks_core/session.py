@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-import attrs
+import dataclasses
 
 from .eventlog import EventLog
 from .registry.store import Registry, locate_registry_dir
@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # imported when a hook context is made: read-only commands ne
     from .hook_types import Context, Progress
 
 
-@attrs.define
+@dataclasses.dataclass
 class Session:
     registry_dir: Path
     settings: Settings

@@ -6,29 +6,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable
-
-import attrs
+from typing import Any
 
 from .errors import BadInputError
 
 PROJECT_FILE = "imageworks.toml"
-
-
-@attrs.frozen
-class SettingSpec:
-    """A setting a provider declares (``imageworks_settings`` hook): its key, kind (``str``,
-    ``path``, ``paths``, ``int``, ``float``, ``bool``, ``list``, ``table``,
-    ``choice:a,b``), default, the environment variables other tools define for it (read after
-    ``IMAGEWORKS_<KEY>``), and ``derive``: a function of the value (None when unset) that fills in
-    a default found on disk (LM Studio's home, the Ollama store)."""
-
-    key: str
-    kind: str
-    default: Any = None
-    env: tuple[str, ...] = ()
-    help: str = ""
-    derive: Callable[[Any], Any] | None = attrs.field(default=None, eq=False)
 
 
 # The core's own settings: key -> (kind, default). Provider settings are declared by providers.

@@ -7,18 +7,21 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import attrs
+import dataclasses
 
 from ..cachedir import cache_path, ensure_cache_dir
 from ..errors import RegistryFormatError
-from ..entry import ENTRY_FIELDS, SCHEMA_VERSION, Entry, name_problem
+
+if TYPE_CHECKING:  # the classes are built only by commands that need them
+    from ..entry import Entry
+from ..entry_shape import ENTRY_FIELDS, SCHEMA_VERSION, name_problem
 
 _FIELD_RANK = {name: i for i, name in enumerate(ENTRY_FIELDS)}
 
 
-@attrs.frozen
+@dataclasses.dataclass(frozen=True)
 class Layer:
     """One layer as read: the raw objects (what a person wrote), validated.
 
@@ -138,15 +141,21 @@ def validate_raw(raw: Any, index: int, path: Path, *, prefix: str) -> Entry:
 def read_layer(path: Path, kind: str) -> Layer:
     """Read and validate one layer. A missing file is an empty layer."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read()
+            stamp = _stamp(os.fstat(handle.fileno()))
     except FileNotFoundError:
         return Layer(kind=kind, path=path)
     except OSError as exc:
         raise RegistryFormatError(f"{path}: cannot read: {exc.strerror}") from None
     models, legacy = parse_layer_text(data, path)
     prefix = "$" if legacy else "$.models"
-    digest = hashlib.sha256(data).hexdigest()
     known = validated_digests(path.parent)
+    stamped = known.get(_STAMP_PREFIX + path.name)
+    if stamped and stamped[:-1] == stamp:
+        digest = stamped[-1]  # the same bytes as when last hashed: skip reading them again
+    else:
+        digest = hashlib.sha256(data).hexdigest()
     trusted = digest in known
     seen: dict[str, int] = {}
     for i, raw in enumerate(models):
@@ -159,35 +168,59 @@ def read_layer(path: Path, kind: str) -> Layer:
             )
         seen[name] = i
     unknown = known[digest] if trusted else unknown_fields(models, prefix)
-    if not trusted:
-        remember_valid(path.parent, digest, unknown)
+    remember_valid(path.parent, digest, unknown, stamp=(path.name, stamp))
     return Layer(kind, path, tuple(models), legacy, True, tuple(unknown))
 
 
 # A layer file whose exact bytes were validated before need not be validated again: validating
 # 10,000 entries costs several times what parsing them does. The cache holds sha256 digests of
-# layer bytes known valid (written after a successful validation, and by our own writes).
+# layer bytes known valid (written after a successful validation, and by our own writes), and per
+# layer file a stat stamp (size, mtime, ctime, inode) with its digest, so an unchanged file is not
+# even hashed. As git's index does, a stamp is trusted only when taken a while after the file's
+# last change: a file rewritten within the clock's granularity could otherwise keep its stamp.
 VALIDATED_CACHE = "validated-layers"
 _VALIDATED_KEEP = 8
+_STAMP_PREFIX = "stat:"
+_STAMP_SETTLED_NS = 2_000_000_000
 
 
-def validated_digests(directory: Path) -> dict[str, list[str]]:
-    """digest of layer bytes known valid -> the unknown-field paths that layer holds."""
+def _stamp(st: os.stat_result) -> list[int]:
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def validated_digests(directory: Path) -> dict[str, list[Any]]:
+    """digest of layer bytes known valid -> the unknown-field paths that layer holds; and
+    ``stat:<file name>`` -> that layer's stat stamp followed by its digest."""
     try:
         doc = json.loads(cache_path(directory, VALIDATED_CACHE).read_bytes())
     except (OSError, ValueError):
         return {}
     if not isinstance(doc, dict):
         return {}
-    return {k: v for k, v in doc.items() if isinstance(v, list) and all(isinstance(p, str) for p in v)}
+    return {k: v for k, v in doc.items() if isinstance(v, list)
+            and (all(isinstance(p, str) for p in v) if not k.startswith(_STAMP_PREFIX) else
+                 len(v) == 6 and all(type(n) is int for n in v[:5]) and isinstance(v[5], str))}
 
 
-def remember_valid(directory: Path, digest: str, unknown: list[str] | tuple[str, ...] = ()) -> None:
+def remember_valid(directory: Path, digest: str, unknown: list[str] | tuple[str, ...] = (),
+                   *, stamp: tuple[str, list[int]] | None = None) -> None:
+    import time
+
     known = validated_digests(directory)
-    if digest in known:
+    changed = digest not in known
+    if changed:
+        known[digest] = list(unknown)
+    if stamp is not None:
+        name, values = stamp
+        key = _STAMP_PREFIX + name
+        settled = time.time_ns() - max(values[1], values[2]) > _STAMP_SETTLED_NS
+        if settled and known.get(key) != [*values, digest]:
+            known[key] = [*values, digest]
+            changed = True
+    if not changed:
         return
-    known[digest] = list(unknown)
-    known = dict(list(known.items())[-_VALIDATED_KEEP:])
+    digests = [k for k in known if not k.startswith(_STAMP_PREFIX)][-_VALIDATED_KEEP:]
+    known = {k: v for k, v in known.items() if k in digests or k.startswith(_STAMP_PREFIX)}
     try:  # best effort: a read-only cache simply validates every time
         ensure_cache_dir(directory)
         atomic_write(cache_path(directory, VALIDATED_CACHE), json.dumps(known).encode("utf-8"))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-import attrs
+import dataclasses
 
-from ..entry import entry_defaults
+from ..entry_shape import entry_defaults
 from ..errors import RegistryFormatError
-from ..entry import Entry
+
+if TYPE_CHECKING:  # the classes are built only by commands that need them
+    from ..entry import Entry
 from .layers import Layer, clean
 
 
@@ -30,7 +32,7 @@ def overlay(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@attrs.frozen
+@dataclasses.dataclass(frozen=True)
 class MergedView:
     """The effective registry, sorted by name, each entry knowing its layer.
 
@@ -92,6 +94,8 @@ _NON_NULL = tuple(k for k, v in _DEFAULTS.items() if v is not None and k != "nam
 def _discovered_row(raw: dict[str, Any]) -> dict[str, Any]:
     """A discovered row as is, unless a null stands where a field has a non-null default (a
     null elsewhere equals the default): the rows our writer makes need no copy."""
+    if None not in raw.values():  # the common case, checked in C
+        return raw
     for key in _NON_NULL:
         if key in raw and raw[key] is None:
             return clean(raw)

@@ -6,7 +6,7 @@ import hashlib
 import os
 import re
 
-from ..entry import NAME_MAX
+from ..entry_shape import NAME_MAX
 
 FORMAT_WORDS = ("gguf", "awq", "gptq", "exl2", "mlx", "bnb", "safetensors", "onnx", "ggml")
 # Precision/quant labels as they appear in repo and file names.

@@ -7,12 +7,14 @@ import datetime as dt
 import hashlib
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..errors import BadInputError, LockTimeoutError
-from ..entry import Entry
 from .layers import TEMP_SUFFIX, Layer, atomic_write, read_layer, remember_valid, render_layer, unknown_fields
 from .merge import MergedView, merge_layers
+
+if TYPE_CHECKING:  # the classes are built only by commands that need them
+    from ..entry import Entry
 
 CURATED = "model_registry.curated.json"
 DISCOVERED = "model_registry.discovered.json"
