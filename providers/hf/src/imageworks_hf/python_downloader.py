@@ -1,41 +1,193 @@
-"""The Python downloader: parallel ranged requests into one file, resumable from a state file,
-retries with backoff, and never appending to a file when the server ignored ``Range``."""
+"""The built-in downloader: one pool of keep-alive connections working through every file's
+pieces in file order, each file hashed by its own thread while its pieces arrive.
+
+- A file is cut into ``PIECE``-sized ranges. The first unfinished piece of a file is its probe:
+  the file's other pieces wait until the probe's answer shows the server honours ``Range`` (a
+  206). A server that answers 200 gets the whole file in one stream from byte 0: a partial file
+  is never appended to after a non-ranged answer.
+- Pieces are handed out in file order, so each file's finished prefix grows steadily and its
+  hasher, which follows that prefix from the page cache, is left with little more than the last
+  pieces when the bytes stop arriving: the sha256 check costs the second core, not extra time.
+- Resume state lives beside the partial file as JSON whose numbers are padded to a fixed width,
+  so recording a piece's progress is one small ``pwrite`` in place. It is recorded every
+  ``STATE_EVERY`` bytes (what a SIGKILL can cost per active connection) and on every stop.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import os
 import random
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-import attrs
+from typing import TYPE_CHECKING
 
 from imageworks_core import DownloadError, Interrupted
 
 from .transfer import FileJob, ProgressMeter, TransferStats, disk_error, finish
 
-MIN_SEGMENT = 8 << 20  # below this a file is fetched in one stream
-STATE_EVERY = 64 << 10  # bytes a SIGKILL can cost per segment on resume (a graceful stop: none)
-CHUNK = 1 << 20
+if TYPE_CHECKING:
+    import requests
+
+PIECE = 8 << 20  # one ranged request; a file below two pieces is fetched in one stream
+STATE_EVERY = 64 << 10
+BLOCK = 1 << 20  # one read from the socket
+HASH_BLOCK = 4 << 20  # one read back from the page cache by a hasher
 
 
 class RangeIgnored(Exception):
     """The server answered a ranged request with the whole file."""
 
 
-@attrs.define
+class Stopped(Exception):
+    """This worker stops because the download as a whole is stopping."""
+
+
 class Segment:
-    start: int
-    end: int  # exclusive
-    done: int = 0
+    """A byte range of one file and how much of it is on disk."""
+
+    __slots__ = ("start", "end", "done")
+
+    def __init__(self, start: int, end: int, done: int = 0):
+        self.start, self.end, self.done = start, end, done  # end exclusive; -1: size unknown
 
     @property
     def finished(self) -> bool:
-        return self.start + self.done >= self.end
+        return self.end >= 0 and self.start + self.done >= self.end
+
+    def __repr__(self) -> str:
+        return f"Segment({self.start}, {self.end}, {self.done})"
+
+
+class StateFile:
+    """``{"size": N, "sha256": "…", "segments": [[start, end, done], …]}`` with every number
+    padded to 20 characters (JSON allows the spaces): a segment's entry has a fixed offset, so
+    saving one segment's progress is one ``pwrite`` of its 66 bytes. A process killed at any
+    instant leaves each entry old or new, never torn (the kernel finishes a write it has begun)."""
+
+    WIDTH = 20
+
+    def __init__(self, path: Path, job: FileJob, segments: list[Segment]):
+        self.path = path
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        self.rewrite(job, segments)
+
+    @classmethod
+    def load(cls, path: Path, job: FileJob) -> list[Segment] | None:
+        """The saved segments, if they describe this very file and its partial is still there."""
+        try:
+            doc = json.loads(path.read_bytes())
+            if doc.get("size") != job.size or doc.get("sha256") != job.sha256 or not job.staging.exists():
+                return None
+            segments = [Segment(int(s), int(e), int(d)) for s, e, d in doc["segments"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return segments or None
+
+    def _number(self, value: int | None) -> str:
+        return f"{'null' if value is None else value:>{self.WIDTH}}"
+
+    def _entry(self, segment: Segment) -> bytes:
+        n = self._number
+        return f"[{n(segment.start)}, {n(segment.end)}, {n(segment.done)}]".encode("ascii")
+
+    def rewrite(self, job: FileJob, segments: list[Segment]) -> None:
+        self.segments = segments
+        head = f'{{"size": {self._number(job.size)}, "sha256": {json.dumps(job.sha256)}, "segments": ['.encode("ascii")
+        self._head, self._stride = len(head), len(self._entry(Segment(0, 0))) + 2
+        data = head + b", ".join(self._entry(s) for s in segments) + b"]}\n"
+        os.pwrite(self.fd, data, 0)
+        os.ftruncate(self.fd, len(data))
+
+    def save(self, index: int) -> None:
+        os.pwrite(self.fd, self._entry(self.segments[index]), self._head + index * self._stride)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class FileHasher(threading.Thread):
+    """Hashes one file from the page cache as its finished prefix grows (pieces in order)."""
+
+    def __init__(self, path: Path, segments: list[Segment], stop: threading.Event):
+        super().__init__(daemon=True, name=f"hash {path.name}")
+        self.path, self.segments, self.stop = path, segments, stop
+        self.cancelled = False
+        self.digest = hashlib.sha256()
+        self.position = 0
+        self.front = 0  # index of the first segment not wholly hashed past
+        self.wake = threading.Event()
+        self.error: OSError | None = None
+        self.size = segments[-1].end
+
+    def prefix_end(self) -> int:
+        segments = self.segments
+        while self.front < len(segments) and segments[self.front].finished:
+            self.front += 1
+        if self.front == len(segments):
+            return self.size
+        current = segments[self.front]
+        return current.start + current.done
+
+    def run(self) -> None:
+        buffer = memoryview(bytearray(HASH_BLOCK))
+        try:
+            with open(self.path, "rb", buffering=0) as handle:
+                fd = handle.fileno()
+                while self.position < self.size and not self.stop.is_set() and not self.cancelled:
+                    end = self.prefix_end()
+                    if end <= self.position:
+                        self.wake.wait(0.05)
+                        self.wake.clear()
+                        continue
+                    while self.position < end:
+                        count = os.preadv(fd, [buffer[: min(HASH_BLOCK, end - self.position)]], self.position)
+                        if count <= 0:
+                            raise OSError(f"{self.path}: short read at {self.position}")
+                        self.digest.update(buffer[:count])
+                        self.position += count
+        except OSError as exc:
+            self.error = exc
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self.wake.set()
+        self.join()
+
+    def result(self) -> str | None:
+        """The file's sha256 once every byte is hashed; None when following failed (the caller
+        then reads the file whole)."""
+        self.wake.set()
+        self.join()
+        if self.error is not None or self.position != self.size:
+            return None
+        return self.digest.hexdigest()
+
+
+class FileWork:
+    """One file in flight: its partial's descriptor, segments, state file and hasher."""
+
+    def __init__(self, order: int, job: FileJob, segments: list[Segment], fd: int, state: StateFile):
+        self.order, self.job, self.segments, self.fd, self.state = order, job, segments, fd, state
+        self.lock = threading.Lock()
+        self.hasher: FileHasher | None = None
+        self.streamed_digest: str | None = None
+        self.left = sum(1 for s in segments if not s.finished)
+        self.transferred = 0
+
+
+class _Probe:
+    """A file's first request: its other pieces wait for its answer."""
+
+    __slots__ = ("index", "open")
+
+    def __init__(self, index: int):
+        self.index, self.open = index, True
 
 
 class PythonDownloader:
@@ -44,242 +196,314 @@ class PythonDownloader:
         import requests
 
         self.headers = headers
-        self.connections = max(1, connections)
-        self.concurrent = max(1, concurrent)
+        # As many connections as aria2c would hold (per file x files at once), in one pool.
+        self.workers = max(1, connections) * max(1, concurrent)
         self.retries = retries
         self.timeout = timeout
         self.meter = meter
         self.deadline = deadline
         self.stop = threading.Event()
-        self._digests: dict[str, str] = {}
-        self._state_fds: dict[str, int] = {}
         self.session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=self.connections * self.concurrent + 4)
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=self.workers + 4)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        self._queue: list[tuple[int, int, FileWork, int, bool]] = []  # (file order, segment, work, index, probe)
+        self._ready = threading.Condition()
+        self._probing = 0  # probes whose answer may still release more pieces
+        self._errors: list[BaseException] = []
+        self._done: list[FileWork] = []
+        self._open: list[FileWork] = []
 
+    # -- the pool
     def run(self, jobs: list[FileJob]) -> TransferStats:
         stats = TransferStats(backend="python")
-        errors: list[BaseException] = []
-        with ThreadPoolExecutor(max_workers=self.concurrent) as pool:
-            futures = [pool.submit(self._file, job) for job in jobs]
+        try:
+            for order, job in enumerate(jobs):
+                self._begin(order, job)
+            pieces = sum(work.left for work in self._open)
+            threads = [threading.Thread(target=self._worker, name=f"fetch {i}", daemon=True)
+                       for i in range(min(self.workers, pieces))]
+            for thread in threads:
+                thread.start()
             try:
-                for future in futures:
-                    try:
-                        stats.bytes_transferred += future.result()
-                        stats.files_done += 1
-                    except BaseException as exc:  # noqa: BLE001 - first error wins, others stop
-                        self.stop.set()
-                        errors.append(exc)
+                for thread in threads:
+                    while thread.is_alive():
+                        thread.join(0.2)
             except KeyboardInterrupt:
-                self.stop.set()
+                self._halt()
+                for thread in threads:
+                    thread.join()
                 raise Interrupted("interrupted; partial files are kept and the next run resumes them") from None
-        if errors:
-            raise errors[0]
+        finally:
+            self.stop.set()  # nothing runs past here: the hashers of unfinished files stop too
+            for work in self._open:
+                if work.hasher is not None:
+                    work.hasher.join()
+                self._close(work)
+        if self._errors:
+            raise self._errors[0]
+        for work in self._done:
+            stats.bytes_transferred += work.transferred
+            stats.files_done += 1
         return stats
 
-    def _saved_on_exit(self, job: FileJob, segments: list[Segment], lock: threading.Lock) -> _SavedOnExit:
-        return _SavedOnExit(self, job, segments, lock)
+    def _halt(self) -> None:
+        self.stop.set()
+        with self._ready:
+            self._ready.notify_all()
 
-    # -- one file
-    def _state_path(self, job: FileJob) -> Path:
-        return job.staging.with_name(job.staging.name + ".state.json")
-
-    def _load_state(self, job: FileJob) -> list[Segment] | None:
-        try:
-            doc = json.loads(self._state_path(job).read_text())
-            if doc.get("size") != job.size or doc.get("sha256") != job.sha256 or not job.staging.exists():
-                return None
-            return [Segment(*s) for s in doc["segments"]]
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def _save_state(self, job: FileJob, segments: list[Segment], lock: threading.Lock) -> None:
-        """Rewrite the state file in place. Numbers are padded to a fixed width (JSON allows the
-        spaces), so every save is one ``pwrite`` of the same length: cheap enough to save every
-        64 KiB, and a process killed at any instant leaves the old or the new bytes, never a
-        torn file (the kernel finishes a write it has begun)."""
-        def number(value: int | None) -> str:
-            return f"{'null' if value is None else value:>20}"
-
-        with lock:
-            spans = ", ".join(f"[{number(s.start)}, {number(s.end)}, {number(s.done)}]" for s in segments)
-            data = (f'{{"size": {number(job.size)}, "sha256": {json.dumps(job.sha256)}, '
-                    f'"segments": [{spans}]}}\n').encode("ascii")
-            fd = self._state_fds.get(job.path)
-            if fd is None:
-                fd = os.open(self._state_path(job), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-                self._state_fds[job.path] = fd
-            os.pwrite(fd, data, 0)
-            if os.fstat(fd).st_size != len(data):
-                os.ftruncate(fd, len(data))
-
-    def _close_state(self, job: FileJob) -> None:
-        fd = self._state_fds.pop(job.path, None)
-        if fd is not None:
-            os.close(fd)
-
-    def _plan(self, job: FileJob) -> list[Segment]:
-        size = job.size or 0
-        if job.size is None or size < 2 * MIN_SEGMENT or self.connections == 1:
-            return [Segment(0, size if job.size is not None else -1)]
-        count = min(self.connections, max(1, size // MIN_SEGMENT))
-        step = size // count
-        bounds = [i * step for i in range(count)] + [size]
-        return [Segment(bounds[i], bounds[i + 1]) for i in range(count)]
-
-    def _file(self, job: FileJob) -> int:
+    def _begin(self, order: int, job: FileJob) -> None:
         job.staging.parent.mkdir(parents=True, exist_ok=True)
-        segments = self._load_state(job)
-        foreign = job.staging.with_name(job.staging.name + ".aria2").exists()
-        if segments is None or foreign:
+        state_path = job.staging.with_name(job.staging.name + ".state.json")
+        segments = StateFile.load(state_path, job)
+        foreign = job.staging.with_name(job.staging.name + ".aria2")
+        if segments is None or foreign.exists():
             # No state we can trust (none, corrupt, another downloader's): start the file over.
             job.staging.unlink(missing_ok=True)
-            job.staging.with_name(job.staging.name + ".aria2").unlink(missing_ok=True)
+            foreign.unlink(missing_ok=True)
             segments = self._plan(job)
-        lock = threading.Lock()
-        self.meter.add(sum(s.done for s in segments), transferred=False)
-        fd = os.open(job.staging, os.O_RDWR | os.O_CREAT, 0o644)
-        transferred = 0
-        single = len(segments) == 1
         try:
-            self._save_state(job, segments, lock)
-            try:
-                if single:
-                    transferred = self._stream(job, fd, segments[0], segments, lock, hash_along=True)
-                else:
-                    with ThreadPoolExecutor(max_workers=len(segments)) as pool:
-                        results = list(pool.map(lambda s: self._stream(job, fd, s, segments, lock), segments))
-                    transferred = sum(results)
-            except RangeIgnored:
-                # The server sends whole files: restart in one stream from byte 0, never append.
-                os.ftruncate(fd, 0)
-                segments[:] = [Segment(0, job.size if job.size is not None else -1)]
-                self._save_state(job, segments, lock)
-                transferred = self._stream(job, fd, segments[0], segments, lock, hash_along=True, no_range=True)
-            # No fsync of the data: like aria2c and huggingface_hub; a file lost to a power cut
-            # shows up as a size mismatch in `verify`. The registry itself is fsynced.
+            fd = os.open(job.staging, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
-            if isinstance(exc, (ConnectionError, TimeoutError)):
-                raise
             raise disk_error(exc, job.staging) from None
-        finally:
-            os.close(fd)
-            self._close_state(job)
-        digest = self._digests.pop(job.path, None)
-        finish(job, digest)
-        self._state_path(job).unlink(missing_ok=True)
-        return transferred
+        work = FileWork(order, job, segments, fd, StateFile(state_path, job, segments))
+        self._open.append(work)
+        self.meter.add(sum(s.done for s in segments), transferred=False)
+        if len(segments) > 1 and job.sha256 is not None:
+            work.hasher = FileHasher(job.staging, segments, self.stop)
+            work.hasher.start()
+        pending = [i for i, s in enumerate(segments) if not s.finished]
+        if not pending:
+            self._complete(work)
+            return
+        self._push(work, pending[0], probe=True)
 
-    def _stream(self, job: FileJob, fd: int, segment: Segment, segments: list[Segment], lock: threading.Lock,
-                *, hash_along: bool = False, no_range: bool = False) -> int:
+    def _plan(self, job: FileJob) -> list[Segment]:
+        if job.size is None:
+            return [Segment(0, -1)]
+        if job.size < 2 * PIECE:
+            return [Segment(0, job.size)]
+        return [Segment(start, min(start + PIECE, job.size)) for start in range(0, job.size, PIECE)]
+
+    def _push(self, work: FileWork, index: int, *, probe: bool) -> None:
+        with self._ready:
+            heapq.heappush(self._queue, (work.order, index, work, index, probe))
+            self._probing += probe
+            self._ready.notify()
+
+    def _next(self) -> tuple[FileWork, int, bool] | None:
+        with self._ready:
+            while True:
+                if self.stop.is_set():
+                    return None
+                if self._queue:
+                    _order, _index, work, index, probe = heapq.heappop(self._queue)
+                    return work, index, probe
+                if not self._probing:
+                    return None  # nothing queued and no probe can release more
+                self._ready.wait(0.5)
+
+    def _worker(self) -> None:
+        while (item := self._next()) is not None:
+            work, index, probe = item
+            try:
+                self._fetch(work, index, probe)
+            except Stopped:
+                pass
+            except BaseException as exc:  # noqa: BLE001 - the first error wins; the rest stop
+                with self._ready:
+                    self._errors.append(exc)
+                self._halt()
+
+    def _release(self, work: FileWork, probe: _Probe, *, pieces: bool) -> None:
+        """A probe is answered: with ``pieces`` (a ranged answer) queue the file's other
+        unfinished pieces; either way it no longer holds the pool open. Kept once per probe."""
+        with self._ready:
+            if not probe.open:
+                return
+            probe.open = False
+            self._probing -= 1
+            if pieces:
+                for i, segment in enumerate(work.segments):
+                    if i != probe.index and not segment.finished:
+                        heapq.heappush(self._queue, (work.order, i, work, i, False))
+            self._ready.notify_all()
+
+    # -- one piece
+    def _fetch(self, work: FileWork, index: int, is_probe: bool) -> None:
+        segment = work.segments[index]
+        probe = _Probe(index) if is_probe else None
+        hasher = None
+        if len(work.segments) == 1 and work.job.sha256 is not None:
+            hasher = self._hash_done_part(work, segment)
+        try:
+            self._stream(work, index, segment, probe, hasher)
+        except RangeIgnored:
+            # The server sends whole files: restart in one stream from byte 0, never append.
+            if probe is None:
+                raise DownloadError(f"{work.job.path}: the server stopped honouring byte ranges mid-download") from None
+            self._release(work, probe, pieces=False)
+            self._restart_whole(work)
+            segment = work.segments[0]
+            hasher = hashlib.sha256() if work.job.sha256 is not None else None
+            self._stream(work, 0, segment, None, hasher, no_range=True)
+        finally:
+            if probe is not None:
+                self._release(work, probe, pieces=False)  # a probe that failed releases nothing
+        if hasher is not None:
+            work.streamed_digest = hasher.hexdigest()
+        with work.lock:
+            work.left -= 1
+            last = work.left == 0
+        if last:
+            self._complete(work)
+
+    def _hash_done_part(self, work: FileWork, segment: Segment):
+        """One stream: hash while writing; after a resume, hash the part already on disk first."""
+        hasher = hashlib.sha256()
+        position = 0
+        with open(work.job.staging, "rb", buffering=0) as handle:
+            while position < segment.done:
+                block = handle.read(min(HASH_BLOCK, segment.done - position))
+                if not block:
+                    break
+                hasher.update(block)
+                position += len(block)
+        return hasher
+
+    def _restart_whole(self, work: FileWork) -> None:
+        if work.hasher is not None:
+            work.hasher.cancel()
+            work.hasher = None
+        os.ftruncate(work.fd, 0)
+        self.meter.add(-sum(s.done for s in work.segments), transferred=False)
+        work.segments[:] = [Segment(0, work.job.size if work.job.size is not None else -1)]
+        work.left = 1
+        work.state.rewrite(work.job, work.segments)
+
+    def _complete(self, work: FileWork) -> None:
+        digest = work.streamed_digest
+        if work.hasher is not None:
+            work.hasher.wake.set()
+            digest = work.hasher.result()
+        self._close(work)
+        finish(work.job, digest)
+        work.state.path.unlink(missing_ok=True)
+        with self._ready:
+            self._done.append(work)
+
+    def _close(self, work: FileWork) -> None:
+        if work.fd >= 0:
+            os.close(work.fd)
+            work.fd = -1
+        work.state.close()
+
+    def _stream(self, work: FileWork, index: int, segment: Segment, probe: _Probe | None, hasher,
+                *, no_range: bool = False) -> None:
+        """Fetch what ``segment`` misses, with retries; a probe releases its file's other pieces
+        as soon as the server's first answer shows it honours ranges."""
         import requests
 
-        transferred = 0
+        job = work.job
         attempt = 0
-        hasher = None
-        if hash_along and job.sha256 is not None:
-            # One stream: hash while writing; after a resume, hash the part already on disk first.
-            hasher = hashlib.sha256()
-            if segment.done:
-                with open(job.staging, "rb") as handle:
-                    remaining = segment.done
-                    while remaining:
-                        block = handle.read(min(CHUNK, remaining))
-                        if not block:
-                            break
-                        hasher.update(block)
-                        remaining -= len(block)
-        while not segment.finished or segment.end < 0:
+        while not segment.finished:
             if self.stop.is_set():
-                raise DownloadError("stopped because another file failed")
+                raise Stopped()
             if self.deadline and time.monotonic() > self.deadline:
                 raise DownloadError(f"{job.path}: gave up after the overall deadline; partial kept for resume")
             headers = dict(self.headers)
             offset = segment.start + segment.done
-            ranged = (offset > 0 or segment.end != job.size) and not no_range and segment.end >= 0
+            ranged = not no_range and (offset > 0 or segment.end != job.size) and (segment.end >= 0 or offset > 0)
             if ranged:
-                headers["Range"] = f"bytes={offset}-{segment.end - 1}"
-            elif offset > 0 and segment.end < 0:
-                headers["Range"] = f"bytes={offset}-"
-                ranged = True
+                headers["Range"] = f"bytes={offset}-{segment.end - 1}" if segment.end >= 0 else f"bytes={offset}-"
             try:
                 with self.session.get(job.url, headers=headers, stream=True, timeout=(10, self.timeout),
-                                      allow_redirects=True) as response, self._saved_on_exit(job, segments, lock):
-                    if response.status_code in (429, 500, 502, 503, 504):
-                        raise _Retry(response.status_code, response.headers.get("Retry-After"))
-                    if response.status_code == 416 and segment.end < 0:
+                                      allow_redirects=True) as response:
+                    status = response.status_code
+                    if status in (429, 500, 502, 503, 504):
+                        raise _Retry(status, response.headers.get("Retry-After"))
+                    if status == 416 and segment.end < 0:
                         segment.end = offset
                         break
-                    if response.status_code in (401, 403):
-                        raise DownloadError(f"{job.path}: access refused ({response.status_code}); check HF_TOKEN and that you accepted the repo's terms")
-                    if response.status_code == 404:
+                    if status in (401, 403):
+                        raise DownloadError(f"{job.path}: access refused ({status}); check HF_TOKEN and that you accepted the repo's terms")
+                    if status == 404:
                         raise DownloadError(f"{job.path}: not found on the server (404)")
-                    if response.status_code not in (200, 206):
-                        raise _Retry(response.status_code, None)
-                    if ranged and response.status_code == 200:
+                    if status not in (200, 206):
+                        raise _Retry(status, None)
+                    if ranged and status == 200:
                         raise RangeIgnored()
                     if segment.end < 0:
                         length = response.headers.get("Content-Length")
                         segment.end = offset + int(length) if length and length.isdigit() else -1
-                    unsaved = 0
-                    for block in response.iter_content(CHUNK):
-                        if self.stop.is_set():
-                            raise DownloadError("stopped because another file failed")
-                        position = segment.start + segment.done
-                        if segment.end >= 0 and position + len(block) > segment.end:
-                            block = block[: segment.end - position]
-                        written = 0
-                        while written < len(block):
-                            written += os.pwrite(fd, memoryview(block)[written:], position + written)
-                        if hasher is not None:
-                            hasher.update(block)
-                        segment.done += len(block)
-                        transferred += len(block)
-                        unsaved += len(block)
-                        self.meter.add(len(block))
-                        if unsaved >= STATE_EVERY:
-                            self._save_state(job, segments, lock)
-                            unsaved = 0
-                        if segment.end >= 0 and segment.finished:
-                            break
-                    self._save_state(job, segments, lock)
+                    if probe is not None and probe.open:
+                        self._release(work, probe, pieces=True)
+                    try:
+                        self._copy(work, index, segment, response, hasher)
+                    finally:
+                        work.state.save(index)
                     if segment.end < 0:
                         segment.end = segment.start + segment.done
+                        work.state.save(index)
                     if not segment.finished:
                         raise _Retry(None, None)  # the connection ended early
                     attempt = 0
-            except RangeIgnored:
+            except (RangeIgnored, Stopped, DownloadError):
                 raise
-            except (_Retry, requests.RequestException, ConnectionError) as exc:
-                attempt += 1
-                if attempt > self.retries:
-                    detail = f"HTTP {exc.status}" if isinstance(exc, _Retry) and exc.status else type(exc).__name__
-                    raise DownloadError(f"{job.path}: failed after {self.retries} retries ({detail}); "
-                                        f"the partial file is kept and the next run resumes it") from None
-                wait = min(30.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + random.random())
-                if isinstance(exc, _Retry) and exc.retry_after and exc.retry_after.isdigit():
-                    wait = min(30.0, float(exc.retry_after))
-                time.sleep(wait)
-        if hasher is not None:
-            self._digests[job.path] = hasher.hexdigest()
-        return transferred
+            except OSError as exc:
+                if not isinstance(exc, (ConnectionError, TimeoutError, requests.RequestException)):
+                    raise disk_error(exc, job.staging) from None
+                attempt = self._back_off(job, attempt, exc)
+            except (_Retry, requests.RequestException) as exc:
+                attempt = self._back_off(job, attempt, exc)
 
-
-class _SavedOnExit:
-    """Save the resume state however a stream ends (stopped by Ctrl-C, an error, the end)."""
-
-    def __init__(self, owner: "PythonDownloader", job: FileJob, segments: list[Segment], lock: threading.Lock):
-        self.owner, self.job, self.segments, self.lock = owner, job, segments, lock
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc_info) -> None:
+    def _copy(self, work: FileWork, index: int, segment: Segment, response: "requests.Response", hasher) -> None:
+        done_before = segment.done
         try:
-            self.owner._save_state(self.job, self.segments, self.lock)
-        except OSError:
-            pass
+            self._copy_blocks(work, index, segment, response, hasher)
+        finally:
+            with work.lock:
+                work.transferred += segment.done - done_before
+
+    def _copy_blocks(self, work: FileWork, index: int, segment: Segment, response: "requests.Response", hasher) -> None:
+        unsaved = 0
+        fd, meter, stop = work.fd, self.meter, self.stop
+        wake = work.hasher.wake if work.hasher is not None else None
+        for block in response.iter_content(BLOCK):
+            if stop.is_set():
+                raise Stopped()
+            position = segment.start + segment.done
+            if segment.end >= 0 and position + len(block) > segment.end:
+                block = block[: segment.end - position]
+            view = memoryview(block)
+            written = 0
+            while written < len(block):
+                written += os.pwrite(fd, view[written:], position + written)
+            if hasher is not None:
+                hasher.update(block)
+            segment.done += len(block)  # after the write: a hasher reads only what is on disk
+            unsaved += len(block)
+            meter.add(len(block))
+            if wake is not None and index == work.hasher.front:
+                wake.set()
+            if unsaved >= STATE_EVERY:
+                work.state.save(index)
+                unsaved = 0
+            if segment.finished:
+                break
+
+    def _back_off(self, job: FileJob, attempt: int, exc: BaseException) -> int:
+        attempt += 1
+        if attempt > self.retries:
+            detail = f"HTTP {exc.status}" if isinstance(exc, _Retry) and exc.status else type(exc).__name__
+            raise DownloadError(f"{job.path}: failed after {self.retries} retries ({detail}); "
+                                f"the partial file is kept and the next run resumes it") from None
+        wait = min(30.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + random.random())
+        if isinstance(exc, _Retry) and exc.retry_after and exc.retry_after.isdigit():
+            wait = min(30.0, float(exc.retry_after))
+        if self.stop.wait(wait):
+            raise Stopped()
+        return attempt
 
 
 class _Retry(Exception):
