@@ -265,3 +265,21 @@ def test_split_gguf_in_a_sub_folder_downloads_as_one_variant(gguf_repo, cli, san
     (row,) = cli("list", "--json").json()
     assert row["quantization"] == "q6_k" and row["metadata"]["gguf_split_count"] == 3
     assert row["download_files"][0] == "Q6_K/Foo-7B-Q6_K-00001-of-00003.gguf"
+
+
+@pytest.mark.parametrize("setting, flag, engine", [
+    ("auto", None, "python"), ("auto", "--aria2", "aria2c"), ("always", None, "aria2c"),
+    ("always", "--no-aria2", "python"), ("never", "--aria2", "aria2c"),
+])
+def test_the_built_in_downloader_is_the_default_and_flags_choose(gguf_repo, cli, monkeypatch, setting, flag, engine):
+    monkeypatch.setenv("IMAGEWORKS_USE_ARIA2", setting)
+    args = ["download", "bartowski/Foo-7B-GGUF", "--quant", "q8_0", "-y", "--dry-run"] + ([flag] if flag else [])
+    result = cli(*args)
+    assert result.exit_code == 0, result.stderr
+    assert f"(via {engine})" in result.stdout
+
+
+def test_aria2_asked_for_but_missing_is_a_one_line_error(gguf_repo, cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    result = cli("download", "bartowski/Foo-7B-GGUF", "--quant", "q8_0", "-y", "--aria2")
+    assert result.exit_code != 0 and "aria2c is not installed" in result.stderr

@@ -81,7 +81,7 @@ class FakeHub:
         self.served: dict[str, int] = {}  # path -> body bytes served
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     # -- content
@@ -125,7 +125,7 @@ class FakeHub:
             pass
 
         Handler.hub = hub
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
         self._thread.start()
@@ -153,9 +153,19 @@ _RESOLVE = re.compile(r"^/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>
 _CDN = re.compile(r"^/cdn/(?P<repo>[^/]+/[^/]+)/(?P<commit>[0-9a-f]{40})/(?P<path>.+)$")
 
 
+class _Server(ThreadingHTTPServer):
+    # The standard library listens with a backlog of 5: a client opening dozens of connections
+    # at once (hf_transfer opens up to 100) has its SYNs dropped and waits 1-3 s to retry. Real
+    # servers accept far more; so does this one.
+    request_queue_size = 1024
+
+
 class _Handler(BaseHTTPRequestHandler):
     hub: FakeHub
     protocol_version = "HTTP/1.1"
+    # As real servers and CDNs do. With Nagle on, the small write that ends a response waits for
+    # the client's delayed ACK: 40 ms added to every API answer and every ranged piece.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args: Any) -> None:  # quiet
         pass

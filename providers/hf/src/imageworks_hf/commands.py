@@ -91,19 +91,20 @@ def ask_quant_prompt(choices: list[str]) -> str:
 @click.option("--include-optional", is_flag=True, help="Also README, licence, images.")
 @click.option("--non-interactive", "-y", is_flag=True, help="Never ask (GGUF default quant: q4_k_m).")
 @click.option("--force", is_flag=True, help="Fetch again even if the files are present.")
-@click.option("--no-aria2", is_flag=True, help="Use the Python downloader.")
+@click.option("--aria2/--no-aria2", "use_aria2", default=None,
+              help="Fetch with aria2c, or with the built-in downloader (the default: see use_aria2).")
 @click.option("--backend", default=None, help="Serving backend to register (default from the format).")
 @dry_run_option
 @click.pass_context
 def download_command(ctx, source, formats, quant, location, weights, support_repo, include_optional,
-                     non_interactive, force, no_aria2, backend, dry_run):
+                     non_interactive, force, use_aria2, backend, dry_run):
     """Fetch a model (owner/repo[@rev], a Hugging Face URL, or an https:// file URL) and register it."""
     session = session_from(ctx, "download")
     request = DownloadRequest(
         source=source, formats=_split(formats), quant=quant.lower() if quant else None, location=location,
         weights=_split(weights), support_repo=support_repo, include_optional=include_optional,
         non_interactive=non_interactive or not sys.stdin.isatty(), force=force,
-        use_aria2=False if no_aria2 else None, backend=backend, dry_run=dry_run)
+        use_aria2=use_aria2, backend=backend, dry_run=dry_run)
     printer = ProgressPrinter()
     try:
         with _terminate_as_interrupt():

@@ -15,8 +15,8 @@ pieces in file order, each file hashed by its own thread while its pieces arrive
 
 from __future__ import annotations
 
+import collections
 import hashlib
-import heapq
 import json
 import os
 import random
@@ -179,6 +179,8 @@ class FileWork:
         self.streamed_digest: str | None = None
         self.left = sum(1 for s in segments if not s.finished)
         self.transferred = 0
+        self.queued: collections.deque[tuple[int, bool]] = collections.deque()  # (segment, probe?)
+        self.active = 0  # pieces being fetched now
 
 
 class _Probe:
@@ -196,8 +198,10 @@ class PythonDownloader:
         import requests
 
         self.headers = headers
-        # As many connections as aria2c would hold (per file x files at once), in one pool.
-        self.workers = max(1, connections) * max(1, concurrent)
+        # As aria2c's -x and -j: at most ``connections`` at once on one file, and as many
+        # connections in all as ``concurrent`` files would use; one pool, files taken in order.
+        self.per_file = max(1, connections)
+        self.workers = self.per_file * max(1, concurrent)
         self.retries = retries
         self.timeout = timeout
         self.meter = meter
@@ -207,7 +211,6 @@ class PythonDownloader:
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=self.workers + 4)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self._queue: list[tuple[int, int, FileWork, int, bool]] = []  # (file order, segment, work, index, probe)
         self._ready = threading.Condition()
         self._probing = 0  # probes whose answer may still release more pieces
         self._errors: list[BaseException] = []
@@ -287,19 +290,25 @@ class PythonDownloader:
 
     def _push(self, work: FileWork, index: int, *, probe: bool) -> None:
         with self._ready:
-            heapq.heappush(self._queue, (work.order, index, work, index, probe))
+            work.queued.append((index, probe))
             self._probing += probe
             self._ready.notify()
 
     def _next(self) -> tuple[FileWork, int, bool] | None:
+        """The next piece in file order, from the first file below its connection cap."""
         with self._ready:
             while True:
                 if self.stop.is_set():
                     return None
-                if self._queue:
-                    _order, _index, work, index, probe = heapq.heappop(self._queue)
-                    return work, index, probe
-                if not self._probing:
+                waiting = False
+                for work in self._open:
+                    if work.queued:
+                        waiting = True
+                        if work.active < self.per_file:
+                            index, probe = work.queued.popleft()
+                            work.active += 1
+                            return work, index, probe
+                if not waiting and not self._probing:
                     return None  # nothing queued and no probe can release more
                 self._ready.wait(0.5)
 
@@ -314,6 +323,10 @@ class PythonDownloader:
                 with self._ready:
                     self._errors.append(exc)
                 self._halt()
+            finally:
+                with self._ready:
+                    work.active -= 1
+                    self._ready.notify_all()
 
     def _release(self, work: FileWork, probe: _Probe, *, pieces: bool) -> None:
         """A probe is answered: with ``pieces`` (a ranged answer) queue the file's other
@@ -324,9 +337,8 @@ class PythonDownloader:
             probe.open = False
             self._probing -= 1
             if pieces:
-                for i, segment in enumerate(work.segments):
-                    if i != probe.index and not segment.finished:
-                        heapq.heappush(self._queue, (work.order, i, work, i, False))
+                work.queued.extend((i, False) for i, segment in enumerate(work.segments)
+                                   if i != probe.index and not segment.finished)
             self._ready.notify_all()
 
     # -- one piece
@@ -469,21 +481,21 @@ class PythonDownloader:
         unsaved = 0
         fd, meter, stop = work.fd, self.meter, self.stop
         wake = work.hasher.wake if work.hasher is not None else None
-        for block in response.iter_content(BLOCK):
+        for block in _blocks(response, segment):
             if stop.is_set():
                 raise Stopped()
             position = segment.start + segment.done
             if segment.end >= 0 and position + len(block) > segment.end:
                 block = block[: segment.end - position]
-            view = memoryview(block)
+            size = len(block)
             written = 0
-            while written < len(block):
-                written += os.pwrite(fd, view[written:], position + written)
+            while written < size:
+                written += os.pwrite(fd, block[written:], position + written)
             if hasher is not None:
                 hasher.update(block)
-            segment.done += len(block)  # after the write: a hasher reads only what is on disk
-            unsaved += len(block)
-            meter.add(len(block))
+            segment.done += size  # after the write: a hasher reads only what is on disk
+            unsaved += size
+            meter.add(size)
             if wake is not None and index == work.hasher.front:
                 wake.set()
             if unsaved >= STATE_EVERY:
@@ -504,6 +516,25 @@ class PythonDownloader:
         if self.stop.wait(wait):
             raise Stopped()
         return attempt
+
+
+def _blocks(response: "requests.Response", segment: Segment):
+    """The body in blocks of up to ``BLOCK`` bytes, as memoryviews valid until the next one.
+
+    A plain body (no content coding) is read with ``readinto`` straight from the socket into one
+    reused buffer: no new 1 MiB object per block. Anything else goes through requests."""
+    raw = getattr(response.raw, "_fp", None)  # urllib3's http.client response
+    coded = response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
+    if coded or not hasattr(raw, "readinto") or response.headers.get("Transfer-Encoding"):
+        for block in response.iter_content(BLOCK):
+            yield memoryview(block)
+        return
+    buffer = memoryview(bytearray(BLOCK))
+    while True:
+        count = raw.readinto(buffer)
+        if not count:
+            return
+        yield buffer[:count]
 
 
 class _Retry(Exception):
