@@ -73,11 +73,12 @@ SCAN = """
 import sys, time, resource
 from pathlib import Path
 from imageworks_core.session import Session
+from imageworks_core import DiscoverRequest
 from imageworks_core.discovery import collect_variants
 session = Session.open(sys.argv[2])
 session.plugins  # providers load once per process; that start-up is not scanning
 t = time.perf_counter()
-variants, warnings = collect_variants(session, [sys.argv[3]], {"bases": [sys.argv[1]], "hf_roots": [sys.argv[1]]})
+variants, warnings = collect_variants(session, [sys.argv[3]], DiscoverRequest(roots=(sys.argv[1],)))
 elapsed = time.perf_counter() - t
 assert len(variants) >= int(sys.argv[4]), (len(variants), warnings[:3])
 print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .detect import GGUFHeaderError, detect_folder, gguf_sets, quant_label_from_filename, read_gguf_info
 from .detect.folder import WEIGHT_SUFFIXES, capabilities_from
 from .entry import Capabilities, ChatTemplate
+from .realpaths import real_path
 from .registry.naming import family_from_file, family_from_repo
 from .hook_types import Context, Variant
 
@@ -111,7 +112,7 @@ def gguf_variants(
             files[0], info.values.get("general.basename") if isinstance(info.values.get("general.basename"), str) else None,
             size_label if isinstance(size_label, str) else None,
         )
-        real = os.path.realpath(main)
+        real = real_path(main)
         variants.append(Variant(
             provider=provider,
             identity=identity_fn(quant, main) if identity_fn else f"{provider}:{real}",
@@ -153,7 +154,7 @@ def folder_variant(
         metadata["format_from"] = "--format fallback"
     return Variant(
         provider=provider,
-        identity=identity or f"{provider}:{os.path.realpath(folder)}",
+        identity=identity or f"{provider}:{real_path(folder)}",
         family=family or family_from_repo(folder.name),
         backend=backend or default_backend(fmt),
         download_format=fmt,

@@ -90,7 +90,9 @@ COPY_SEPARATOR = "@/"
 def copy_identity(base: str, path: str | os.PathLike) -> str:
     """An identity that names one *copy* (registry.md §4): ``<base>@<real path>``. The same repo
     in the weights folder and in the Hugging Face cache is two copies, two entries."""
-    return f"{base}@{os.path.realpath(path)}"
+    from ..realpaths import real_path
+
+    return f"{base}@{real_path(path)}"
 
 
 def base_identity(identity: str) -> str:

@@ -8,6 +8,7 @@ from typing import Iterable
 import attrs
 
 from ..entry import Entry
+from ..realpaths import real_path
 from ..fileset import directory_checksum, stat_sizes
 from ..hook_types import Variant
 from .naming import base_identity, entry_name
@@ -86,7 +87,7 @@ def _keep_known_hashes(variant: Variant, existing: Entry | None):
 
 
 def _real(path: str | None) -> str | None:
-    return os.path.realpath(path) if path else None
+    return real_path(path) if path else None
 
 
 def _main_file(download_path: str | None, files) -> str | None:
