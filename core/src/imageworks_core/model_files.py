@@ -141,10 +141,15 @@ def folder_variant(
     backend: str | None = None,
     source: dict[str, Any] | None = None,
     identity: str | None = None,
+    identity_fn: "Callable[[str, str | None], str] | None" = None,
     fallback_format: str | None = None,
     extra_metadata: dict[str, Any] | None = None,
+    location: str | None = None,
 ) -> Variant | None:
-    """The variant a safetensors/MLX/PyTorch/ONNX folder holds, or None if it holds no weights."""
+    """The variant a safetensors/MLX/PyTorch/ONNX folder holds, or None if it holds no weights.
+
+    ``identity_fn(format, quantization)`` names it once its format is known (else ``identity``,
+    else ``<provider>:<real path>``); ``location`` overrides the configured location's label."""
     facts = detect_folder(folder, names)
     fmt = facts.download_format or fallback_format
     if fmt is None:
@@ -152,6 +157,8 @@ def folder_variant(
     metadata = {**facts.metadata, **(extra_metadata or {})}
     if facts.download_format is None:
         metadata["format_from"] = "--format fallback"
+    if identity_fn is not None:
+        identity = identity_fn(fmt, facts.quantization)
     return Variant(
         provider=provider,
         identity=identity or f"{provider}:{real_path(folder)}",
@@ -161,7 +168,7 @@ def folder_variant(
         quantization=facts.quantization,
         download_path=str(folder),
         download_files=facts.files,
-        download_location=location_label(ctx, folder),
+        download_location=location or location_label(ctx, folder),
         source=source,
         chat_template=facts.chat_template,
         capabilities=facts.capabilities,

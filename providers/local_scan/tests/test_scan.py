@@ -291,3 +291,23 @@ def test_interrupted_downloads_and_hidden_folders_are_not_models(weights, cli):
     write_hf_folder(weights / "acme" / "Repo" / ".git" / "lfs")
     assert cli("scan", "--base", str(weights)).exit_code == 0
     assert [r["download_path"] for r in cli("list", "--json").json()] == [str(weights / "acme" / "Done")]
+
+
+def test_keys_after_a_large_vocabulary_are_read_as_the_gguf_package_reads_them(tmp_path):
+    """The vocabulary (strings of every length, multi-byte UTF-8 included) spans many of the
+    reader's buffers; every key after it must still come out right."""
+    import gguf
+
+    from imageworks_core import read_gguf_info
+    from imageworks_testing.fixtures import write_gguf
+
+    vocabulary = [("▁tok" * (i % 37)) + f"é{i}" + ("x" * (i % 300)) for i in range(120_000)]
+    path = write_gguf(tmp_path / "Vocab-7B-Q4_K_M.gguf", vocabulary=vocabulary, basename="Vocab",
+                      size_label="7B", chat_template="{{ messages }} tools")
+    info = read_gguf_info(path)
+    theirs = gguf.GGUFReader(str(path))
+    for key in ("general.basename", "general.size_label", "tokenizer.chat_template", "llama.context_length"):
+        field = theirs.fields[key]
+        expected = field.contents()
+        assert info.values[key] == expected, key
+    assert info.quant == "q4_k_m" and "tokenizer.ggml.tokens" not in info.values

@@ -23,8 +23,11 @@ def write_gguf(
     tensor_values: int = 16,
     extra: dict[str, str] | None = None,
     projector: bool = False,
+    vocabulary: list[str] | None = None,
 ) -> Path:
-    """A valid GGUF file (header, key/values, one small f32 tensor). file_type 15 = Q4_K_M."""
+    """A valid GGUF file (header, key/values, one small f32 tensor). file_type 15 = Q4_K_M.
+    ``vocabulary`` adds a tokenizer token list (and token types) before the other keys, as
+    converted models carry one: 100,000+ strings a reader must step over."""
     import gguf
     import numpy as np
 
@@ -33,6 +36,9 @@ def write_gguf(
     writer = gguf.GGUFWriter(str(path), "clip" if projector else arch)
     if file_type is not None:
         writer.add_file_type(file_type)
+    if vocabulary:
+        writer.add_token_list(vocabulary)
+        writer.add_token_types([1] * len(vocabulary))
     if basename:
         writer.add_basename(basename)
     if size_label:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import struct
 from collections import Counter
 from pathlib import Path
@@ -36,9 +37,10 @@ class FolderFacts:
     metadata: dict[str, Any]
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(path: str | Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as handle:  # bytes: json decodes UTF-8 itself, no text layer
+            return json.loads(handle.read())
     except (OSError, ValueError):
         return None
 
@@ -68,14 +70,14 @@ def _bits(value: Any) -> str | None:
     return f"int{int(value)}" if float(value).is_integer() else f"{value:g}bpw"
 
 
-def _quant_config(config: dict[str, Any], folder: Path, names: set[str]) -> tuple[str | None, str | None, dict]:
+def _quant_config(config: dict[str, Any], folder: str | Path, names: set[str]) -> tuple[str | None, str | None, dict]:
     """(format, quant, details) from quantization_config and side files."""
     qc = config.get("quantization_config") if isinstance(config.get("quantization_config"), dict) else None
     if qc is None and "quant_config.json" in names:
-        side = _read_json(folder / "quant_config.json") or {}
+        side = _read_json(os.path.join(folder, "quant_config.json")) or {}
         qc = {"quant_method": "awq", "bits": side.get("w_bit"), "group_size": side.get("q_group_size"), **side}
     if qc is None and "quantize_config.json" in names:
-        side = _read_json(folder / "quantize_config.json") or {}
+        side = _read_json(os.path.join(folder, "quantize_config.json")) or {}
         qc = {"quant_method": "gptq", **side}
     if qc is None and "measurement.json" in names:
         qc = {"quant_method": "exl2"}
@@ -119,30 +121,24 @@ def _quant_config(config: dict[str, Any], folder: Path, names: set[str]) -> tupl
     return "safetensors", method or None, details
 
 
-def chat_template_of(folder: Path, names: set[str]) -> ChatTemplate:
+def chat_template_of(folder: str | Path, names: set[str]) -> tuple[ChatTemplate, str]:
+    """Where the folder's chat template lives, and its text (read once: a tokenizer_config.json
+    can be megabytes)."""
     for name in ("chat_template.jinja", "chat_template.json"):
         if name in names:
             try:
-                text = (folder / name).read_text(encoding="utf-8")
-            except OSError:
+                with open(os.path.join(folder, name), encoding="utf-8") as handle:
+                    text = handle.read()
+            except (OSError, UnicodeDecodeError):
                 continue
-            return ChatTemplate("external", name, hashlib.sha256(text.encode()).hexdigest())
+            return ChatTemplate("external", name, hashlib.sha256(text.encode()).hexdigest()), text
     if "tokenizer_config.json" in names:
-        config = _read_json(folder / "tokenizer_config.json")
+        config = _read_json(os.path.join(folder, "tokenizer_config.json"))
         template = config.get("chat_template") if isinstance(config, dict) else None
         if template:
             text = template if isinstance(template, str) else json.dumps(template, sort_keys=True)
-            return ChatTemplate("embedded", "tokenizer_config.json", hashlib.sha256(text.encode()).hexdigest())
-    return ChatTemplate("none")
-
-
-def template_text(folder: Path, template: ChatTemplate) -> str:
-    if template.source == "none" or not template.path:
-        return ""
-    try:
-        return (folder / template.path).read_text(encoding="utf-8")
-    except OSError:
-        return ""
+            return ChatTemplate("embedded", "tokenizer_config.json", hashlib.sha256(text.encode()).hexdigest()), text
+    return ChatTemplate("none"), ""
 
 
 def capabilities_from(config: dict[str, Any], template: str, *, projector: bool = False) -> Capabilities:
@@ -162,12 +158,12 @@ def capabilities_from(config: dict[str, Any], template: str, *, projector: bool 
     )
 
 
-def detect_folder(folder: Path, names: list[str] | None = None) -> FolderFacts:
+def detect_folder(folder: str | Path, names: list[str] | None = None) -> FolderFacts:
     """Facts of a non-GGUF model folder; ``names`` are its files (top level) when already listed."""
     if names is None:
-        names = sorted(p.name for p in folder.iterdir() if p.is_file())
+        names = sorted(e.name for e in os.scandir(folder) if e.is_file())
     name_set = set(names)
-    config = _read_json(folder / "config.json") if "config.json" in name_set else None
+    config = _read_json(os.path.join(folder, "config.json")) if "config.json" in name_set else None
     config = config if isinstance(config, dict) else {}
     text_config = config.get("text_config") if isinstance(config.get("text_config"), dict) else {}
     safetensors = sorted(n for n in names if n.endswith(".safetensors"))
@@ -177,7 +173,7 @@ def detect_folder(folder: Path, names: list[str] | None = None) -> FolderFacts:
     metadata: dict[str, Any] = {}
     if fmt is None:
         if safetensors:
-            fmt = "mlx" if "mlx" in folder.name.lower() or "weights.npz" in name_set else "safetensors"
+            fmt = "mlx" if "mlx" in os.path.basename(folder).lower() or "weights.npz" in name_set else "safetensors"
         elif bins:
             fmt = "pytorch"
         elif onnx:
@@ -186,17 +182,17 @@ def detect_folder(folder: Path, names: list[str] | None = None) -> FolderFacts:
         dtype = config.get("torch_dtype") or config.get("dtype") or text_config.get("torch_dtype")
         quant = _DTYPES.get(str(dtype)) if dtype else None
         if quant is None and safetensors:
-            header_dtype = safetensors_dtype(folder / safetensors[0])
+            header_dtype = safetensors_dtype(os.path.join(folder, safetensors[0]))
             quant = _DTYPES.get(header_dtype or "")
     if details:
         metadata["quant_details"] = details
     weights = safetensors or bins or onnx
     files = tuple(sorted({*(n for n in names if n in CONFIG_FILES), *weights}))
-    template = chat_template_of(folder, name_set)
+    template, template_text = chat_template_of(folder, name_set)
     archs = config.get("architectures")
     if isinstance(archs, list) and archs:
         metadata["architecture"] = str(archs[0])
     context = config.get("max_position_embeddings") or text_config.get("max_position_embeddings")
     if isinstance(context, int):
         metadata["context_length"] = context
-    return FolderFacts(fmt, quant, files, template, capabilities_from(config, template_text(folder, template)), metadata)
+    return FolderFacts(fmt, quant, files, template, capabilities_from(config, template_text), metadata)

@@ -8,6 +8,7 @@ value-type codes and the file-type names come from the ``gguf`` package.
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -17,6 +18,8 @@ import attrs
 GGUF_MAGIC = b"GGUF"
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
 _SIZES = {fmt: struct.calcsize(fmt) for fmt in (*_SCALARS.values(), "<Q", "<I")}
+_STRUCTS = {fmt: (struct.Struct(fmt).unpack_from, struct.calcsize(fmt)) for fmt in _SIZES}
+_U64 = struct.Struct("<Q")
 _STRING, _ARRAY = 8, 9
 _MAX_STRING = 64 * 1024 * 1024
 _MAX_KV = 1_000_000
@@ -125,36 +128,37 @@ def file_type_name(file_type: int | None) -> str | None:
 
 class _Reader:
     """Sequential reads from a buffer refilled in large blocks: a header has thousands of small
-    fields, and one ``read`` call per field costs more than parsing them."""
+    fields (a vocabulary is 100,000+ strings), and one ``read`` call per field costs more than
+    parsing them."""
 
     BLOCK = 256 << 10
 
-    def __init__(self, handle: BinaryIO, path: Path):
+    def __init__(self, handle: BinaryIO, path: Path | str):
         self.handle = handle
         self.path = path
-        self.data = b""
+        self.data = handle.read(self.BLOCK)
         self.pos = 0
 
-    def _ensure(self, size: int) -> None:
-        missing = size - (len(self.data) - self.pos)
-        if missing <= 0:
-            return
-        chunk = self.handle.read(max(missing, self.BLOCK))
+    def _fill(self, size: int) -> None:
+        """Make ``size`` bytes available at ``pos``."""
+        chunk = self.handle.read(max(size - (len(self.data) - self.pos), self.BLOCK))
         self.data = self.data[self.pos:] + chunk
         self.pos = 0
         if len(self.data) < size:
             raise GGUFHeaderError(f"{self.path}: truncated GGUF header")
 
     def take(self, size: int) -> bytes:
-        self._ensure(size)
+        if self.pos + size > len(self.data):
+            self._fill(size)
         piece = self.data[self.pos:self.pos + size]
         self.pos += size
         return piece
 
     def scalar(self, fmt: str) -> Any:
-        size = _SIZES[fmt]
-        self._ensure(size)
-        value = struct.unpack_from(fmt, self.data, self.pos)[0]
+        unpack, size = _STRUCTS[fmt]
+        if self.pos + size > len(self.data):
+            self._fill(size)
+        value = unpack(self.data, self.pos)[0]
         self.pos += size
         return value
 
@@ -166,6 +170,25 @@ class _Reader:
             self.skip(size)
             return None
         return self.take(size).decode("utf-8", "replace")
+
+    def skip_strings(self, count: int) -> None:
+        """Step over an array of strings (a vocabulary) in one tight loop."""
+        unpack_length = _U64.unpack_from
+        data, pos = self.data, self.pos
+        for _ in range(count):
+            if pos + 8 > len(data):
+                self.pos = pos
+                self._fill(8)
+                data, pos = self.data, self.pos
+            size = unpack_length(data, pos)[0]
+            if size > _MAX_STRING:
+                raise GGUFHeaderError(f"{self.path}: implausible string length {size} in GGUF header")
+            pos += 8 + size
+            if pos > len(data):
+                self.pos = pos - size
+                self.skip(size)
+                data, pos = self.data, self.pos
+        self.pos = pos
 
     def skip(self, size: int) -> None:
         buffered = len(self.data) - self.pos
@@ -192,6 +215,9 @@ class _Reader:
                 return None
             if count > 50_000_000:
                 raise GGUFHeaderError(f"{self.path}: implausible array length {count}")
+            if item_type == _STRING and not keep:
+                self.skip_strings(count)
+                return None
             items = [self.value(item_type, keep) for _ in range(count)]
             return items if keep else None
         raise GGUFHeaderError(f"{self.path}: unknown GGUF value type {vtype}")
@@ -206,7 +232,6 @@ def _keep(key: str) -> bool:
 
 def read_gguf_info(path: str | Path) -> GGUFInfo:
     """The header's interesting values. Raises GGUFHeaderError (or OSError) on a bad file."""
-    path = Path(path)
     with open(path, "rb") as handle:
         reader = _Reader(handle, path)
         if reader.take(4) != GGUF_MAGIC:
@@ -218,7 +243,7 @@ def read_gguf_info(path: str | Path) -> GGUFInfo:
         kv_count = reader.scalar("<Q")
         if kv_count > _MAX_KV:
             raise GGUFHeaderError(f"{path}: implausible key count {kv_count}")
-        size = path.stat().st_size
+        size = os.fstat(handle.fileno()).st_size
         values: dict[str, Any] = {}
         for _ in range(kv_count):
             key = reader.string()

@@ -35,19 +35,26 @@ def repo_variants(ctx: Context, folder: Path, repo_id: str, revision: str, names
         return []
     else:
         variant = folder_variant(ctx, NAME, folder, names, family=family, source=source,
-                                 identity=identity(repo_id, revision, "?", None, folder))
-        if variant is None:
-            return []
-        variants = [attrs.evolve(variant, identity=identity(
-            repo_id, revision, variant.download_format, variant.quantization, folder))]
+                                 identity_fn=lambda fmt, quant: identity(repo_id, revision, fmt, quant, folder),
+                                 location=location)
+        return [] if variant is None else [variant]
     if location:
         variants = [attrs.evolve(v, download_location=location) for v in variants]
     return variants
 
 
-def _files(folder: Path) -> list[str]:
+def _files(folder: str | Path) -> list[str]:
     try:
         return sorted(e.name for e in os.scandir(folder) if e.is_file())  # follows cache symlinks
+    except OSError:
+        return []
+
+
+def _folders(path: str | Path) -> list[str]:
+    """Names of the visible sub-folders, sorted; none when ``path`` cannot be read."""
+    try:
+        with os.scandir(path) as entries:
+            return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
     except OSError:
         return []
 
@@ -57,13 +64,14 @@ def owner_repo_folders(ctx: Context, root: Path) -> Iterator[Variant]:
     if not root.is_dir():
         ctx.warn(str(root), "folder does not exist")
         return
-    for owner in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if owner.name.startswith("models--"):
-            yield from cache_repo(ctx, owner)
+    for owner in _folders(root):
+        if owner.startswith("models--"):
+            yield from cache_repo(ctx, root / owner)
             continue
-        for repo in sorted(p for p in owner.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            name, _, revision = repo.name.partition("@")
-            yield from repo_variants(ctx, repo, f"{owner.name}/{name}", revision or "main", _files(repo))
+        for repo in _folders(root / owner):
+            name, _, revision = repo.partition("@")
+            folder = root / owner / repo
+            yield from repo_variants(ctx, folder, f"{owner}/{name}", revision or "main", _files(folder))
 
 
 def cache_dir() -> Path:
@@ -82,32 +90,60 @@ def cache_repo(ctx: Context, folder: Path) -> Iterator[Variant]:
     if len(parts) < 3 or parts[0] != "models":
         return
     repo_id = f"{parts[1]}/{'--'.join(parts[2:])}"
-    refs: dict[str, str] = {}
-    refs_dir = folder / "refs"
-    if refs_dir.is_dir():
-        for ref in refs_dir.rglob("*"):
-            if ref.is_file():
-                try:
-                    refs.setdefault(ref.read_text().strip(), str(ref.relative_to(refs_dir)))
-                except OSError:
-                    pass
-    snapshots = folder / "snapshots"
-    if not snapshots.is_dir():
-        return
-    for snapshot in sorted(p for p in snapshots.iterdir() if p.is_dir()):
-        names = _files(snapshot)
-        broken = [e.name for e in os.scandir(snapshot) if e.is_symlink() and not os.path.exists(e.path)]
+    refs = _refs(os.path.join(folder, "refs"))
+    snapshots = os.path.join(folder, "snapshots")
+    for commit in _folders(snapshots):
+        path = os.path.join(snapshots, commit)
+        names, broken = _snapshot_files(path)
         for name in broken:
-            ctx.warn(str(snapshot / name), "broken symlink into blobs/ (incomplete download?)")
-        revision = refs.get(snapshot.name, snapshot.name)
-        yield from repo_variants(ctx, snapshot, repo_id, revision, names, commit=snapshot.name,
+            ctx.warn(os.path.join(path, name), "broken symlink into blobs/ (incomplete download?)")
+        yield from repo_variants(ctx, Path(path), repo_id, refs.get(commit, commit), names, commit=commit,
                                  location=CACHE_LABEL)
+
+
+def _refs(refs_dir: str) -> dict[str, str]:
+    """commit -> the first ref (``main``, ``refs/pr/1``) that points at it."""
+    refs: dict[str, str] = {}
+    pending = [""]
+    while pending:
+        relative = pending.pop()
+        try:
+            with os.scandir(os.path.join(refs_dir, relative)) as entries:
+                found = sorted(entries, key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in found:
+            name = f"{relative}/{entry.name}" if relative else entry.name
+            try:
+                if entry.is_dir():
+                    pending.append(name)
+                elif entry.is_file():
+                    with open(entry.path, encoding="utf-8") as handle:
+                        refs.setdefault(handle.read().strip(), name)
+            except (OSError, UnicodeDecodeError):
+                pass
+    return refs
+
+
+def _snapshot_files(path: str) -> tuple[list[str], list[str]]:
+    """A snapshot's files (links into blobs/, followed) and its broken links, in one listing."""
+    names, broken = [], []
+    try:
+        with os.scandir(path) as entries:
+            for entry in entries:
+                if entry.is_file():
+                    names.append(entry.name)
+                elif entry.is_symlink() and not os.path.exists(entry.path):
+                    broken.append(entry.name)
+    except OSError:
+        pass
+    return sorted(names), sorted(broken)
 
 
 def hf_cache(ctx: Context, root: Path | None = None) -> Iterator[Variant]:
     root = root or cache_dir()
     if not root.is_dir():
         return
-    for folder in sorted(root.iterdir()):
-        if folder.is_dir() and folder.name.startswith("models--"):
-            yield from cache_repo(ctx, folder)
+    for name in _folders(root):
+        if name.startswith("models--"):
+            yield from cache_repo(ctx, root / name)
