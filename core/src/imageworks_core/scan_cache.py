@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import marshal
+import operator
 import os
 import sys
 from pathlib import Path
@@ -43,17 +44,24 @@ def folder_signature(entries: list[os.DirEntry]) -> tuple:
     return tuple(items)
 
 
+def _getter(cls: type) -> Any:
+    """Field values of an attrs instance as a tuple, in field order (``attrs.astuple`` without
+    its generic recursion: this runs for every folder of a scan)."""
+    return operator.attrgetter(*(f.name for f in attrs.fields(cls)))
+
+
 _FIELDS = tuple(f.name for f in attrs.fields(Variant))
 _ARTIFACTS, _TEMPLATE, _CAPS = _FIELDS.index("artifacts"), _FIELDS.index("chat_template"), _FIELDS.index("capabilities")
+_VARIANT, _FILE, _CHAT, _CAPABILITIES = _getter(Variant), _getter(ArtifactFile), _getter(ChatTemplate), _getter(Capabilities)
 
 
 def _to_plain(variant: Variant) -> tuple:
     """A Variant as positional plain data: far fewer objects to load than dicts with keys."""
-    values = [getattr(variant, name) for name in _FIELDS]
+    values = list(_VARIANT(variant))
     art = variant.artifacts
-    values[_ARTIFACTS] = (tuple(attrs.astuple(f) for f in art.files), art.aggregate_sha256)
-    values[_TEMPLATE] = attrs.astuple(variant.chat_template) if variant.chat_template else None
-    values[_CAPS] = attrs.astuple(variant.capabilities)
+    values[_ARTIFACTS] = (tuple(_FILE(f) for f in art.files), art.aggregate_sha256)
+    values[_TEMPLATE] = _CHAT(variant.chat_template) if variant.chat_template else None
+    values[_CAPS] = _CAPABILITIES(variant.capabilities)
     return tuple(values)
 
 
