@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from pathlib import Path
 from typing import Iterable
 
 from .entry import ArtifactFile, Artifacts
@@ -36,9 +35,10 @@ def stat_sizes(base: str | os.PathLike, files: Iterable[str]) -> tuple[dict[str,
     """Sizes of ``files`` under ``base`` (following links to their blobs), and the missing ones."""
     sizes: dict[str, int] = {}
     missing: list[str] = []
+    prefix = os.path.join(os.fspath(base), "")
     for rel in files:
         try:
-            sizes[rel] = os.stat(Path(base, rel)).st_size
+            sizes[rel] = os.stat(prefix + rel).st_size
         except OSError:
             missing.append(rel)
     return sizes, missing

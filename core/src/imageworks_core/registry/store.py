@@ -191,7 +191,9 @@ class Transaction:
         from ..converter import unstructure_entry
 
         curated = Layer("curated", self.curated_layer.path, tuple(self.curated), exists=True)
-        rows = tuple(unstructure_entry(self.discovered[n]) for n in sorted(self.discovered))
+        rendered = self._rendered.get("discovered")  # the rows commit just rendered, if no edit since
+        rows = tuple(rendered if rendered is not None else
+                     (unstructure_entry(self.discovered[n]) for n in sorted(self.discovered)))
         return merge_layers(curated, Layer("discovered", self.discovered_layer.path, rows))
 
     def identities(self) -> dict[str, str | None]:
@@ -210,8 +212,10 @@ class Transaction:
     # -- edits
     def put(self, entry: Entry) -> None:
         self.discovered[entry.name] = entry
+        self._rendered.pop("discovered", None)
 
     def delete(self, name: str) -> Entry | None:
+        self._rendered.pop("discovered", None)
         return self.discovered.pop(name, None)
 
     def delete_curated(self, name: str) -> bool:
