@@ -37,10 +37,29 @@ class FolderFacts:
     metadata: dict[str, Any]
 
 
+def read_small(path: str | Path, limit: int = 64 << 20) -> bytes:
+    """A whole small file in as few syscalls as it takes: raw ``os.read`` calls, no file object
+    (a scan reads one or two of these per model folder). Raises OSError; ValueError past ``limit``."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        data = os.read(fd, 64 << 10)
+        if len(data) < 64 << 10:
+            return data
+        chunks = [data]
+        total = len(data)
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise ValueError(f"{path}: larger than {limit} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def _read_json(path: str | Path) -> Any:
     try:
-        with open(path, "rb") as handle:  # bytes: json decodes UTF-8 itself, no text layer
-            return json.loads(handle.read())
+        return json.loads(read_small(path))  # bytes: json decodes UTF-8 itself, no text layer
     except (OSError, ValueError):
         return None
 

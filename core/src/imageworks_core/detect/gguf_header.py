@@ -11,7 +11,7 @@ import hashlib
 import os
 import struct
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import attrs
 
@@ -131,18 +131,28 @@ class _Reader:
     fields (a vocabulary is 100,000+ strings), and one ``read`` call per field costs more than
     parsing them."""
 
-    BLOCK = 256 << 10
+    FIRST = 64 << 10  # most of a header without a vocabulary; one small read for small files
+    BLOCK = 1 << 20
 
-    def __init__(self, handle: BinaryIO, path: Path | str):
-        self.handle = handle
+    def __init__(self, fd: int, path: Path | str):
+        self.fd = fd
         self.path = path
-        self.data = handle.read(self.BLOCK)
+        self.data = os.read(fd, self.FIRST)
         self.pos = 0
 
     def _fill(self, size: int) -> None:
         """Make ``size`` bytes available at ``pos``."""
-        chunk = self.handle.read(max(size - (len(self.data) - self.pos), self.BLOCK))
-        self.data = self.data[self.pos:] + chunk
+        want = max(size - (len(self.data) - self.pos), self.BLOCK)
+        chunks = [self.data[self.pos:]]
+        while want > 0:
+            chunk = os.read(self.fd, want)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            want -= len(chunk)
+            if sum(map(len, chunks)) >= size:
+                break
+        self.data = b"".join(chunks)
         self.pos = 0
         if len(self.data) < size:
             raise GGUFHeaderError(f"{self.path}: truncated GGUF header")
@@ -196,11 +206,11 @@ class _Reader:
             self.pos += size
             return
         # Past the buffer: seek. Seeking beyond the end is not an error; tell() is checked.
-        self.handle.seek(size - buffered, 1)
+        os.lseek(self.fd, size - buffered, os.SEEK_CUR)
         self.data, self.pos = b"", 0
 
     def tell(self) -> int:
-        return self.handle.tell() - (len(self.data) - self.pos)
+        return os.lseek(self.fd, 0, os.SEEK_CUR) - (len(self.data) - self.pos)
 
     def value(self, vtype: int, keep: bool) -> Any:
         if vtype in _SCALARS:
@@ -232,8 +242,9 @@ def _keep(key: str) -> bool:
 
 def read_gguf_info(path: str | Path) -> GGUFInfo:
     """The header's interesting values. Raises GGUFHeaderError (or OSError) on a bad file."""
-    with open(path, "rb") as handle:
-        reader = _Reader(handle, path)
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)  # raw reads: no buffered file object per model
+    try:
+        reader = _Reader(fd, path)
         if reader.take(4) != GGUF_MAGIC:
             raise GGUFHeaderError(f"{path}: not a GGUF file (bad magic)")
         version = reader.scalar("<I")
@@ -243,15 +254,17 @@ def read_gguf_info(path: str | Path) -> GGUFInfo:
         kv_count = reader.scalar("<Q")
         if kv_count > _MAX_KV:
             raise GGUFHeaderError(f"{path}: implausible key count {kv_count}")
-        size = os.fstat(handle.fileno()).st_size
+        size = os.fstat(fd).st_size
         values: dict[str, Any] = {}
         for _ in range(kv_count):
             key = reader.string()
             vtype = reader.scalar("<I")
             keep = _keep(key)
             value = reader.value(vtype, keep)
-            if reader.tell() > size:
-                raise GGUFHeaderError(f"{path}: truncated GGUF header")
             if keep:
                 values[key] = value
+        if reader.tell() > size:  # a skip can run past the end: seeking there is no error
+            raise GGUFHeaderError(f"{path}: truncated GGUF header")
+    finally:
+        os.close(fd)
     return GGUFInfo(version, tensor_count, values)
