@@ -59,34 +59,35 @@ def is_testing_name(name: str) -> bool:
 def gguf_variants(
     ctx: Context,
     provider: str,
-    folder: Path,
+    folder: str | os.PathLike,
     names: list[str],
     *,
     family: str | None = None,
     backend: str | None = None,
     source: dict[str, Any] | None = None,
-    identity_fn: "Callable[[str | None, Path], str] | None" = None,
+    identity_fn: "Callable[[str | None, str], str] | None" = None,
     extra_metadata: dict[str, Any] | None = None,
 ) -> list[Variant]:
     """One variant per GGUF quant file or complete split set in ``folder``; projectors attach
     to every variant beside them. Unreadable headers are reported and skipped."""
+    folder = os.fspath(folder)  # plain strings: this runs for every GGUF of a scan
     sets, projectors, incomplete = gguf_sets(names)
     for name in incomplete:
-        ctx.warn(str(folder / name), "part of an incomplete split GGUF set")
+        ctx.warn(os.path.join(folder, name), "part of an incomplete split GGUF set")
     usable_projectors = []
     for name in projectors:
         try:
-            read_gguf_info(folder / name)
+            read_gguf_info(os.path.join(folder, name))
             usable_projectors.append(name)
         except (GGUFHeaderError, OSError) as exc:
-            ctx.warn(str(folder / name), f"unreadable projector: {exc}")
+            ctx.warn(os.path.join(folder, name), f"unreadable projector: {exc}")
     variants = []
     for files in sets:
-        main = folder / files[0]
+        main = os.path.join(folder, files[0])
         try:
             info = read_gguf_info(main)
         except (GGUFHeaderError, OSError) as exc:
-            ctx.warn(str(main), str(exc).replace(str(main) + ": ", ""))
+            ctx.warn(main, str(exc).replace(main + ": ", ""))
             continue
         label = quant_label_from_filename(files[0])
         quant = info.quant or label
@@ -112,15 +113,14 @@ def gguf_variants(
             files[0], info.values.get("general.basename") if isinstance(info.values.get("general.basename"), str) else None,
             size_label if isinstance(size_label, str) else None,
         )
-        real = real_path(main)
         variants.append(Variant(
             provider=provider,
-            identity=identity_fn(quant, main) if identity_fn else f"{provider}:{real}",
+            identity=identity_fn(quant, main) if identity_fn else f"{provider}:{real_path(main)}",
             family=fam,
             backend=backend or default_backend("gguf", at=folder, settings=ctx.settings),
             download_format="gguf",
             quantization=quant,
-            download_path=str(folder),
+            download_path=folder,
             download_files=(*files, *usable_projectors),
             download_location=location_label(ctx, folder),
             source=source,
@@ -134,7 +134,7 @@ def gguf_variants(
 def folder_variant(
     ctx: Context,
     provider: str,
-    folder: Path,
+    folder: str | os.PathLike,
     names: list[str],
     *,
     family: str | None = None,
@@ -150,6 +150,7 @@ def folder_variant(
 
     ``identity_fn(format, quantization)`` names it once its format is known (else ``identity``,
     else ``<provider>:<real path>``); ``location`` overrides the configured location's label."""
+    folder = os.fspath(folder)
     facts = detect_folder(folder, names)
     fmt = facts.download_format or fallback_format
     if fmt is None:
@@ -162,11 +163,11 @@ def folder_variant(
     return Variant(
         provider=provider,
         identity=identity or f"{provider}:{real_path(folder)}",
-        family=family or family_from_repo(folder.name),
+        family=family or family_from_repo(os.path.basename(folder)),
         backend=backend or default_backend(fmt),
         download_format=fmt,
         quantization=facts.quantization,
-        download_path=str(folder),
+        download_path=folder,
         download_files=facts.files,
         download_location=location or location_label(ctx, folder),
         source=source,

@@ -197,7 +197,7 @@ def test_rescans_reuse_unchanged_folders(weights, cli, sandbox, monkeypatch):
     cli("scan", "--base", str(weights))
     calls = []
     real = model_files.read_gguf_info
-    monkeypatch.setattr(model_files, "read_gguf_info", lambda p: calls.append(p.name) or real(p))
+    monkeypatch.setattr(model_files, "read_gguf_info", lambda p: calls.append(os.path.basename(p)) or real(p))
     again = cli("scan", "--base", str(weights), "--update-existing")
     assert calls == [] and "truncated GGUF header" in again.stderr  # cached, warnings included
     assert "0 added, 0 updated, 2 unchanged" in again.stdout

@@ -90,10 +90,9 @@ def detect(ctx: Context, path: str, files: list[str], ggufs: list[str], testing:
     from imageworks_core import folder_variant, gguf_variants
 
     extra = {"testing": True} if testing else None
-    folder = Path(path)
     if ggufs:
-        return gguf_variants(ctx, NAME, folder, ggufs, extra_metadata=extra)
-    variant = folder_variant(ctx, NAME, folder, sorted(files), fallback_format=fallback, extra_metadata=extra)
+        return gguf_variants(ctx, NAME, path, ggufs, extra_metadata=extra)
+    variant = folder_variant(ctx, NAME, path, sorted(files), fallback_format=fallback, extra_metadata=extra)
     return [variant] if variant is not None else []
 
 
