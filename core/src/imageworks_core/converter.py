@@ -40,6 +40,10 @@ def _configure(converter: cattrs.Converter) -> cattrs.Converter:
         return dict(value)
 
     converter.register_structure_hook_func(lambda t: t == dict[str, Any], structure_dict_any)
+    # Out, such a dict is already plain JSON: a shallow copy (C speed), not a walk over every
+    # value. Nested containers are shared with the frozen entry; the rows built from it are
+    # only serialised, never edited in place.
+    converter.register_unstructure_hook_func(lambda t: t in (dict[str, Any], dict[str, int]), dict)
 
     def is_tuple(t: Any) -> bool:
         return getattr(t, "__origin__", None) is tuple

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -20,11 +21,15 @@ _QUANT_ONLY = re.compile(rf"(?:{_QUANT})\Z")
 _HEX40 = re.compile(r"[0-9a-f]{40}\Z")
 
 
+_NOT_SLUG = re.compile(r"[^a-z0-9._-]+")
+_DASHES = re.compile(r"-{2,}")
+
+
+@functools.lru_cache(maxsize=4096)
 def slug(text: str) -> str:
-    """Lowercase; characters outside [a-z0-9._-] become '-'; runs of '-' collapse."""
-    text = re.sub(r"[^a-z0-9._-]+", "-", text.lower())
-    text = re.sub(r"-{2,}", "-", text)
-    return text.strip("-._")
+    """Lowercase; characters outside [a-z0-9._-] become '-'; runs of '-' collapse. (Cached:
+    a scan slugs the same backends, formats and quants thousands of times.)"""
+    return _DASHES.sub("-", _NOT_SLUG.sub("-", text.lower())).strip("-._")
 
 
 def strip_format_tokens(text: str) -> str:
