@@ -118,8 +118,11 @@ def _refs(refs_dir: str) -> dict[str, str]:
                 if entry.is_dir():
                     pending.append(name)
                 elif entry.is_file():
-                    with open(entry.path, encoding="utf-8") as handle:
-                        refs.setdefault(handle.read().strip(), name)
+                    fd = os.open(entry.path, os.O_RDONLY | os.O_CLOEXEC)  # a 40-byte file: one read
+                    try:
+                        refs.setdefault(os.read(fd, 4096).decode("utf-8").strip(), name)
+                    finally:
+                        os.close(fd)
             except (OSError, UnicodeDecodeError):
                 pass
     return refs
