@@ -145,10 +145,12 @@ def test_cleanup_lists_exactly_the_leftovers_then_reclaims_them(sandbox, hub, cl
         assert "reclaimable; run again with --apply" in human.stdout and "Ollama store" in human.stdout
         assert all(Path(p).exists() or Path(p).is_symlink() for p in expected)  # a dry run deletes nothing
 
+        os.sync()  # delayed allocation: blocks of files written moments ago are counted at writeback
         before = os.statvfs(sandbox.root)
         applied = cli("cleanup", "--apply", "--json").json()
         assert applied["freed_bytes"] == plan["reclaimable_bytes"]
         assert not any(os.path.lexists(p) for p in expected)
+        os.sync()
         after = os.statvfs(sandbox.root)
         freed_df = (after.f_bfree - before.f_bfree) * after.f_frsize
         assert abs(freed_df - applied["freed_bytes"]) <= 64 * 1024  # what df sees (folders, the log aside)
