@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -116,3 +116,33 @@ def hash_files(
             if on_done:
                 on_done(path)
     return results
+
+
+def start_hashing(registry_dir: Path, view, names: list[str],
+                  on_done: Callable[[str], None] | None = None) -> "Future[dict[str, str | OSError]]":
+    """Begin hashing, in the background, the files of the named (or every installed) entry of
+    ``view`` (a merged view: plain JSON rows, no entry objects needed), with the cache beside
+    the registry. ``verify --hash`` starts this first thing, so that building entries and
+    loading the providers run on one core while the files hash on the other. The future's
+    result is ``hash_files``'s; the cache is saved when it is done."""
+    from .cachedir import cache_path
+
+    if names:
+        rows = [view.rows[n] for n in names if n in view.rows]
+    else:
+        rows = list(view.rows.values())
+    paths = [os.path.join(r["download_path"], f) for r in rows if r.get("download_path")
+             for f in r.get("download_files") or ()]
+    cache = HashCache(cache_path(registry_dir, CACHE_NAME))
+
+    def run() -> dict[str, str | OSError]:
+        try:
+            return hash_files(paths, cache, on_done=on_done)
+        finally:
+            cache.save()
+
+    starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify-hash")
+    try:
+        return starter.submit(run)
+    finally:
+        starter.shutdown(wait=False)

@@ -29,15 +29,27 @@ class VerifyResult:
     fixed: bool = False
 
 
-def _select(session: Session, names: Iterable[str]) -> list[Entry]:
-    view = session.registry.load()
+def _selected_rows(view, names: Iterable[str]) -> list[dict[str, Any]]:
+    """The JSON rows ``_select`` will turn into entries (unknown names: none, it raises)."""
+    names = list(names)
+    if not names:
+        return [row for row in view.rows.values() if row.get("download_path")]
+    return [view.rows[n] for n in names if n in view.rows and view.rows[n].get("download_path")]
+
+
+def _select(session: Session, names: Iterable[str], view=None) -> list[Entry]:
+    view = view if view is not None else session.registry.load()
     names = list(names)
     if not names:
         return [e for e in view.entries if e.download_path]
-    missing = [n for n in names if view.get(n) is None]
+    _check_names(view, names)
+    return [view.get(n) for n in names]
+
+
+def _check_names(view, names: list[str]) -> None:
+    missing = [n for n in names if n not in view.rows]
     if missing:
         raise NotFoundError(f"no entry named {', '.join(missing)}", hint="see `imageworks-download list --include-logical`")
-    return [view.get(n) for n in names]
 
 
 def verify(
@@ -47,20 +59,29 @@ def verify(
     content_hash: bool = False,
     fix_missing: bool = False,
     on_progress: Callable[[str], None] | None = None,
+    view=None,
+    hashing=None,
 ) -> list[VerifyResult]:
-    from .cachedir import cache_path
-    from .hashing import CACHE_NAME, HashCache, hash_files
+    """Check the files of the named (or every installed) entry; with ``content_hash`` compare
+    sha256s too. ``view`` and ``hashing`` (from ``hashing.start_hashing``) let a caller that
+    already read the registry and started hashing hand them over."""
 
-    entries = _select(session, names)
-    ctx = session.context(content_hash=content_hash)
+    from .hashing import start_hashing
+
+    links_view = view if view is not None else session.registry.load()  # also where `link` copies came from
+    names = list(names)
+    _check_names(links_view, names)
     digests: dict[str, str | OSError] = {}
-    if content_hash:
-        cache = HashCache(cache_path(session.registry.directory, CACHE_NAME))
-        paths = [os.path.join(e.download_path, f) for e in entries if e.download_path for f in e.download_files]
-        digests = hash_files(paths, cache, on_done=on_progress)
-        cache.save()
+    if content_hash and hashing is None:
+        hashing = start_hashing(session.registry.directory, links_view, names, on_progress)
+    try:
+        entries = _select(session, names, links_view)
+        ctx = session.context(content_hash=content_hash)
+        session.plugins  # noqa: B018 - providers load now, while the files hash
+    finally:
+        if hashing is not None:
+            digests = hashing.result()
     results: list[VerifyResult] = []
-    links_view = session.registry.load()  # the entries `link` copies came from
     recorded: dict[str, Entry] = {}
     gone: list[str] = []
     for entry in entries:
