@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 import json
 
 import pytest
@@ -209,3 +210,19 @@ def test_a_fresh_layer_gets_no_stamp(tmp_path, sandbox):
     read_layer(path, "discovered")
     known = layers.validated_digests(path.parent)
     assert known and not any(key.startswith("stat:") for key in known)
+
+
+def test_rows_the_converter_writes_are_already_in_contract_order():
+    """``render_layer(in_order=True)`` skips reordering for converter output and full rows."""
+    from imageworks_core.converter import structure_entry, unstructure_entry
+    from imageworks_core.registry.layers import render_layer
+    from imageworks_core.registry.merge import merge_layers
+    from imageworks_core.registry.layers import Layer
+
+    raw = {"zz_unknown": 1, "metadata": {"b": 1, "a": 2}, "roles": ["chat"], "download_path": "/m",
+           "name": "m-1", "backend": "vllm", "capabilities": {"vision": True}, "aa_unknown": [1]}
+    rows = [unstructure_entry(structure_entry(raw))]
+    assert render_layer(rows, in_order=True) == render_layer(rows)
+    view = merge_layers(Layer("curated", Path("c")), Layer("discovered", Path("d"), tuple(rows)))
+    full = [view.full_row("m-1")]
+    assert render_layer(full, in_order=True) == render_layer(full)

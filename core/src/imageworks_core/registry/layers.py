@@ -234,10 +234,12 @@ def ordered(raw: dict[str, Any]) -> dict[str, Any]:
     return {**{k: raw[k] for k in known}, **{k: v for k, v in raw.items() if k not in _FIELD_RANK}}
 
 
-def render_layer(models: list[dict[str, Any]]) -> bytes:
+def render_layer(models: list[dict[str, Any]], *, in_order: bool = False) -> bytes:
+    """A layer file's bytes. ``in_order``: the rows already have the contract's field order
+    (rows our converter made, or full rows), so they are written as they are."""
     from ..jsonio import dumps
 
-    doc = {"schema_version": SCHEMA_VERSION, "models": [ordered(m) for m in models]}
+    doc = {"schema_version": SCHEMA_VERSION, "models": models if in_order else [ordered(m) for m in models]}
     return dumps(doc, indent=True) + b"\n"
 
 

@@ -163,7 +163,7 @@ class Registry:
 
     def write_merged(self, view: MergedView) -> None:
         models = [view.full_row(name) for name in view.rows]
-        atomic_write(self.merged_path, render_layer(models))
+        atomic_write(self.merged_path, render_layer(models, in_order=True))  # full rows: contract order
 
 
 def _backup_key(path: Path) -> tuple[str, int]:
@@ -238,7 +238,7 @@ class Transaction:
 
         models = [unstructure_entry(self.discovered[n]) for n in sorted(self.discovered)]
         self._rendered["discovered"] = models
-        return render_layer(models)
+        return render_layer(models, in_order=True)  # the converter writes fields in class order
 
     def changed_layers(self) -> dict[str, bytes]:
         out: dict[str, bytes] = {}
