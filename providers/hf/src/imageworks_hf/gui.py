@@ -27,7 +27,7 @@ def download_panel(kit) -> None:
     flags = st.columns(5)
     optional = flags[0].checkbox("Include optional files", key="dl-optional")
     force = flags[1].checkbox("Force", key="dl-force")
-    no_aria2 = flags[2].checkbox("No aria2", key="dl-noaria2")
+    aria2 = flags[2].checkbox("Use aria2c", key="dl-aria2")
     dry = flags[3].checkbox("Dry run", key="dl-dry")
     backend = flags[4].text_input("Backend (optional)", key="dl-backend")
     source = f"{model}@{branch}" if model and branch and branch != "main" and not model.startswith("http") else model
@@ -37,7 +37,7 @@ def download_panel(kit) -> None:
                         ("--support-repo", support), ("--backend", backend)):
         if value:
             args += [flag, value]
-    args += [f for f, on in (("--include-optional", optional), ("--force", force), ("--no-aria2", no_aria2),
+    args += [f for f, on in (("--include-optional", optional), ("--force", force), ("--aria2", aria2),
                              ("--dry-run", dry)) if on]
     kit.show_command(DOWNLOAD, args)
     if not st.button("Download", key="dl-run", type="primary", disabled=not model):
@@ -54,7 +54,7 @@ def download_panel(kit) -> None:
     request = DownloadRequest(source=source, formats=split(formats), quant=quant.lower() or None,
                               location=where or None, weights=split(weights), support_repo=support or None,
                               include_optional=optional, non_interactive=True, force=force,
-                              use_aria2=False if no_aria2 else None, backend=backend or None, dry_run=dry)
+                              use_aria2=True if aria2 else None, backend=backend or None, dry_run=dry)
     try:
         done = acquire(session, request, on_progress=on_progress)
     except ImageworksError as exc:
