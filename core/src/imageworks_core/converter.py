@@ -44,6 +44,7 @@ def _configure(converter: cattrs.Converter) -> cattrs.Converter:
     # value. Nested containers are shared with the frozen entry; the rows built from it are
     # only serialised, never edited in place.
     converter.register_unstructure_hook_func(lambda t: t in (dict[str, Any], dict[str, int]), dict)
+    converter.register_unstructure_hook_func(lambda t: t == tuple[str, ...], list)  # names: nothing to convert
 
     def is_tuple(t: Any) -> bool:
         return getattr(t, "__origin__", None) is tuple
