@@ -283,3 +283,23 @@ def test_aria2_asked_for_but_missing_is_a_one_line_error(gguf_repo, cli, monkeyp
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     result = cli("download", "bartowski/Foo-7B-GGUF", "--quant", "q8_0", "-y", "--aria2")
     assert result.exit_code != 0 and "aria2c is not installed" in result.stderr
+
+
+def test_a_repo_of_many_files_downloads_under_a_low_descriptor_limit(hub, sandbox):
+    """Files are opened when their first piece is handed out and closed when checked: 400 files
+    need far fewer than 800 descriptors (a default soft limit is 1,024; here it is 256)."""
+    import subprocess
+    import sys
+
+    from imageworks_testing.fakehub import random_bytes
+
+    files = {f"shards/part-{i:04d}.safetensors": random_bytes(3000 + i, seed=i) for i in range(400)}
+    hub.add_repo("o/many", {**files, "config.json": b"{}"})
+    code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256)); "
+            "from imageworks_core.cli.download_program import main; sys.argv[0] = 'imageworks-download'; main()")
+    done = subprocess.run([sys.executable, "-c", code, "download", "o/many", "-y", "--no-aria2"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    target = sandbox.root / "models" / "weights" / "o" / "many" / "shards"
+    assert len(list(target.iterdir())) == 400
+    assert (target / "part-0399.safetensors").read_bytes() == files["shards/part-0399.safetensors"]

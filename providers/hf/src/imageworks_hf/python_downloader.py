@@ -170,10 +170,14 @@ class FileHasher(threading.Thread):
 
 
 class FileWork:
-    """One file in flight: its partial's descriptor, segments, state file and hasher."""
+    """One file of the download: its segments, and once its first piece is handed out (never
+    before: a repo of 1,000 files must not hold 2,000 descriptors and 1,000 hash buffers) its
+    partial's descriptor, state file and hasher."""
 
-    def __init__(self, order: int, job: FileJob, segments: list[Segment], fd: int, state: StateFile):
-        self.order, self.job, self.segments, self.fd, self.state = order, job, segments, fd, state
+    def __init__(self, order: int, job: FileJob, segments: list[Segment], state_path: Path):
+        self.order, self.job, self.segments, self.state_path = order, job, segments, state_path
+        self.fd = -1
+        self.state: StateFile | None = None
         self.lock = threading.Lock()
         self.hasher: FileHasher | None = None
         self.streamed_digest: str | None = None
@@ -265,21 +269,30 @@ class PythonDownloader:
             job.staging.unlink(missing_ok=True)
             foreign.unlink(missing_ok=True)
             segments = self._plan(job)
-        try:
-            fd = os.open(job.staging, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except OSError as exc:
-            raise disk_error(exc, job.staging) from None
-        work = FileWork(order, job, segments, fd, StateFile(state_path, job, segments))
+        work = FileWork(order, job, segments, state_path)
         self._open.append(work)
         self.meter.add(sum(s.done for s in segments), transferred=False)
-        if len(segments) > 1 and job.sha256 is not None:
-            work.hasher = FileHasher(job.staging, segments, self.stop)
-            work.hasher.start()
         pending = [i for i, s in enumerate(segments) if not s.finished]
-        if not pending:
+        if not pending:  # all there from an earlier run: only the check is left
             self._complete(work)
             return
         self._push(work, pending[0], probe=True)
+
+    def _activate(self, work: FileWork) -> None:
+        """Open the partial and its state file, and start its hasher: when the first piece of
+        the file is handed out."""
+        with work.lock:
+            if work.fd >= 0:
+                return
+            job = work.job
+            try:
+                work.fd = os.open(job.staging, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                work.state = StateFile(work.state_path, job, work.segments)
+            except OSError as exc:
+                raise disk_error(exc, job.staging) from None
+            if len(work.segments) > 1 and job.sha256 is not None:
+                work.hasher = FileHasher(job.staging, work.segments, self.stop)
+                work.hasher.start()
 
     def _plan(self, job: FileJob) -> list[Segment]:
         if job.size is None:
@@ -316,6 +329,7 @@ class PythonDownloader:
         while (item := self._next()) is not None:
             work, index, probe = item
             try:
+                self._activate(work)
                 self._fetch(work, index, probe)
             except Stopped:
                 pass
@@ -400,7 +414,7 @@ class PythonDownloader:
             digest = work.hasher.result()
         self._close(work)
         finish(work.job, digest)
-        work.state.path.unlink(missing_ok=True)
+        work.state_path.unlink(missing_ok=True)
         with self._ready:
             self._done.append(work)
 
@@ -408,7 +422,8 @@ class PythonDownloader:
         if work.fd >= 0:
             os.close(work.fd)
             work.fd = -1
-        work.state.close()
+        if work.state is not None:
+            work.state.close()
 
     def _stream(self, work: FileWork, index: int, segment: Segment, probe: _Probe | None, hasher,
                 *, no_range: bool = False) -> None:
