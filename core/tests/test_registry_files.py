@@ -226,3 +226,17 @@ def test_rows_the_converter_writes_are_already_in_contract_order():
     view = merge_layers(Layer("curated", Path("c")), Layer("discovered", Path("d"), tuple(rows)))
     full = [view.full_row("m-1")]
     assert render_layer(full, in_order=True) == render_layer(full)
+
+
+def test_the_written_out_artifacts_hook_matches_the_generated_one():
+    import cattrs
+    from cattrs.gen import make_dict_unstructure_fn
+
+    from imageworks_core.converter import fast_converter
+    from imageworks_core.entry import ArtifactFile, Artifacts
+
+    artifacts = Artifacts((ArtifactFile("a.gguf", 10, "ab" * 32), ArtifactFile("b/c.json", None, None)), "cd" * 32)
+    generic = cattrs.Converter()
+    generic.register_unstructure_hook(Artifacts, make_dict_unstructure_fn(Artifacts, generic))
+    generic.register_unstructure_hook(ArtifactFile, make_dict_unstructure_fn(ArtifactFile, generic))
+    assert json.dumps(fast_converter().unstructure(artifacts)) == json.dumps(generic.unstructure(artifacts))

@@ -81,8 +81,16 @@ def _configure(converter: cattrs.Converter) -> cattrs.Converter:
 
     converter.register_structure_hook(Entry, structure_entry)
 
-    for cls in (Capabilities, ChatTemplate, Artifacts, ArtifactFile):
+    for cls in (Capabilities, ChatTemplate, ArtifactFile):
         converter.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, converter))
+
+    def unstructure_artifacts(artifacts: Artifacts) -> dict[str, Any]:
+        # Written out: cattrs' generic path dispatches per file, and every entry has files.
+        # The same shape as the generated hooks (tested against them).
+        return {"files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in artifacts.files],
+                "aggregate_sha256": artifacts.aggregate_sha256}
+
+    converter.register_unstructure_hook(Artifacts, unstructure_artifacts)
     generated = make_dict_unstructure_fn(Entry, converter, extra=override(omit=True))
 
     def unstructure_entry(entry: Entry) -> dict[str, Any]:
