@@ -303,3 +303,15 @@ def test_a_repo_of_many_files_downloads_under_a_low_descriptor_limit(hub, sandbo
     target = sandbox.root / "models" / "weights" / "o" / "many" / "shards"
     assert len(list(target.iterdir())) == 400
     assert (target / "part-0399.safetensors").read_bytes() == files["shards/part-0399.safetensors"]
+
+
+def test_a_corrupted_multi_piece_file_is_refused_and_removed(hub, cli, sandbox):
+    """Hashed by the thread that follows the pieces, confirmed by a full read: never registered."""
+    data = random_bytes(20_000_000, seed=11)  # three 8 MiB pieces
+    hub.add_repo("o/bad", {"model.safetensors": data, "config.json": b"{}"})
+    hub.faults.corrupt_path = "model.safetensors"
+    result = cli("download", "o/bad", "-y", "--no-aria2")
+    assert result.exit_code != 0 and "sha256 mismatch" in result.stderr
+    target = sandbox.root / "models" / "weights" / "o" / "bad"
+    assert not (target / "model.safetensors").exists()
+    assert cli("list", "--json").json() == []

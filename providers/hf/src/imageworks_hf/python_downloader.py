@@ -174,8 +174,8 @@ class FileWork:
     before: a repo of 1,000 files must not hold 2,000 descriptors and 1,000 hash buffers) its
     partial's descriptor, state file and hasher."""
 
-    def __init__(self, order: int, job: FileJob, segments: list[Segment], state_path: Path):
-        self.order, self.job, self.segments, self.state_path = order, job, segments, state_path
+    def __init__(self, job: FileJob, segments: list[Segment], state_path: Path):
+        self.job, self.segments, self.state_path = job, segments, state_path
         self.fd = -1
         self.state: StateFile | None = None
         self.lock = threading.Lock()
@@ -225,8 +225,8 @@ class PythonDownloader:
     def run(self, jobs: list[FileJob]) -> TransferStats:
         stats = TransferStats(backend="python")
         try:
-            for order, job in enumerate(jobs):
-                self._begin(order, job)
+            for job in jobs:  # in order: the pool works through them in this order
+                self._begin(job)
             pieces = sum(work.left for work in self._open)
             threads = [threading.Thread(target=self._worker, name=f"fetch {i}", daemon=True)
                        for i in range(min(self.workers, pieces))]
@@ -259,7 +259,7 @@ class PythonDownloader:
         with self._ready:
             self._ready.notify_all()
 
-    def _begin(self, order: int, job: FileJob) -> None:
+    def _begin(self, job: FileJob) -> None:
         job.staging.parent.mkdir(parents=True, exist_ok=True)
         state_path = job.staging.with_name(job.staging.name + ".state.json")
         segments = StateFile.load(state_path, job)
@@ -269,7 +269,7 @@ class PythonDownloader:
             job.staging.unlink(missing_ok=True)
             foreign.unlink(missing_ok=True)
             segments = self._plan(job)
-        work = FileWork(order, job, segments, state_path)
+        work = FileWork(job, segments, state_path)
         self._open.append(work)
         self.meter.add(sum(s.done for s in segments), transferred=False)
         pending = [i for i, s in enumerate(segments) if not s.finished]
@@ -413,7 +413,9 @@ class PythonDownloader:
             work.hasher.wake.set()
             digest = work.hasher.result()
         self._close(work)
-        finish(work.job, digest)
+        # A digest that followed the prefix is confirmed by a full read before it condemns the
+        # file: a mistake in following could cost time, never a good file.
+        finish(work.job, digest, recheck=work.hasher is not None)
         work.state_path.unlink(missing_ok=True)
         with self._ready:
             self._done.append(work)
