@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from measure import spread
+
 MANIFESTS = int(os.environ.get("BENCH_MANIFESTS", "1000"))
 FOLDERS = int(os.environ.get("BENCH_FOLDERS", "10000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
@@ -103,8 +105,8 @@ def main() -> None:
         walk, mine = statistics.median(walks), statistics.median(ours)
         print(f"trees: {MANIFESTS} Ollama manifests, {MANIFESTS} HF cache repos, {FOLDERS} weight folders; "
               f"{len(plan['items'])} leftovers found; medians of {RUNS}")
-        print(f"os.walk + lstat (bare interpreter): {walk:.2f}s (min {min(walks):.2f}, max {max(walks):.2f})")
-        print(f"cleanup dry run (whole command): {mine:.2f}s (min {min(ours):.2f}, max {max(ours):.2f}) "
+        print(f"os.walk + lstat (bare interpreter): {spread(walks)}")
+        print(f"cleanup dry run (whole command): {spread(ours)} "
               f"= {mine / walk:.2f}x os.walk (target < 3x)")
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from measure import spread
+
 MIB = int(os.environ.get("BENCH_MIB", "1024"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 TOOLS = set(filter(None, os.environ.get("BENCH_TOOLS", "").split(",")))  # e.g. "ours,hf_transfer"
@@ -130,7 +132,7 @@ def main() -> None:
                         times[label].append(runner())
                 anchor = statistics.median(times["snapshot_download"])
                 tag = "throttled 25 MB/s/conn" if throttled else "unthrottled"
-                cells = [f"{label} {statistics.median(t):.2f}s ({min(t):.2f}-{max(t):.2f})"
+                cells = [f"{label} {spread(t)}"
                          + ("" if label == "snapshot_download" else f" = {anchor / statistics.median(t):.1f}x")
                          for label, t in times.items()]
                 print(f"{repo:14} {tag:22} " + " | ".join(cells))
@@ -144,8 +146,8 @@ def main() -> None:
         tiny = {**base, "BENCH_REPO": "bench/tiny", "BENCH_OUT": str(root / "tiny-out")}
         starts = [timed_run(OURS, tiny) for _ in range(max(RUNS, 5))]
         hf_import = [timed_run("import huggingface_hub.hf_api", base) for _ in range(max(RUNS, 5))]
-        print(f"download start-up (a 1 MiB repo, whole command): median {statistics.median(starts):.2f}s "
-              f"(min {min(starts):.2f}, max {max(starts):.2f}); a bare `import huggingface_hub.hf_api` alone takes "
+        print(f"download start-up (a 1 MiB repo, whole command): median {spread(starts)}; "
+              f"a bare `import huggingface_hub.hf_api` alone takes "
               f"{statistics.median(hf_import):.2f}s (target: well under 0.3 s)")
         # resume: interrupt the Python path at 50% and run again
         hub.faults.throttle_bps = THROTTLE

@@ -16,18 +16,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from measure import spread, timed
 
 GIB = float(os.environ.get("BENCH_GIB", "4"))
 ENTRIES = int(os.environ.get("BENCH_ENTRIES", "2000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-
-
-def timed(cmd, env) -> float:
-    started = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
 
 
 def big_gguf(path: Path, size: int) -> None:
@@ -82,7 +77,7 @@ def main() -> None:
         print(f"{GIB:g} GiB GGUF; medians of {RUNS}: cp {cp:.2f}s")
         for label, runs in (("link --to ollama", ollama), ("link --to lmstudio", lmstudio)):
             mid = statistics.median(runs)
-            print(f"{label}: {mid:.3f}s (min {min(runs):.3f}, max {max(runs):.3f}) = {mid / cp * 100:.2f}% of cp "
+            print(f"{label}: {spread(runs, digits=3)} = {mid / cp * 100:.2f}% of cp "
                   f"(target < 1%; whole command, start-up included)")
         mid = statistics.median(in_process)
         print(f"link --to ollama, the link itself (in-process, modules loaded): {mid * 1000:.1f} ms = "
@@ -103,8 +98,7 @@ def main() -> None:
         denv = {**env, "IMAGEWORKS_REGISTRY_DIR": str(registry)}
         timed([exe, "dupes", "--json"], denv)  # warm
         runs = [timed([exe, "dupes", "--json"], denv) for _ in range(RUNS)]
-        print(f"dupes over {ENTRIES} entries, nothing to hash: {statistics.median(runs):.2f}s "
-              f"(min {min(runs):.2f}, max {max(runs):.2f}; target < 2 s)")
+        print(f"dupes over {ENTRIES} entries, nothing to hash: {spread(runs)} (target < 2 s)")
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

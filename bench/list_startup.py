@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from measure import spread
 
 ENTRIES = int(os.environ.get("BENCH_ENTRIES", "10000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
@@ -56,11 +57,6 @@ def timed_runs(commands: dict[str, list[str]], env: dict[str, str]) -> dict[str,
     return times
 
 
-def spread(values: list[float]) -> str:
-    return (f"median {statistics.median(values) * 1000:6.1f} ms (min {min(values) * 1000:.1f}, "
-            f"max {max(values) * 1000:.1f})")
-
-
 def main() -> None:
     directory = Path(tempfile.mkdtemp(prefix="iw-bench-list-"))
     try:
@@ -78,10 +74,9 @@ def main() -> None:
         }, env)
         print(f"entries: {ENTRIES}, runs: {RUNS}")
         for label, values in times.items():
-            print(f"{label:20} {spread(values)}")
+            print(f"{label:20} median {spread(values, unit=' ms', digits=1, scale=1000)}")
         ratios = [ours / base for ours, base in zip(times["list --json"], times["json.load baseline"])]
-        print(f"list --json / json.load: median {statistics.median(ratios):.2f}x (min {min(ratios):.2f}, "
-              f"max {max(ratios):.2f}, run by run; target < 2x)")
+        print(f"list --json / json.load, run by run: median {spread(ratios, unit='x')} (target < 2x)")
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 

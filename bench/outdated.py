@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from measure import spread
+
 REPOS = int(os.environ.get("BENCH_REPOS", "50"))
 PER_REPO = int(os.environ.get("BENCH_PER_REPO", "4"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
@@ -80,7 +82,7 @@ def main() -> None:
                                                text=True, check=True).stdout))
         mine, seq = statistics.median(ours), statistics.median(theirs)
         print(f"{len(entries)} entries from {REPOS} repos, {LATENCY * 1000:.0f} ms per metadata request; medians of {RUNS}")
-        print(f"outdated: {REPOS} metadata requests, {mine:.2f}s (min {min(ours):.2f}, max {max(ours):.2f}); "
+        print(f"outdated: {REPOS} metadata requests, {spread(ours)}; "
               f"sequential HfApi.model_info x{REPOS}: {seq:.2f}s = {seq / mine:.1f}x slower (target: outdated faster)")
     finally:
         hub.stop()
@@ -114,8 +116,7 @@ def sync_bench() -> None:
             subprocess.run([exe, "sync", str(lock)], env=env, check=True, stdout=subprocess.DEVNULL)
             runs.append(time.perf_counter() - started)
             assert not hub.served, hub.served
-        print(f"sync of a satisfied lock of 20 models: {statistics.median(runs):.2f}s "
-              f"(min {min(runs):.2f}, max {max(runs):.2f}; 0 bytes fetched; target < 1 s)")
+        print(f"sync of a satisfied lock of 20 models: {spread(runs)}; 0 bytes fetched (target < 1 s)")
     finally:
         hub.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from imageworks_core.cachedir import cache_path
+from measure import spread, timed
 
 MODELS = int(os.environ.get("BENCH_MODELS", "10000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
@@ -94,12 +95,6 @@ print(time.perf_counter() - t, len(info.repos))
 """
 
 
-def timed_run(cmd: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - started
-
-
 def run(code: str, *args: str) -> list[str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # as installed: with .pyc
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, env=env)
@@ -132,7 +127,7 @@ def main() -> None:
             scan = median([float(s[0]) for s in scans])
             peak_mb = max(int(s[1]) for s in scans) / 1024
             times = [float(s[0]) for s in scans]
-            print(f"{label}: {scan:.2f}s (min {min(times):.2f}, max {max(times):.2f}) = {scan / MODELS * 1000:.3f}s "
+            print(f"{label}: {spread(times)} = {scan / MODELS * 1000:.3f}s "
                   f"per 1,000 models = {scan / walk:.2f}x os.walk (target < 2x); peak memory {peak_mb:.0f} MiB "
                   f"(target < 150)")
         # The whole command as a person runs it (piped): discovery, registry write and the report.
@@ -148,7 +143,7 @@ def main() -> None:
         # Start-up as this command pays it (interpreter, click, the providers): a scan of nothing.
         empty_env = {**os.environ, "IMAGEWORKS_REGISTRY_DIR": str(tmp / "configs-empty"), "IMAGEWORKS_LOG_DIR": str(tmp / "logs")}
         (tmp / "nothing").mkdir()
-        startup = median([timed_run([exe, "scan", "--base", str(tmp / "nothing")], empty_env) for _ in range(RUNS)])
+        startup = median([timed([exe, "scan", "--base", str(tmp / "nothing")], empty_env) for _ in range(RUNS)])
         first = median([float(s[0]) for s in cold])
         print(f"scan command, first scan, piped: {median(whole):.2f}s = start-up {startup:.2f}s + discovery {first:.2f}s "
               f"+ registry write and report {median(whole) - startup - first:.2f}s")

@@ -11,12 +11,12 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from imageworks_core.cachedir import cache_path
+from measure import spread, timed
 
 GIB = float(os.environ.get("BENCH_GIB", "2"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
@@ -30,12 +30,6 @@ def write_file(path: Path, size: int) -> None:
             piece = block[: min(len(block), left)]
             handle.write(piece)
             left -= len(piece)
-
-
-def timed(cmd: list[str], env: dict | None = None) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
-    return time.perf_counter() - start
 
 
 def in_process(configs: Path) -> float:
@@ -107,8 +101,8 @@ def main() -> None:
             print(f"{label}: sha256sum {mbps(sha):.0f} MiB/s, openssl {mbps(ossl):.0f} MiB/s, "
                   f"verify --hash {mbps(first):.0f} MiB/s = {ossl / first:.2f}x openssl, {sha / first:.2f}x sha256sum; "
                   f"cached run {cached * 1000:.1f} ms = {cached / first * 100:.2f}% of the first")
-            print(f"{label}, whole command vs whole openssl process: median {statistics.median(ratios):.2f}x "
-                  f"(min {min(ratios):.2f}, max {max(ratios):.2f}; ours {statistics.median(whole):.2f}s)")
+            print(f"{label}, whole command vs whole openssl process: median {spread(ratios, unit='x')}; "
+                  f"ours {spread(whole)}")
         print(f"(verify timed in-process, without interpreter start-up: {startup(exe, root) * 1000:.0f} ms here)")
     finally:
         shutil.rmtree(root, ignore_errors=True)
