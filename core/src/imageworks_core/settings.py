@@ -17,7 +17,10 @@ PROJECT_FILE = "imageworks.toml"
 SCHEMA: dict[str, tuple[str, Any]] = {
     "model_root": ("path", "~/ai-models"),
     "locations": ("table", {}),
-    "connections": ("int", 16),
+    # At most this many at once on one file. aria2c is capped at 16; the built-in downloader
+    # is not, and against a server that limits each connection (as CDNs do) 32 fetched a
+    # 1 GiB file 1.6x faster than 16 (bench/download.py).
+    "connections": ("int", 32),
     "concurrent_downloads": ("int", 4),
     "retries": ("int", 5),
     "timeout_s": ("float", 60.0),

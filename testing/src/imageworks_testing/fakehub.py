@@ -71,6 +71,8 @@ class Faults:
     cdn_host: str | None = "localhost"  # the redirect target's host: another host than the hub's
     corrupt_path: str | None = None  # flip a byte of this file's body
     stall_seconds: float = 0.0
+    close_idle: bool = False  # close each connection after its answer without saying so
+    unframed: bool = False  # file bodies without Content-Length, ended by closing the connection
 
 
 class FakeHub:
@@ -80,6 +82,7 @@ class FakeHub:
         self.faults = Faults()
         self.served: dict[str, int] = {}  # path -> body bytes served
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.connections = 0  # accepted so far
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -159,9 +162,22 @@ class _Server(ThreadingHTTPServer):
     # servers accept far more; so does this one.
     request_queue_size = 1024
 
+    def handle_error(self, request, client_address) -> None:
+        # A client killed or stopped mid-answer resets its connections: that is the tests'
+        # business (they kill clients on purpose), not a traceback on stderr.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     hub: FakeHub
+
+    def setup(self) -> None:
+        super().setup()
+        with self.hub._lock:
+            self.hub.connections += 1
     protocol_version = "HTTP/1.1"
     # As real servers and CDNs do. With Nagle on, the small write that ends a response waits for
     # the client's delayed ACK: 40 ms added to every API answer and every ranged piece.
@@ -212,6 +228,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self._dispatch(head=False)
+        if self.hub.faults.close_idle:
+            self.close_connection = True  # as a server whose keep-alive timer ran out
 
     def _dispatch(self, head: bool) -> None:
         hub = self.hub
@@ -298,7 +316,10 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 status = 206
         self.send_response(status)
-        self.send_header("Content-Length", str(end - start))
+        if hub.faults.unframed and not head:
+            self.close_connection = True  # HTTP/1.1 allows a body that ends with its connection
+        else:
+            self.send_header("Content-Length", str(end - start))
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("ETag", f'"{f.sha256}"')
         self.send_header("X-Repo-Commit", commit)

@@ -1,0 +1,248 @@
+"""Ranged GETs over plain HTTP/1.1 keep-alive sockets, read with one system call per block.
+
+Through requests, a body is read one TCP segment at a time, and each read drops and retakes the
+GIL: with 64 connections at once, most of the client's time went to threads handing the GIL to
+each other. Here a body is read with ``recv(MSG_WAITALL)`` on a blocking socket, straight into
+a reused buffer: the kernel fills a whole block while the thread sleeps outside the GIL.
+
+This covers only what it can do right, and says so by returning None or raising ``Unsupported``
+so the caller goes through requests instead: ``http://`` URLs no proxy applies to, and bodies
+framed by ``Content-Length`` with no content coding. TLS is requests' job (an ``SSLSocket``
+cannot read more than one record per call, so it would gain nothing here).
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+from urllib.parse import urljoin, urlsplit
+
+HEAD_LIMIT = 64 << 10
+REDIRECTS = (301, 302, 303, 307, 308)
+
+
+class Unsupported(Exception):
+    """An answer this client does not read (no length, chunked, coded): use requests."""
+
+
+class PlainHttp:
+    def __init__(self, *, timeout: float, connect_timeout: float = 10.0):
+        self.timeout, self.connect_timeout = timeout, connect_timeout
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._live: set[socket.socket] = set()
+        self._proxied: dict[str, bool] = {}
+        self._closing = False
+
+    def handles(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            return False
+        proxied = self._proxied.get(parts.netloc)
+        if proxied is None:
+            import requests.utils  # the same proxy rules (and no_proxy) requests would apply
+
+            proxied = bool(requests.utils.get_environ_proxies(url))
+            self._proxied[parts.netloc] = proxied
+        return not proxied
+
+    def get(self, url: str, headers: dict[str, str], *, auth_host: str | None) -> "Answer":
+        """GET ``url``, following redirects; ``Authorization`` goes only to ``auth_host``."""
+        for _ in range(10):
+            parts = urlsplit(url)
+            sent = {k: v for k, v in headers.items() if k.lower() != "authorization" or parts.netloc == auth_host}
+            answer = self._exchange(parts, sent)
+            location = answer.header("location")
+            if answer.status not in REDIRECTS or not location:
+                answer.url = url
+                return answer
+            answer.close()
+            url = urljoin(url, location)
+            if not self.handles(url):
+                raise Unsupported(url)
+        raise ConnectionError(f"{url}: too many redirects")
+
+    # -- connections
+    def _exchange(self, parts, headers: dict[str, str]) -> "Answer":
+        key = (parts.hostname, parts.port or 80)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        lines = [f"GET {target} HTTP/1.1", f"Host: {parts.netloc.rpartition('@')[2]}",
+                 "Accept: */*", "Accept-Encoding: identity"]
+        lines += [f"{name}: {value}" for name, value in headers.items() if name.lower() not in ("host", "accept-encoding")]
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        pool = self._pool()
+        sock = pool.pop(key, None)
+        reused = sock is not None
+        while True:
+            if sock is None:
+                sock = self._connect(key)
+            try:
+                sock.sendall(request)
+                return Answer(self, key, sock, *self._read_head(sock))
+            except (EOFError, ConnectionResetError, BrokenPipeError) as exc:
+                self._drop(sock)
+                sock = None
+                if not reused:  # a fresh connection that fails is the server's answer
+                    raise ConnectionError(f"{parts.netloc}: connection closed ({exc or 'no answer'})") from None
+                reused = False  # a kept-alive connection the server had closed: one new try
+            except BaseException:
+                self._drop(sock)
+                raise
+
+    def _connect(self, key: tuple[str, int]) -> socket.socket:
+        if self._closing:
+            raise ConnectionError("stopping")
+        try:
+            sock = socket.create_connection(key, timeout=self.connect_timeout)
+        except socket.gaierror as exc:
+            raise ConnectionError(f"{key[0]}: {exc.strerror}") from None
+        except TimeoutError:
+            raise
+        except OSError as exc:
+            raise ConnectionError(f"{key[0]}:{key[1]}: {exc.strerror or exc}") from None
+        # Blocking mode with kernel timeouts: recv(MSG_WAITALL) then waits for a whole block
+        # (a timeout returns what has come, or EAGAIN when nothing has).
+        sock.settimeout(None)
+        seconds = struct.pack("ll", int(self.timeout), int((self.timeout % 1) * 1e6))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, seconds)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, seconds)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self._lock:
+            if self._closing:
+                sock.close()
+                raise ConnectionError("stopping")
+            self._live.add(sock)
+        return sock
+
+    def _read_head(self, sock: socket.socket) -> tuple[int, dict[str, str], bool, bytes]:
+        data = b""
+        while (end := data.find(b"\r\n\r\n")) < 0:
+            if len(data) > HEAD_LIMIT:
+                raise ConnectionError("the server's answer has no end of headers")
+            chunk = _recv(sock, 65536)
+            if not chunk:
+                raise EOFError()
+            data += chunk
+        lines = data[:end].decode("latin-1").split("\r\n")
+        version, _, rest = lines[0].partition(" ")
+        code = rest.partition(" ")[0]
+        if not version.startswith("HTTP/1.") or not code.isdigit():
+            raise ConnectionError(f"not an HTTP answer: {lines[0][:80]!r}")
+        fields: dict[str, str] = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            fields[name.strip().lower()] = value.strip()
+        keep = version == "HTTP/1.1" and "close" not in fields.get("connection", "").lower()
+        return int(code), fields, keep, data[end + 4:]
+
+    def _pool(self) -> dict[tuple[str, int], socket.socket]:
+        pool = getattr(self._local, "pool", None)
+        if pool is None:
+            pool = self._local.pool = {}
+        return pool
+
+    def _keep(self, key: tuple[str, int], sock: socket.socket) -> None:
+        old = self._pool().get(key)
+        if old is not None:
+            self._drop(old)
+        self._pool()[key] = sock
+
+    def _drop(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._live.discard(sock)
+        sock.close()
+
+    def shutdown(self) -> None:
+        """Wake every thread blocked in a read (they see the end of their stream)."""
+        with self._lock:
+            self._closing = True
+            live = list(self._live)
+        for sock in live:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.shutdown()
+        with self._lock:
+            live, self._live = list(self._live), set()
+        for sock in live:
+            sock.close()
+
+
+class Answer:
+    """One answer: status and headers, then its body in blocks."""
+
+    def __init__(self, client: PlainHttp, key, sock: socket.socket, status: int, fields: dict[str, str],
+                 keep: bool, early: bytes):
+        self.client, self.key, self.sock = client, key, sock
+        self.status, self.fields, self.keep, self.early = status, fields, keep, early
+        self.url = ""
+        length = fields.get("content-length", "")
+        self.left = int(length) if length.isdigit() else None
+        self.framed = self.left is not None and "transfer-encoding" not in fields
+        if not self.framed:
+            self.keep = False
+
+    def header(self, name: str) -> str | None:
+        return self.fields.get(name.lower())
+
+    def blocks(self, buffer: memoryview):
+        """The body, as views into ``buffer`` (each valid until the next)."""
+        coding = self.fields.get("content-encoding", "identity").lower()
+        if not self.framed or coding not in ("", "identity"):
+            raise Unsupported(self.url)
+        sock = self.sock
+        if self.early:
+            early, self.early = self.early[: self.left], b""
+            self.left -= len(early)
+            yield memoryview(early)
+        size = len(buffer)
+        while self.left > 0:
+            count = _recv_into(sock, buffer, min(size, self.left))
+            if not count:
+                self.keep = False
+                return  # the connection ended early: the caller retries what is missing
+            self.left -= count
+            yield buffer[:count]
+
+    def close(self) -> None:
+        if self.sock is None:
+            return
+        sock, self.sock = self.sock, None
+        # Whole once every byte of the body is read, or already here (a redirect's short body).
+        finished = self.framed and self.left == len(self.early)
+        if self.keep and finished and not self.client._closing:
+            self.client._keep(self.key, sock)
+        else:
+            self.client._drop(sock)
+
+    def __enter__(self) -> "Answer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _recv(sock: socket.socket, size: int) -> bytes:
+    try:
+        return sock.recv(size)
+    except BlockingIOError:
+        raise TimeoutError("the server sent nothing within the read timeout") from None
+    except (ConnectionError, TimeoutError):
+        raise
+    except OSError as exc:
+        raise ConnectionError(str(exc)) from None
+
+
+def _recv_into(sock: socket.socket, buffer: memoryview, size: int) -> int:
+    try:
+        return sock.recv_into(buffer, size, socket.MSG_WAITALL)
+    except BlockingIOError:
+        raise TimeoutError("the server sent nothing within the read timeout") from None
+    except (ConnectionError, TimeoutError):
+        raise
+    except OSError as exc:  # a network error, never a disk one: the caller retries it
+        raise ConnectionError(str(exc)) from None
