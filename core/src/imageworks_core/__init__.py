@@ -91,6 +91,7 @@ _EXPORTS = {
     "FolderCache": "scan_cache",
     "folder_signature": "scan_cache",
     "with_aggregate": "fileset",
+    "fork_map": "forked",
     "sha256_of": "hashing",
     "human_bytes": "units",
     "redact": "eventlog",
@@ -139,6 +140,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .detect.folder import capabilities_from
     from .scan_cache import FolderCache, folder_signature
     from .fileset import with_aggregate
+    from .forked import fork_map
     from .hashing import sha256_of
     from .units import human_bytes
     from .eventlog import redact

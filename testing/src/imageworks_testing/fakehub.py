@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -83,6 +84,8 @@ class FakeHub:
         self.served: dict[str, int] = {}  # path -> body bytes served
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.connections = 0  # accepted so far
+        self._open: set = set()  # connections being served now
+        self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -128,6 +131,7 @@ class FakeHub:
             pass
 
         Handler.hub = hub
+        self._stopping.clear()
         self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
@@ -135,10 +139,25 @@ class FakeHub:
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        """Stop serving and end every connection still open (kept alive by a client, or in a
+        stall or a throttle's pause), so that no handler thread outlives the hub."""
+        if self._server is None:
+            return
+        self._stopping.set()
+        self._server.shutdown()
+        with self._lock:
+            still_open = list(self._open)
+        for connection in still_open:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 10
+        for thread in [t for t in threading.enumerate() if t.name.endswith("(process_request_thread)")]:
+            if getattr(thread, "_imageworks_hub", None) is self:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        self._server.server_close()
+        self._server = None
 
     def __enter__(self) -> "FakeHub":
         return self.start()
@@ -176,8 +195,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        threading.current_thread()._imageworks_hub = self.hub
         with self.hub._lock:
             self.hub.connections += 1
+            self.hub._open.add(self.connection)
+
+    def finish(self) -> None:
+        with self.hub._lock:
+            self.hub._open.discard(self.connection)
+        super().finish()
     protocol_version = "HTTP/1.1"
     # As real servers and CDNs do. With Nagle on, the small write that ends a response waits for
     # the client's delayed ACK: 40 ms added to every API answer and every ranged piece.
@@ -329,7 +355,7 @@ class _Handler(BaseHTTPRequestHandler):
         if head:
             return
         if hub.faults.stall_seconds:
-            time.sleep(hub.faults.stall_seconds)
+            hub._stopping.wait(hub.faults.stall_seconds)
         position = start
         sent = 0
         chunk = 256 * 1024
@@ -350,7 +376,7 @@ class _Handler(BaseHTTPRequestHandler):
                         if hub.faults.throttle_bps:
                             ahead = sent / hub.faults.throttle_bps - (time.monotonic() - began)
                             if ahead > 0:
-                                time.sleep(ahead)
+                                hub._stopping.wait(ahead)
                 return
             while position < end:
                 piece = f.read(position, min(end, position + chunk))
@@ -372,7 +398,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if hub.faults.throttle_bps:
                     ahead = sent / hub.faults.throttle_bps - (time.monotonic() - began)
                     if ahead > 0:
-                        time.sleep(ahead)
+                        hub._stopping.wait(ahead)
         except (BrokenPipeError, ConnectionResetError, OSError):
             self.close_connection = True
 

@@ -16,9 +16,14 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
 from urllib.parse import urljoin, urlsplit
 
 HEAD_LIMIT = 64 << 10
+# A block read returns when the block is full or when nothing more has come for this long: on a
+# slow connection a block is written (and its progress recorded) every FLUSH_AFTER at the
+# latest, so a SIGKILL costs each connection what arrived in that time, not a whole block.
+FLUSH_AFTER = 0.01
 REDIRECTS = (301, 302, 303, 307, 308)
 
 
@@ -101,12 +106,12 @@ class PlainHttp:
             raise
         except OSError as exc:
             raise ConnectionError(f"{key[0]}:{key[1]}: {exc.strerror or exc}") from None
-        # Blocking mode with kernel timeouts: recv(MSG_WAITALL) then waits for a whole block
-        # (a timeout returns what has come, or EAGAIN when nothing has).
+        # Blocking mode with kernel timeouts: recv(MSG_WAITALL) then waits for a whole block,
+        # and after FLUSH_AFTER returns what has come (or EAGAIN when nothing has; the read
+        # timeout proper is counted in ``_receive``).
         sock.settimeout(None)
-        seconds = struct.pack("ll", int(self.timeout), int((self.timeout % 1) * 1e6))
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, seconds)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, seconds)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(FLUSH_AFTER))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(self.timeout))
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self._lock:
             if self._closing:
@@ -120,7 +125,7 @@ class PlainHttp:
         while (end := data.find(b"\r\n\r\n")) < 0:
             if len(data) > HEAD_LIMIT:
                 raise ConnectionError("the server's answer has no end of headers")
-            chunk = _recv(sock, 65536)
+            chunk = self._receive(sock.recv, 65536)
             if not chunk:
                 raise EOFError()
             data += chunk
@@ -135,6 +140,26 @@ class PlainHttp:
             fields[name.strip().lower()] = value.strip()
         keep = version == "HTTP/1.1" and "close" not in fields.get("connection", "").lower()
         return int(code), fields, keep, data[end + 4:]
+
+    def _receive(self, read, *args):
+        """``read(*args)`` on a socket whose reads give up after FLUSH_AFTER: waits up to the
+        read timeout for the first byte, and not at all once the download is stopping."""
+        waited_since = None
+        while True:
+            try:
+                return read(*args)
+            except BlockingIOError:
+                if self._closing:
+                    raise ConnectionError("stopping") from None
+                now = time.monotonic()
+                if waited_since is None:
+                    waited_since = now
+                elif now - waited_since > self.timeout:
+                    raise TimeoutError("the server sent nothing within the read timeout") from None
+            except (ConnectionError, TimeoutError):
+                raise
+            except OSError as exc:  # a network error, never a disk one: the caller retries it
+                raise ConnectionError(str(exc)) from None
 
     def _pool(self) -> dict[tuple[str, int], socket.socket]:
         pool = getattr(self._local, "pool", None)
@@ -201,7 +226,7 @@ class Answer:
             yield memoryview(early)
         size = len(buffer)
         while self.left > 0:
-            count = _recv_into(sock, buffer, min(size, self.left))
+            count = self.client._receive(sock.recv_into, buffer, min(size, self.left), socket.MSG_WAITALL)
             if not count:
                 self.keep = False
                 return  # the connection ended early: the caller retries what is missing
@@ -226,23 +251,5 @@ class Answer:
         self.close()
 
 
-def _recv(sock: socket.socket, size: int) -> bytes:
-    try:
-        return sock.recv(size)
-    except BlockingIOError:
-        raise TimeoutError("the server sent nothing within the read timeout") from None
-    except (ConnectionError, TimeoutError):
-        raise
-    except OSError as exc:
-        raise ConnectionError(str(exc)) from None
-
-
-def _recv_into(sock: socket.socket, buffer: memoryview, size: int) -> int:
-    try:
-        return sock.recv_into(buffer, size, socket.MSG_WAITALL)
-    except BlockingIOError:
-        raise TimeoutError("the server sent nothing within the read timeout") from None
-    except (ConnectionError, TimeoutError):
-        raise
-    except OSError as exc:  # a network error, never a disk one: the caller retries it
-        raise ConnectionError(str(exc)) from None
+def _timeval(seconds: float) -> bytes:
+    return struct.pack("ll", int(seconds), int((seconds % 1) * 1e6))

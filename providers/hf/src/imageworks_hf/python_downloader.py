@@ -36,10 +36,9 @@ if TYPE_CHECKING:
 
 PIECE = 8 << 20  # one ranged request; a file below two pieces is fetched in one stream
 STATE_EVERY = 64 << 10
-# One read from the socket. Over a plain socket it is also what a SIGKILL can cost each
-# connection: 256 KiB kept the bytes served again after a kill at 1.02x of the file with 32
-# connections on it, where 1 MiB blocks cost 1.07-1.25x with 64; throughput was the same.
-BLOCK = 256 << 10
+# One read from the socket. Over a plain socket a read also returns after plain_http's
+# FLUSH_AFTER without new bytes, so a SIGKILL costs a slow connection what came in that time.
+BLOCK = 1 << 20
 HASH_BLOCK = 4 << 20  # one read back from the page cache by a hasher
 
 
