@@ -149,25 +149,32 @@ def main() -> None:
         print(f"download start-up (a 1 MiB repo, whole command): median {spread(starts)}; "
               f"a bare `import huggingface_hub.hf_api` alone takes "
               f"{statistics.median(hf_import):.2f}s (target: well under 0.3 s)")
-        # resume: interrupt the Python path at 50% and run again
-        hub.faults.throttle_bps = THROTTLE
-        out = root / "out"
-        shutil.rmtree(out, ignore_errors=True)
-        hub.served.clear()
-        env = {**base, "BENCH_REPO": "bench/single", "BENCH_OUT": str(out)}
+        # Resume: SIGKILL our default path once the hub has served half the file, run the same
+        # command again, and count the bytes the hub served in all. RUNS rounds: what a kill
+        # costs depends on what sits in the socket buffers at that instant.
         code = OURS.replace('"--force", ', "")
-        proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 600
-        while hub.served.get("model.safetensors", 0) < size // 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        proc.kill()
-        proc.wait()
-        first = hub.served.get("model.safetensors", 0)
-        hub.faults.throttle_bps = None
-        timed_run(code, env)
-        again = hub.served["model.safetensors"] - first
-        print(f"resume after a SIGKILL at {first / size:.0%} served: the re-run fetched {again / size:.1%} of the file; "
-              f"served in all {(first + again) / size:.3f}x the file (target <= 1.05)")
+        served, refetched = [], []
+        for _ in range(RUNS):
+            hub.faults.throttle_bps = THROTTLE
+            out = root / "out"
+            shutil.rmtree(out, ignore_errors=True)
+            hub.served.clear()
+            env = {**base, "BENCH_REPO": "bench/single", "BENCH_OUT": str(out)}
+            proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 600
+            while hub.served.get("model.safetensors", 0) < size // 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            proc.kill()
+            proc.wait()
+            first = hub.served.get("model.safetensors", 0)
+            hub.faults.throttle_bps = None
+            timed_run(code, env)
+            again = hub.served["model.safetensors"] - first
+            served.append((first + again) / size)
+            refetched.append(again / size)
+        print(f"resume after a SIGKILL at half served, {RUNS} rounds: the re-run fetched {spread(refetched, unit='x', digits=3)} "
+              f"of the file; served in all {spread(served, unit='x', digits=3)} the file (target <= 1.05)")
     finally:
         hub.stop()
         shutil.rmtree(root, ignore_errors=True)

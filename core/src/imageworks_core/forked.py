@@ -25,14 +25,14 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], *, at_least: int | None =
     """``[fn(item) for item in items]``, the second half computed by a forked child.
 
     Everything runs here instead when there are fewer than ``at_least`` (``WORTH_FORKING``)
-    items, one core, no
-    ``fork``, or other threads (a child forked from a threaded process, a Streamlit server for
-    one, can hang on a lock some other thread held). A child that fails for any reason costs
-    only time: its share is then computed here. ``fn`` must leave no state behind that the
-    parent needs, and return something picklable.
+    items, one core, no ``fork``, or other threads (a child forked from a threaded process, a
+    Streamlit server for one, can hang on a lock some other thread held). A child that fails
+    for any reason costs only time: its share is then computed here. ``fn`` must leave no state
+    behind that the parent needs, and return something picklable.
     """
     items = list(items)
-    if (len(items) < (WORTH_FORKING if at_least is None else at_least) or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2
+    least = WORTH_FORKING if at_least is None else at_least
+    if (len(items) < least or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2
             or threading.active_count() > 1):
         return [fn(item) for item in items]
     half = len(items) // 2
