@@ -199,6 +199,32 @@ def test_hard_linked_files_free_nothing(sandbox, cli):
     assert item["path"] == str(stray) and item["bytes"] == 0
 
 
+def test_a_half_deleted_old_snapshot_is_still_old_and_a_new_file_is_not(sandbox, cli):
+    """Removing a link from an old snapshot (an interrupted cleanup does) moves the folder's
+    mtime, not its age; a file written into it does."""
+    repo = sandbox.root / "hf_home" / "hub" / "models--acme--half"
+    for commit in ("a" * 40, "b" * 40):
+        snap = repo / "snapshots" / commit
+        snap.mkdir(parents=True)
+        for f in range(2):
+            blob = repo / "blobs" / f"{commit[0]}{f:063x}"
+            blob.parent.mkdir(exist_ok=True)
+            blob.write_bytes(b"h" * 4096)
+            (snap / f"file{f}.bin").symlink_to(os.path.relpath(blob, snap))
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("b" * 40)
+    age(repo)
+    old = repo / "snapshots" / ("a" * 40)
+    (old / "file0.bin").unlink()
+    assert old.stat().st_mtime > time.time() - 60
+    paths = {item["path"] for item in cli("cleanup", "--json").json()["items"]}
+    assert str(old) in paths
+    (old / "notes.txt").write_text("written just now")
+    plan = cli("cleanup", "--json").json()
+    assert str(old) not in {item["path"] for item in plan["items"]}
+    assert any(k["path"] == str(old) and "changed less than" in k["reason"] for k in plan["kept"])
+
+
 def test_older_than_is_parsed_and_bad_values_are_refused(sandbox, cli):
     result = cli("cleanup", "--older-than", "soon")
     assert result.exit_code == 2 and "not a duration" in result.stderr

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import time
 from pathlib import Path
 from typing import Iterable
@@ -77,28 +78,39 @@ class CleanupPlan:
 
 
 def freed_bytes(path: Path) -> tuple[int, float]:
-    """(bytes deleting ``path`` frees, newest mtime in it). Links free nothing; a file with
-    other hard links frees nothing; a sparse file frees its allocated blocks."""
-    total, newest = 0, 0.0
+    """(bytes deleting ``path`` frees, when what is in it last changed). Links free nothing; a
+    file with other hard links frees nothing; a sparse file frees its allocated blocks.
+
+    A folder's age is its files' (and links'), not its own: a folder's mtime moves whenever an
+    entry is removed from it, by an interrupted cleanup of this very folder for one, which would
+    otherwise keep the rest of it "recent" for ``--older-than`` more. Only a tree with no file at
+    all, perhaps made a moment ago to be filled, is aged by its folders."""
+    total = 0
     try:
         st = path.lstat()
     except FileNotFoundError:
         return 0, 0.0
-    newest = st.st_mtime
     if path.is_symlink() or not path.is_dir():
         if not path.is_symlink() and st.st_nlink == 1:
             total = st.st_blocks * 512
-        return total, newest
+        return total, st.st_mtime
+    newest_file, newest_folder, any_file = 0.0, st.st_mtime, False
     for folder, dirs, files in os.walk(path, followlinks=False):
-        for name in files + dirs:
+        for name in dirs:
+            try:
+                newest_folder = max(newest_folder, os.lstat(os.path.join(folder, name)).st_mtime)
+            except OSError:
+                continue
+        for name in files:
             try:
                 sub = os.lstat(os.path.join(folder, name))
             except OSError:
                 continue
-            newest = max(newest, sub.st_mtime)
-            if name in files and sub.st_nlink == 1 and not os.path.islink(os.path.join(folder, name)):
+            any_file = True
+            newest_file = max(newest_file, sub.st_mtime)
+            if sub.st_nlink == 1 and not stat.S_ISLNK(sub.st_mode):
                 total += sub.st_blocks * 512
-    return total, newest
+    return total, newest_file if any_file else newest_folder
 
 
 def _listed_paths(session: Session) -> set[str]:
