@@ -7,6 +7,7 @@ from typing import Any, Callable, Iterable
 
 import attrs
 
+from .gc_policy import few_full_collections
 from .realpaths import remembered_real_dirs
 from .registry.register import Change, register_variants
 from .registry.store import utc_now
@@ -47,7 +48,7 @@ def collect_variants(session: Session, providers: Iterable[str], request: Discov
         raise ImageworksError(f"provider {', '.join(missing)} is not installed",
                               hint=f"install {dist} (see `imageworks-download plugins`)")
     variants: list[Variant] = []
-    with remembered_real_dirs():
+    with remembered_real_dirs(), few_full_collections():
         answers = plugins.only("imageworks_discover", providers)(request=request, ctx=ctx)
     # pluggy answers last-registered first; providers register sorted by name, so reversing
     # gives a stable name order (hf before local_scan: of two providers seeing the same files,
@@ -89,7 +90,7 @@ def discover(
     variants, warnings = collect_variants(session, providers, request, backend=backend,
                                           location_label=location_label, on_warning=on_warning)
     gone: list[str] = []
-    with session.registry.transaction(dry_run=dry_run) as tx, remembered_real_dirs():
+    with few_full_collections(), session.registry.transaction(dry_run=dry_run) as tx, remembered_real_dirs():
         changes = register_variants(tx, variants, update_existing=update_existing)
         if reconcile is not None:
             seen = {v.identity for v in variants}
