@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 import cattrs
+from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from .entry import ENTRY_FIELDS, ArtifactFile, Artifacts, Capabilities, ChatTemplate, Entry
@@ -45,6 +46,10 @@ def _configure(converter: cattrs.Converter) -> cattrs.Converter:
     # only serialised, never edited in place.
     converter.register_unstructure_hook_func(lambda t: t in (dict[str, Any], dict[str, int]), dict)
     converter.register_unstructure_hook_func(lambda t: t == tuple[str, ...], list)  # names: nothing to convert
+    # A JSON scalar or None goes out as it is. cattrs' Optional hook dispatches on the value's
+    # type at every call (170,000 calls for 10,000 entries); as ``identity`` the generated code
+    # reads the attribute straight into the row.
+    converter.register_unstructure_hook_func(lambda t: t in (str | None, int | None, float | None, bool | None), identity)
 
     def is_tuple(t: Any) -> bool:
         return getattr(t, "__origin__", None) is tuple
