@@ -112,6 +112,11 @@ class FolderCache:
         self.new[folder] = found
         return variants, [tuple(w) for w in found[2]]
 
+    def keep(self, folder: str) -> None:
+        """Keep a folder that another process (a forked share of the walk) found unchanged."""
+        if folder in self.old:
+            self.new[folder] = self.old[folder]
+
     def store(self, folder: str, signature: tuple, variants: list[Variant], warnings: list[tuple[str, str]]) -> None:
         self.new[folder] = (signature, [_to_plain(v) for v in variants], list(warnings))
 

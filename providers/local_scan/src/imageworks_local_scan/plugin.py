@@ -26,64 +26,84 @@ def imageworks_register_commands(group, program):
         group.add_command(scan_command)
 
 
+# Sub-trees to share between two processes before the walk stops going down level by level to
+# find them (a base with 100 owner folders shares at once; one with a single folder below it
+# goes a level deeper).
+SHARE_AT = 16
+
+
 def scan(ctx: Context, bases: list[Path], request: DiscoverRequest) -> Iterator[Variant]:
-    """Walk the bases; folders the scan cache knows give their variants at once, the others are
-    read afterwards, all together, on two cores (``fork_map``)."""
+    """Walk the bases. The top levels are walked here until there are enough sub-trees to
+    share; then each sub-tree is walked whole by this process or a forked child (``fork_map``),
+    which read what the scan cache does not know on two cores."""
     from imageworks_core import FolderCache, fork_map
 
-    include_testing = request.include_testing
-    fallback = request.fallback_format
-    cache = FolderCache(ctx, NAME, (include_testing, fallback))
-    base_set = {str(b) for b in bases}
-    stack = [str(b) for b in bases]
-    while stack:
-        unread: list[_Unread] = []
-        yield from _walk(ctx, stack, base_set, include_testing, cache, unread)
-
-        def read(folder: _Unread) -> tuple[list[Variant], list[tuple[str, str]]]:
-            # Warnings are returned, not printed: a forked child's would be lost, or doubled.
-            seen, printer = len(ctx.warnings), ctx.on_warning
-            ctx.on_warning = None
-            try:
-                variants = detect(ctx, folder.path, folder.files, folder.ggufs, folder.testing, fallback)
-            finally:
-                ctx.on_warning = printer
-            found = ctx.warnings[seen:]
-            del ctx.warnings[seen:]
-            return variants, found
-
-        for folder, (variants, warnings) in zip(unread, fork_map(read, unread)):
-            for item, reason in warnings:
-                ctx.warn(item, reason)
-            cache.store(folder.path, folder.signature, variants, warnings)
+    cache = FolderCache(ctx, NAME, (request.include_testing, request.fallback_format))
+    walker = _Walker(ctx, cache, {str(b) for b in bases}, request)
+    # Shared only when the cache knows nothing below the bases (a first scan): a re-scan reads
+    # little, and handing back variants built from the cache costs more than it saves.
+    first_scan = len(cache.outside([str(b) for b in bases])) == len(cache.old)
+    frontier = [str(b) for b in bases]
+    while frontier and len(frontier) < SHARE_AT:
+        below: list[str] = []
+        for path in frontier:
+            variants, subfolders = walker.visit(path)
             yield from variants
-            if not folder.ggufs and not _owns_subfolders(variants):
-                stack.extend(_subfolders(folder.path, folder.dirs))  # weights, but not a model
+            below.extend(subfolders)
+        frontier = below
+    share = SHARE_AT if first_scan else len(frontier) + 1
+    for variants, warnings, seen in fork_map(walker.tree, frontier, at_least=share):
+        for item, reason in warnings:
+            ctx.warn(item, reason)
+        for path, read in seen:
+            if read is None:
+                cache.keep(path)
+            else:
+                cache.store(path, *read)
+        yield from variants
     if not request.dry_run:
         cache.save(cache.outside([str(b) for b in bases]))
 
 
-class _Unread:
-    __slots__ = ("path", "files", "ggufs", "dirs", "testing", "signature")
+class _Walker:
+    def __init__(self, ctx: Context, cache, base_set: set[str], request: DiscoverRequest):
+        self.ctx, self.cache, self.base_set = ctx, cache, base_set
+        self.include_testing, self.fallback = request.include_testing, request.fallback_format
+        self.seen: list | None = None  # inside ``tree``: folders found unchanged, or read, for the cache
 
-    def __init__(self, path, files, ggufs, dirs, testing, signature):
-        self.path, self.files, self.ggufs, self.dirs = path, files, ggufs, dirs
-        self.testing, self.signature = testing, signature
+    def tree(self, root: str) -> tuple[list[Variant], list[tuple[str, str]], list]:
+        """A whole sub-tree, depth first: its variants, its warnings (returned, not printed: a
+        forked child's would be lost or doubled) and what it saw, for the parent's cache:
+        ``(folder, None)`` for a folder the cache knew, ``(folder, (signature, variants,
+        warnings))`` for one read."""
+        ctx = self.ctx
+        seen, printer = len(ctx.warnings), ctx.on_warning
+        ctx.on_warning, self.seen = None, []
+        variants: list[Variant] = []
+        try:
+            stack = [root]
+            while stack:
+                found, subfolders = self.visit(stack.pop())
+                variants.extend(found)
+                stack.extend(reversed(subfolders))
+            warnings, folders = ctx.warnings[seen:], self.seen
+        finally:
+            ctx.on_warning, self.seen = printer, None
+            del ctx.warnings[seen:]
+        return variants, warnings, folders
 
+    def visit(self, path: str) -> tuple[list[Variant], list[str]]:
+        """One folder: the variants it holds (from the cache, or read), and the sub-folders to
+        walk next."""
+        from imageworks_core import folder_signature, has_weights, is_testing_name
 
-def _walk(ctx: Context, stack: list[str], base_set: set[str], include_testing: bool, cache,
-          unread: list[_Unread]) -> Iterator[Variant]:
-    """Empty ``stack``: yield what the cache knows, and put the folders it does not in ``unread``."""
-    from imageworks_core import folder_signature, has_weights, is_testing_name
-
-    while stack:
-        path = stack.pop()
+        ctx = self.ctx
         try:
             with os.scandir(path) as it:
                 entries = list(it)
         except OSError as exc:
             ctx.warn(path, f"cannot read folder: {exc.strerror}")
-            continue
+            return [], []
         files, dirs = [], []
         for entry in entries:
             try:
@@ -95,38 +115,36 @@ def _walk(ctx: Context, stack: list[str], base_set: set[str], include_testing: b
                     ctx.warn(entry.path, "broken symlink")
             except OSError as exc:
                 ctx.warn(entry.path, f"cannot stat: {exc.strerror}")
-        testing = is_testing_name(os.path.basename(path)) and path not in base_set
-        if testing and not include_testing:
-            continue
+        testing = is_testing_name(os.path.basename(path)) and path not in self.base_set
+        if testing and not self.include_testing:
+            return [], []
+        variants: list[Variant] = []
         ggufs = [n for n in files if n.lower().endswith(".gguf")]
         if ggufs or has_weights(files):
             signature = folder_signature(entries)
-            cached = cache.lookup(path, signature)
-            if cached is None:
-                unread.append(_Unread(path, files, ggufs, dirs, testing, signature))
-                if not ggufs:
-                    continue  # whether it owns its sub-folders is known once it is read
-            else:
+            cached = self.cache.lookup(path, signature)
+            if cached is not None:
                 variants, warnings = cached
                 for item, reason in warnings:
                     ctx.warn(item, reason)
-                yield from variants
-                if _owns_subfolders(variants):
-                    continue
-        stack.extend(_subfolders(path, dirs))
-
-
-def _owns_subfolders(variants: list[Variant]) -> bool:
-    # A model folder (config + weights) owns its sub-folders (onnx/, original/); a folder that
-    # merely holds loose GGUF files (~/models with Foo-Q4_K_M.gguf beside acme/...) is searched
-    # below like any other.
-    return any(v.download_format != "gguf" for v in variants)
-
-
-def _subfolders(path: str, dirs: list[str]) -> Iterator[str]:
-    # Hidden folders are never models: .git, caches, and our own .imageworks-partial staging,
-    # whose files are interrupted downloads, not weights.
-    return (os.path.join(path, d) for d in sorted(dirs, reverse=True) if d not in _SKIP_DIRS and not d.startswith("."))
+                if self.seen is not None:
+                    self.seen.append((path, None))
+            else:
+                seen = len(ctx.warnings)
+                variants = detect(ctx, path, files, ggufs, testing, self.fallback)
+                if self.seen is None:
+                    self.cache.store(path, signature, variants, ctx.warnings[seen:])
+                else:
+                    self.seen.append((path, (signature, variants, ctx.warnings[seen:])))
+            # A model folder (config + weights) owns its sub-folders (onnx/, original/); a
+            # folder that merely holds loose GGUF files (~/models with Foo-Q4_K_M.gguf beside
+            # acme/...) is searched below like any other.
+            if any(v.download_format != "gguf" for v in variants):
+                return variants, []
+        # Hidden folders are never models: .git, caches, and our own .imageworks-partial
+        # staging, whose files are interrupted downloads, not weights.
+        return variants, [os.path.join(path, d) for d in sorted(dirs)
+                          if d not in _SKIP_DIRS and not d.startswith(".")]
 
 
 def detect(ctx: Context, path: str, files: list[str], ggufs: list[str], testing: bool,
