@@ -83,7 +83,7 @@ class PlainHttp:
             if sock is None:
                 sock = self._connect(key)
             try:
-                sock.sendall(request)
+                self._send(sock, request)
                 return Answer(self, key, sock, *self._read_head(sock))
             except (EOFError, ConnectionResetError, BrokenPipeError) as exc:
                 self._drop(sock)
@@ -94,6 +94,19 @@ class PlainHttp:
             except BaseException:
                 self._drop(sock)
                 raise
+
+    @staticmethod
+    def _send(sock: socket.socket, request: bytes) -> None:
+        # Network errors only, as ConnectionError or TimeoutError: any other OSError would be
+        # taken for a disk error by the downloader.
+        try:
+            sock.sendall(request)
+        except BlockingIOError:
+            raise TimeoutError("the server took no request within the timeout") from None
+        except (ConnectionError, TimeoutError):
+            raise
+        except OSError as exc:
+            raise ConnectionError(str(exc)) from None
 
     def _connect(self, key: tuple[str, int]) -> socket.socket:
         if self._closing:
