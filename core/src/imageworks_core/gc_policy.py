@@ -4,7 +4,8 @@ A scan or a registry commit makes thousands of variants, entries and rows that l
 of the run, and hardly any reference cycles. With the default thresholds the collector walks all
 of them again and again in full collections: a quarter of a 10,000-folder ``scan`` (0.5 of
 2.1 s). Inside ``few_full_collections`` young collections still run; the old generation is
-left alone until the block ends.
+left alone until the block ends. It is scoped to such work (discovery and its commit), not to
+whole commands: a download can run for hours.
 """
 
 from __future__ import annotations

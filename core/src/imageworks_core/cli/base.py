@@ -72,12 +72,8 @@ class ProgramGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("standalone_mode", True)
-        from ..gc_policy import few_full_collections
-
-        # A command is a short process: the objects it builds live to its end (gc_policy.py).
         try:
-            with few_full_collections():
-                return super().main(*args, **kwargs)
+            return super().main(*args, **kwargs)
         except BrokenPipeError:
             _silence_broken_pipe()
             sys.exit(1)
