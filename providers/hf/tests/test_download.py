@@ -199,6 +199,19 @@ def test_server_ignoring_range_restarts_instead_of_appending(hub, cli, sandbox):
     assert target.stat().st_size == len(data)
 
 
+def test_a_piece_answered_from_the_wrong_offset_is_fetched_again(hub, cli, sandbox):
+    """A 206 whose Content-Range starts elsewhere than asked (a confused cache in between) is
+    retried, not written at the wrong place (which would cost the whole file at the hash check)."""
+    data = random_bytes(30_000_000, seed=31)  # four pieces
+    hub.add_repo("o/shifted", {"model.safetensors": data, "config.json": b"{}"})
+    hub.faults.shifted_ranges = 2
+    result = cli("download", "o/shifted", "-y", "--no-aria2")
+    assert result.exit_code == 0, result.stderr
+    target = sandbox.root / "models" / "weights" / "o" / "shifted" / "model.safetensors"
+    assert target.read_bytes() == data
+    assert hub.faults.shifted_ranges == 0
+
+
 def test_token_never_leaks(hub, sandbox, monkeypatch):
     hub.add_repo("meta/Private", {"model.safetensors": b"y" * 5000, "config.json": b"{}"}, gated=True)
     env = {"HF_TOKEN": hub.token, "IMAGEWORKS_DEBUG": "1"}

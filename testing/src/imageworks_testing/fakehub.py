@@ -74,6 +74,7 @@ class Faults:
     stall_seconds: float = 0.0
     close_idle: bool = False  # close each connection after its answer without saying so
     unframed: bool = False  # file bodies without Content-Length, ended by closing the connection
+    shifted_ranges: int = 0  # answer this many ranged requests from one byte later (and say so)
 
 
 class FakeHub:
@@ -341,6 +342,9 @@ class _Handler(BaseHTTPRequestHandler):
                     self._send(416, b"", {"Content-Range": f"bytes */{f.size}"}, head=head)
                     return
                 status = 206
+                if hub.faults.shifted_ranges > 0 and start + 1 < end and not head:
+                    hub.faults.shifted_ranges -= 1
+                    start += 1  # as a confused cache in between might; Content-Range tells
         self.send_response(status)
         if hub.faults.unframed and not head:
             self.close_connection = True  # HTTP/1.1 allows a body that ends with its connection

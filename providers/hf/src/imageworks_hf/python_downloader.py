@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import threading
 import time
 from pathlib import Path
@@ -475,6 +476,8 @@ class PythonDownloader:
                         raise _Retry(status, None)
                     if ranged and status == 200:
                         raise RangeIgnored()
+                    if status == 206:
+                        self._check_range(job, offset, response.header("Content-Range"))
                     if segment.end < 0:
                         length = response.header("Content-Length")
                         segment.end = offset + int(length) if length and length.isdigit() else -1
@@ -500,6 +503,20 @@ class PythonDownloader:
                 attempt = self._back_off(job, attempt, exc)
             except (_Retry, requests.RequestException) as exc:
                 attempt = self._back_off(job, attempt, exc)
+
+    @staticmethod
+    def _check_range(job: FileJob, offset: int, content_range: str | None) -> None:
+        """A 206 must start where it was asked to (a cache or proxy in between can get this
+        wrong): written at the wrong place, its bytes would cost the whole file at the hash
+        check. A different total size means the file changed on the server."""
+        match = _CONTENT_RANGE.match(content_range or "")
+        if match is None:
+            return  # no (or an unreadable) Content-Range: the sha256 still judges the bytes
+        if job.size is not None and match["total"] != "*" and int(match["total"]) != job.size:
+            raise DownloadError(f"{job.path}: the server now has {match['total']} bytes, not {job.size}: "
+                                f"the file changed while downloading; run the command again")
+        if int(match["start"]) != offset:
+            raise _Retry(206, None)
 
     def _request(self, work: FileWork, headers: dict[str, str]):
         """The answer to one GET: over a plain socket where that client can, else requests."""
@@ -600,6 +617,9 @@ class _RequestsAnswer:
 
     def __exit__(self, *exc) -> None:
         self.response.close()
+
+
+_CONTENT_RANGE = re.compile(r"\s*bytes\s+(?P<start>\d+)-(?P<end>\d+)/(?P<total>\d+|\*)\s*$", re.IGNORECASE)
 
 
 class _Retry(Exception):
