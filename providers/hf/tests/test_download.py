@@ -212,6 +212,22 @@ def test_a_piece_answered_from_the_wrong_offset_is_fetched_again(hub, cli, sandb
     assert hub.faults.shifted_ranges == 0
 
 
+def test_content_range_checks(tmp_path):
+    from imageworks_core import DownloadError
+    from imageworks_hf.python_downloader import PythonDownloader, _Retry
+    from imageworks_hf.transfer import FileJob
+
+    job = FileJob("model.safetensors", "http://127.0.0.1:9/x", tmp_path / "model.safetensors", 1000, None)
+    check = PythonDownloader._check_range
+    check(job, 100, "bytes 100-199/1000")
+    check(job, 100, "bytes 100-199/*")
+    check(job, 100, None)  # no header: the sha256 still judges the bytes
+    with pytest.raises(_Retry):
+        check(job, 100, "bytes 101-199/1000")
+    with pytest.raises(DownloadError, match="changed while downloading"):
+        check(job, 100, "bytes 100-199/2000")
+
+
 def test_token_never_leaks(hub, sandbox, monkeypatch):
     hub.add_repo("meta/Private", {"model.safetensors": b"y" * 5000, "config.json": b"{}"}, gated=True)
     env = {"HF_TOKEN": hub.token, "IMAGEWORKS_DEBUG": "1"}
