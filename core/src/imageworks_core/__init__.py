@@ -93,6 +93,7 @@ _EXPORTS = {
     "with_aggregate": "fileset",
     "fork_map": "forked",
     "sha256_of": "hashing",
+    "aligned_buffer": "buffers",
     "human_bytes": "units",
     "redact": "eventlog",
     "check_paths": "safety",
@@ -141,6 +142,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .scan_cache import FolderCache, folder_signature
     from .fileset import with_aggregate
     from .forked import fork_map
+    from .buffers import aligned_buffer
     from .hashing import sha256_of
     from .units import human_bytes
     from .eventlog import redact

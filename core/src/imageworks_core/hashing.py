@@ -7,9 +7,12 @@ import hashlib
 import json
 import os
 import sys
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
 from pathlib import Path
+from queue import SimpleQueue
 from typing import Callable, Iterable
+
+from .buffers import aligned_buffer
 
 CACHE_NAME = "content-hashes.json"
 
@@ -21,11 +24,10 @@ def sha256_of(path: str | os.PathLike) -> str:
     # One reusable buffer; hashlib releases the GIL on large updates, so several files hash in
     # parallel on several cores.
     digest = hashlib.sha256()
-    buffer = bytearray(CHUNK)
-    view = memoryview(buffer)
+    view = aligned_buffer(CHUNK)
     with open(path, "rb", buffering=0) as handle:
         while True:
-            count = handle.readinto(buffer)
+            count = handle.readinto(view)
             if not count:
                 break
             digest.update(view[:count])
@@ -68,7 +70,7 @@ class HashCache:
 
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.path, json.dumps(self.entries, separators=(",", ":")).encode())
+            atomic_write(self.path, json.dumps(self.entries, separators=(",", ":")).encode(), durable=False)
         except OSError:
             pass
 
@@ -104,7 +106,26 @@ def hash_files(
         except OSError as exc:
             return path, real, st, exc
 
-    count = workers or min(8, os.cpu_count() or 2)
+    # Plain daemon threads, not a ThreadPoolExecutor: importing concurrent.futures (and the
+    # logging it pulls in) delays the first read of `verify --hash` by ~10 ms, and a pool's
+    # threads are joined at exit, so Ctrl-C would wait for a 50 GB file to finish hashing.
+    count = max(1, min(workers or min(8, os.cpu_count() or 2), len(todo)))
+    pending = iter(todo)
+    take = threading.Lock()
+    finished: SimpleQueue = SimpleQueue()
+
+    def worker() -> None:
+        while True:
+            with take:
+                item = next(pending, None)
+            if item is None:
+                return
+            try:
+                finished.put(work(item))
+            except BaseException as exc:  # noqa: BLE001 - raised again by the waiting thread
+                finished.put(exc)
+                return
+
     # A hashing thread needs the GIL back after every chunk. With the default 5 ms switch
     # interval, a main thread busy meanwhile (verify loads entries and providers while the
     # files hash) keeps it that long each time: measured +0.2 s on a 1 GiB file. 50 us costs
@@ -112,29 +133,58 @@ def hash_files(
     interval = sys.getswitchinterval()
     sys.setswitchinterval(min(interval, 5e-5))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, count)) as pool:
-            for path, real, st, digest in pool.map(work, todo):
-                results[path] = digest
-                if isinstance(digest, str):
-                    try:
-                        if _stamp(os.stat(real)) == _stamp(st):  # changed while hashing: do not remember
-                            cache.store(real, st, digest)
-                    except OSError:
-                        pass
-                if on_done:
-                    on_done(path)
+        for _ in range(count if todo else 0):
+            threading.Thread(target=worker, name="hash", daemon=True).start()
+        for _ in todo:
+            done = finished.get()
+            if isinstance(done, BaseException):
+                raise done
+            path, real, st, digest = done
+            results[path] = digest
+            if isinstance(digest, str):
+                try:
+                    if _stamp(os.stat(real)) == _stamp(st):  # changed while hashing: do not remember
+                        cache.store(real, st, digest)
+                except OSError:
+                    pass
+            if on_done:
+                on_done(path)
     finally:
         sys.setswitchinterval(interval)
     return results
 
 
+class Hashing:
+    """Hashing running on a thread of its own (from ``start_hashing``)."""
+
+    def __init__(self, run: Callable[[], dict[str, str | OSError]]):
+        self._value: dict[str, str | OSError] = {}
+        self._error: BaseException | None = None
+        # A daemon thread: Ctrl-C ends the command at once, whatever is still hashing.
+        self._thread = threading.Thread(target=self._run, args=(run,), name="verify-hash", daemon=True)
+        self._thread.start()
+
+    def _run(self, run: Callable[[], dict[str, str | OSError]]) -> None:
+        try:
+            self._value = run()
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits in result()
+            self._error = exc
+
+    def result(self) -> dict[str, str | OSError]:
+        """Wait for the hashing; ``hash_files``'s result, or its exception raised here."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 def start_hashing(registry_dir: Path, view, names: list[str],
-                  on_done: Callable[[str], None] | None = None) -> "Future[dict[str, str | OSError]]":
+                  on_done: Callable[[str], None] | None = None) -> Hashing:
     """Begin hashing, in the background, the files of the named (or every installed) entry of
     ``view`` (a merged view: plain JSON rows, no entry objects needed), with the cache beside
     the registry. ``verify --hash`` starts this first thing, so that building entries and
-    loading the providers run on one core while the files hash on the other. The future's
-    result is ``hash_files``'s; the cache is saved when it is done."""
+    loading the providers run on one core while the files hash on the other. ``result()``
+    gives ``hash_files``'s result; the cache is saved when it is done."""
     from .cachedir import cache_path
 
     if names:
@@ -151,8 +201,4 @@ def start_hashing(registry_dir: Path, view, names: list[str],
         finally:
             cache.save()
 
-    starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify-hash")
-    try:
-        return starter.submit(run)
-    finally:
-        starter.shutdown(wait=False)
+    return Hashing(run)
