@@ -11,6 +11,7 @@ import pytest
 
 from imageworks_core import aligned_buffer
 from imageworks_core import hashing
+from imageworks_core.cachedir import cache_path
 from imageworks_core.hashing import HashCache, hash_files, start_hashing
 
 
@@ -65,7 +66,6 @@ def test_an_unexpected_error_while_hashing_is_raised_not_waited_for(tmp_path, mo
 
 
 def test_start_hashing_hands_back_results_and_saves_the_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("IMAGEWORKS_CACHE_DIR", str(tmp_path / "cache"))
     folder = tmp_path / "model"
     folder.mkdir()
     paths = _files(folder, [100, 200])
@@ -77,7 +77,7 @@ def test_start_hashing_hands_back_results_and_saves_the_cache(tmp_path, monkeypa
     running = start_hashing(tmp_path / "registry", View(), [])
     results = running.result()
     assert set(results) == set(paths)
-    assert list((tmp_path / "cache").rglob(hashing.CACHE_NAME))
+    assert cache_path(tmp_path / "registry", hashing.CACHE_NAME).is_file()
 
     monkeypatch.setattr(hashing, "hash_files", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
     with pytest.raises(RuntimeError, match="boom"):

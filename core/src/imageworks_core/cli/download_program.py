@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from .base import CONTEXT_SETTINGS, ProgramGroup, registry_option
+from .base import CONTEXT_SETTINGS, ProgramGroup, registry_option, run_program
 from .maintenance_cmds import (
     cleanup_command,
     dedupe_command,
@@ -50,4 +50,4 @@ for command in (cleanup_command, dupes_command, dedupe_command, link_command, no
 
 
 def main() -> None:
-    cli.main(prog_name="imageworks-download")
+    run_program(cli, "imageworks-download")

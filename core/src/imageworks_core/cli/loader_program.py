@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from .base import CONTEXT_SETTINGS, ProgramGroup, registry_option
+from .base import CONTEXT_SETTINGS, ProgramGroup, registry_option, run_program
 from .discovery_cmds import discover_all_command
 from .maintenance_cmds import purge_imported_command
 from .inventory_cmds import list_roles_command, migrate_registry_command
@@ -25,4 +25,4 @@ for command in (purge_imported_command, discover_all_command):
 
 
 def main() -> None:
-    cli.main(prog_name="imageworks-loader")
+    run_program(cli, "imageworks-loader")
