@@ -33,7 +33,25 @@ def real_path(path: str | os.PathLike) -> str:
     known = _real_dirs.get()
     if known is None:
         return os.path.realpath(path)
+    found = known.get(path)  # type: ignore[call-overload] - keys are normalised: a hit needs no abspath
+    if found is not None:
+        return found
     return _resolve(os.path.abspath(path), known)
+
+
+def not_a_link(parent: str, name: str) -> None:
+    """Tell the run that ``parent/name`` is no symbolic link (a directory listing said so: a
+    walker knows this for free from ``DirEntry``), so that its real path is its parent's plus
+    ``name`` without an ``lstat``. Only once the parent's real path is known; outside a run,
+    nothing."""
+    known = _real_dirs.get()
+    if known is None:
+        return
+    real_parent = known.get(parent)
+    if real_parent is not None:
+        # Concatenation, not os.path.join: this runs for every folder of a scan.
+        known[parent + name if parent.endswith(os.sep) else parent + os.sep + name] = (
+            real_parent + name if real_parent.endswith(os.sep) else real_parent + os.sep + name)
 
 
 def _resolve(path: str, known: dict[str, str]) -> str:

@@ -330,3 +330,30 @@ def test_keys_after_a_large_vocabulary_are_read_as_the_gguf_package_reads_them(t
         expected = field.contents()
         assert info.values[key] == expected, key
     assert info.quant == "q4_k_m" and "tokenizer.ggml.tokens" not in info.values
+
+
+def test_identities_are_real_paths_through_links(sandbox, forking):
+    """A variant's identity is its file's (or folder's) real path, whatever way the walk came to
+    it: a base named through a link, a GGUF that is a link to elsewhere, folders the walk knows
+    are not links without asking the disk."""
+    from imageworks_core import DiscoverRequest, Session
+    from imageworks_core.discovery import collect_variants
+
+    real = sandbox.root / "disk" / "models"
+    for i in range(4):
+        write_gguf(real / f"org{i}" / f"M{i}-GGUF" / f"M{i}-Q4_K_M.gguf")
+    write_hf_folder(real / "org0" / "Plain-7B")
+    elsewhere = write_gguf(sandbox.root / "elsewhere" / "Target-Q8_0.gguf", file_type=7)
+    (real / "org1" / "Linked-GGUF").mkdir()
+    (real / "org1" / "Linked-GGUF" / "Linked-Q8_0.gguf").symlink_to(elsewhere)
+    via = sandbox.root / "via"
+    via.symlink_to(real)
+
+    session = Session.open(sandbox.registry_dir)
+    variants, _ = collect_variants(session, ["local_scan"], DiscoverRequest(roots=(str(via),)))
+    identities = {v.download_path.replace(str(via), "<via>"): v.identity for v in variants}
+    assert identities == {
+        **{f"<via>/org{i}/M{i}-GGUF": f"local_scan:{real.resolve()}/org{i}/M{i}-GGUF/M{i}-Q4_K_M.gguf" for i in range(4)},
+        "<via>/org0/Plain-7B": f"local_scan:{real.resolve()}/org0/Plain-7B",
+        "<via>/org1/Linked-GGUF": f"local_scan:{elsewhere.resolve()}",
+    }

@@ -36,14 +36,17 @@ def scan(ctx: Context, bases: list[Path], request: DiscoverRequest) -> Iterator[
     """Walk the bases. The top levels are walked here until there are enough sub-trees to
     share; then each sub-tree is walked whole by this process or a forked child (``fork_map``),
     which read what the scan cache does not know on two cores."""
-    from imageworks_core import FolderCache, fork_map
+    from imageworks_core import FolderCache, fork_map, real_path
 
     cache = FolderCache(ctx, NAME, (request.include_testing, request.fallback_format))
-    walker = _Walker(ctx, cache, {str(b) for b in bases}, request)
+    roots = [os.path.abspath(b) for b in bases]  # normalised: the walk's paths are keys
+    for root in roots:
+        real_path(root)  # the walk below knows each folder's real path from this one
+    walker = _Walker(ctx, cache, set(roots), request)
     # Shared only when the cache knows nothing below the bases (a first scan): a re-scan reads
     # little, and handing back variants built from the cache costs more than it saves.
-    first_scan = len(cache.outside([str(b) for b in bases])) == len(cache.old)
-    frontier = [str(b) for b in bases]
+    first_scan = len(cache.outside(roots)) == len(cache.old)
+    frontier = list(roots)
     while frontier and len(frontier) < SHARE_AT:
         below: list[str] = []
         for path in frontier:
@@ -62,12 +65,17 @@ def scan(ctx: Context, bases: list[Path], request: DiscoverRequest) -> Iterator[
                 cache.store(path, *read)
         yield from variants
     if not request.dry_run:
-        cache.save(cache.outside([str(b) for b in bases]))
+        cache.save(cache.outside(roots))
 
 
 class _Walker:
     def __init__(self, ctx: Context, cache, base_set: set[str], request: DiscoverRequest):
+        from imageworks_core import folder_signature, has_weights, is_testing_name, not_a_link
+
         self.ctx, self.cache, self.base_set = ctx, cache, base_set
+        # Bound once: ``visit`` runs for every folder.
+        self.signature_of, self.has_weights, self.is_testing_name = folder_signature, has_weights, is_testing_name
+        self.not_a_link = not_a_link
         self.include_testing, self.fallback = request.include_testing, request.fallback_format
         self.seen: list | None = None  # inside ``tree``: folders found unchanged, or read, for the cache
 
@@ -95,8 +103,6 @@ class _Walker:
     def visit(self, path: str) -> tuple[list[Variant], list[str]]:
         """One folder: the variants it holds (from the cache, or read), and the sub-folders to
         walk next."""
-        from imageworks_core import folder_signature, has_weights, is_testing_name
-
         ctx = self.ctx
         try:
             with os.scandir(path) as it:
@@ -104,24 +110,29 @@ class _Walker:
         except OSError as exc:
             ctx.warn(path, f"cannot read folder: {exc.strerror}")
             return [], []
-        files, dirs = [], []
+        files, dirs, links = [], [], []
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
                     dirs.append(entry.name)
                 elif entry.is_file():  # follows links: HF-cache style links to blobs count
                     files.append(entry.name)
+                    if entry.is_symlink():
+                        links.append(entry.name)
                 elif entry.is_symlink():
                     ctx.warn(entry.path, "broken symlink")
             except OSError as exc:
                 ctx.warn(entry.path, f"cannot stat: {exc.strerror}")
-        testing = is_testing_name(os.path.basename(path)) and path not in self.base_set
+        testing = self.is_testing_name(os.path.basename(path)) and path not in self.base_set
         if testing and not self.include_testing:
             return [], []
         variants: list[Variant] = []
         ggufs = [n for n in files if n.lower().endswith(".gguf")]
-        if ggufs or has_weights(files):
-            signature = folder_signature(entries)
+        if ggufs or self.has_weights(files):
+            for name in ggufs:  # a variant's identity is its file's real path: no lstat needed
+                if name not in links:
+                    self.not_a_link(path, name)
+            signature = self.signature_of(entries)
             cached = self.cache.lookup(path, signature)
             if cached is not None:
                 variants, warnings = cached
@@ -143,8 +154,10 @@ class _Walker:
                 return variants, []
         # Hidden folders are never models: .git, caches, and our own .imageworks-partial
         # staging, whose files are interrupted downloads, not weights.
-        return variants, [os.path.join(path, d) for d in sorted(dirs)
-                          if d not in _SKIP_DIRS and not d.startswith(".")]
+        below = [d for d in sorted(dirs) if d not in _SKIP_DIRS and not d.startswith(".")]
+        for name in below:  # listed as directories, so not links
+            self.not_a_link(path, name)
+        return variants, [os.path.join(path, d) for d in below]
 
 
 def detect(ctx: Context, path: str, files: list[str], ggufs: list[str], testing: bool,
