@@ -348,9 +348,11 @@ def test_identities_are_real_paths_through_links(sandbox, forking):
     (real / "org1" / "Linked-GGUF" / "Linked-Q8_0.gguf").symlink_to(elsewhere)
     via = sandbox.root / "via"
     via.symlink_to(real)
+    (real / "org2" / "loop").symlink_to(real)  # a link to a folder: not followed, and not "broken"
 
     session = Session.open(sandbox.registry_dir)
-    variants, _ = collect_variants(session, ["local_scan"], DiscoverRequest(roots=(str(via),)))
+    variants, warnings = collect_variants(session, ["local_scan"], DiscoverRequest(roots=(str(via),)))
+    assert warnings == [(f"{via}/org2/loop", "link to a folder, not followed: scan its target with --base")]
     identities = {v.download_path.replace(str(via), "<via>"): v.identity for v in variants}
     assert identities == {
         **{f"<via>/org{i}/M{i}-GGUF": f"local_scan:{real.resolve()}/org{i}/M{i}-GGUF/M{i}-Q4_K_M.gguf" for i in range(4)},

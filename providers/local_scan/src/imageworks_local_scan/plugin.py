@@ -120,7 +120,10 @@ class _Walker:
                     if entry.is_symlink():
                         links.append(entry.name)
                 elif entry.is_symlink():
-                    ctx.warn(entry.path, "broken symlink")
+                    # Links to folders are not followed (a loop, or a tree counted twice); say
+                    # so rather than call a good link broken.
+                    ctx.warn(entry.path, "link to a folder, not followed: scan its target with --base"
+                             if entry.is_dir() else "broken symlink")
             except OSError as exc:
                 ctx.warn(entry.path, f"cannot stat: {exc.strerror}")
         testing = self.is_testing_name(os.path.basename(path)) and path not in self.base_set
