@@ -59,3 +59,23 @@ def test_an_error_here_stops_the_child_and_is_raised():
         fork_map(bad, range(600), at_least=10)
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # no child left behind
+
+
+def test_pack_and_unpack_carry_the_childs_share():
+    parent = os.getpid()
+    packed_in: set[int] = set()
+
+    def pack(result: tuple[int, int]) -> str:
+        packed_in.add(os.getpid())  # seen in the child's copy only
+        return f"{result[0]}:{result[1]}"
+
+    def unpack(text: str) -> tuple[int, int]:
+        assert os.getpid() == parent
+        value, pid = text.split(":")
+        return int(value), -int(pid)
+
+    results = fork_map(where, range(600), at_least=10, pack=pack, unpack=unpack)
+    assert [value for value, _ in results] == [i * i for i in range(600)]
+    assert all(pid == parent for _, pid in results[:300])  # computed here: never packed
+    assert all(pid < 0 and -pid != parent for _, pid in results[300:])  # went through pack and unpack
+    assert not packed_in

@@ -90,6 +90,8 @@ _EXPORTS = {
     "capabilities_from": "detect.folder",
     "FolderCache": "scan_cache",
     "folder_signature": "scan_cache",
+    "plain_variant": "scan_cache",
+    "variant_from_plain": "scan_cache",
     "with_aggregate": "fileset",
     "fork_map": "forked",
     "sha256_of": "hashing",
@@ -141,7 +143,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .detect import (FolderFacts, GGUFHeaderError, GGUFInfo, detect_folder, gguf_sets, quant_label_from_filename,
                          read_gguf_info)
     from .detect.folder import capabilities_from
-    from .scan_cache import FolderCache, folder_signature
+    from .scan_cache import FolderCache, folder_signature, plain_variant, variant_from_plain
     from .fileset import with_aggregate
     from .forked import fork_map
     from .buffers import aligned_buffer

@@ -12,7 +12,7 @@ import pickle
 import signal
 import tempfile
 import threading
-from typing import Callable, Sequence, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -21,7 +21,8 @@ R = TypeVar("R")
 WORTH_FORKING = 256
 
 
-def fork_map(fn: Callable[[T], R], items: Sequence[T], *, at_least: int | None = None) -> list[R]:
+def fork_map(fn: Callable[[T], R], items: Sequence[T], *, at_least: int | None = None,
+             pack: Callable[[R], Any] | None = None, unpack: Callable[[Any], R] | None = None) -> list[R]:
     """``[fn(item) for item in items]``, the second half computed by a forked child.
 
     Everything runs here instead when there are fewer than ``at_least`` (``WORTH_FORKING``)
@@ -29,6 +30,11 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], *, at_least: int | None =
     Streamlit server for one, can hang on a lock some other thread held). A child that fails
     for any reason costs only time: its share is then computed here. ``fn`` must leave no state
     behind that the parent needs, and return something picklable.
+
+    ``pack`` and ``unpack`` (both or neither) change what crosses between the processes: the
+    child packs each result before pickling it and the parent unpacks it after. Pickling
+    thousands of objects costs more than plain tuples and rebuilding them (measured on scan
+    variants: 150 ms against 60 ms), and the wait for the child is part of the run.
     """
     items = list(items)
     least = WORTH_FORKING if at_least is None else at_least
@@ -43,7 +49,8 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], *, at_least: int | None =
             code = 1
             try:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it at once
-                pickle.dump([fn(item) for item in theirs], out, protocol=pickle.HIGHEST_PROTOCOL)
+                done = [fn(item) for item in theirs]
+                pickle.dump([pack(r) for r in done] if pack else done, out, protocol=pickle.HIGHEST_PROTOCOL)
                 out.flush()
                 code = 0
             finally:
@@ -58,7 +65,9 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], *, at_least: int | None =
         if os.waitstatus_to_exitcode(status) == 0:
             out.seek(0)
             try:
-                return results + pickle.load(out)
+                shared = pickle.load(out)
             except Exception:  # noqa: BLE001 - a torn result: compute that share here instead
                 pass
+            else:
+                return results + ([unpack(r) for r in shared] if unpack else shared)
         return results + [fn(item) for item in theirs]

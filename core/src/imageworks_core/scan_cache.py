@@ -55,8 +55,9 @@ _ARTIFACTS, _TEMPLATE, _CAPS = _FIELDS.index("artifacts"), _FIELDS.index("chat_t
 _VARIANT, _FILE, _CHAT, _CAPABILITIES = _getter(Variant), _getter(ArtifactFile), _getter(ChatTemplate), _getter(Capabilities)
 
 
-def _to_plain(variant: Variant) -> tuple:
-    """A Variant as positional plain data: far fewer objects to load than dicts with keys."""
+def plain_variant(variant: Variant) -> tuple:
+    """A Variant as positional plain data (tuples, strings, numbers): far fewer objects to load
+    than dicts with keys, and fast to marshal or pickle. The cache stores this form."""
     values = list(_VARIANT(variant))
     art = variant.artifacts
     values[_ARTIFACTS] = (tuple(_FILE(f) for f in art.files), art.aggregate_sha256)
@@ -65,7 +66,8 @@ def _to_plain(variant: Variant) -> tuple:
     return tuple(values)
 
 
-def _from_plain(data: tuple) -> Variant:
+def variant_from_plain(data: tuple) -> Variant:
+    """The Variant ``plain_variant`` made ``data`` from."""
     values = list(data)
     files, aggregate = values[_ARTIFACTS]
     values[_ARTIFACTS] = Artifacts(tuple(ArtifactFile(*f) for f in files), aggregate)
@@ -106,7 +108,7 @@ class FolderCache:
         if not found or found[0] != signature:
             return None
         try:
-            variants = [_from_plain(v) for v in found[1]]
+            variants = [variant_from_plain(v) for v in found[1]]
         except (TypeError, KeyError):
             return None
         self.new[folder] = found
@@ -118,7 +120,11 @@ class FolderCache:
             self.new[folder] = self.old[folder]
 
     def store(self, folder: str, signature: tuple, variants: list[Variant], warnings: list[tuple[str, str]]) -> None:
-        self.new[folder] = (signature, [_to_plain(v) for v in variants], list(warnings))
+        self.new[folder] = (signature, [plain_variant(v) for v in variants], list(warnings))
+
+    def store_plain(self, folder: str, signature: tuple, variants: list[tuple], warnings: list[tuple[str, str]]) -> None:
+        """``store`` for variants already in ``plain_variant`` form (a forked share's)."""
+        self.new[folder] = (signature, list(variants), list(warnings))
 
     def save(self, folders_kept: dict[str, tuple] | None = None) -> None:
         """Write what this scan saw, plus ``folders_kept`` (cached folders outside its bases)."""
