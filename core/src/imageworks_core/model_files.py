@@ -178,7 +178,10 @@ def folder_variant(
 
 
 def has_weights(names: list[str]) -> bool:
-    return any(n.endswith(WEIGHT_SUFFIXES) for n in names)
+    for name in names:  # a plain loop: runs for every folder of a scan
+        if name.endswith(WEIGHT_SUFFIXES):
+            return True
+    return False
 
 
 __all__ = ["Capabilities", "default_backend", "folder_variant", "gguf_variants", "has_weights",

@@ -359,3 +359,27 @@ def test_identities_are_real_paths_through_links(sandbox, forking):
         "<via>/org0/Plain-7B": f"local_scan:{real.resolve()}/org0/Plain-7B",
         "<via>/org1/Linked-GGUF": f"local_scan:{elsewhere.resolve()}",
     }
+
+
+@pytest.mark.parametrize("shift", range(0, 48, 3))
+def test_fields_across_the_first_buffer_are_read_as_the_gguf_package_reads_them(tmp_path, shift):
+    """The reader's first buffer ends inside a key, a type or a value, at every offset a field
+    can straddle: each value still equals what the gguf package reads."""
+    import gguf
+
+    from imageworks_core import read_gguf_info
+    from imageworks_core.detect.gguf_header import _Reader
+    from imageworks_testing.fixtures import write_gguf
+
+    # A chat template long enough that the fields after it (basename, size label, context
+    # length, extras) fall across the end of the first read, shifted byte by byte.
+    template = "t" * (_Reader.FIRST - 400 + shift)
+    path = write_gguf(tmp_path / "Edge-7B-Q4_K_M.gguf", chat_template=template, basename="Edge", size_label="7B",
+                      extra={f"general.note{i}": "é" * i for i in range(12)})
+    info = read_gguf_info(path)
+    theirs = gguf.GGUFReader(str(path))
+    for key, field in theirs.fields.items():
+        if key in info.values:
+            assert info.values[key] == field.contents(), key
+    assert info.values["general.basename"] == "Edge" and info.values["general.note11"] == "é" * 11
+    assert info.context_length == 4096 and info.quant == "q4_k_m"

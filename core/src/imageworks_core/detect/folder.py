@@ -161,6 +161,8 @@ def chat_template_of(folder: str | Path, names: set[str]) -> tuple[ChatTemplate,
 
 
 def capabilities_from(config: dict[str, Any], template: str, *, projector: bool = False) -> Capabilities:
+    if not config and not template:  # a GGUF without a chat template: nothing to look through
+        return Capabilities(text=True, vision=projector, audio=False, embedding=False, tools=False, thinking=False)
     archs = " ".join(str(a) for a in config.get("architectures") or []).lower()
     model_type = str(config.get("model_type", "")).lower()
     vision = projector or "vision_config" in config or any(t in archs for t in ("vl", "vision", "llava", "imagetext")) \

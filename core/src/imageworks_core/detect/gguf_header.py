@@ -20,6 +20,7 @@ _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<
 _SIZES = {fmt: struct.calcsize(fmt) for fmt in (*_SCALARS.values(), "<Q", "<I")}
 _STRUCTS = {fmt: (struct.Struct(fmt).unpack_from, struct.calcsize(fmt)) for fmt in _SIZES}
 _U64 = struct.Struct("<Q")
+_U32 = struct.Struct("<I")
 _STRING, _ARRAY = 8, 9
 _MAX_STRING = 64 * 1024 * 1024
 _MAX_KV = 1_000_000
@@ -257,6 +258,40 @@ def read_gguf_info(path: str | Path) -> GGUFInfo:
         size = os.fstat(fd).st_size
         values: dict[str, Any] = {}
         for _ in range(kv_count):
+            # The common case inline (key, type and a scalar or string value all in the buffer):
+            # a scan reads thousands of headers, and each field through the reader's methods
+            # costs several calls. Anything else (a refill, an array, a bad length) goes the
+            # general way, which also raises the errors.
+            data, pos = reader.data, reader.pos
+            have = len(data)
+            if pos + 8 <= have:
+                length = _U64.unpack_from(data, pos)[0]
+                end = pos + 8 + length
+                if length <= _MAX_STRING and end + 4 <= have:
+                    key = data[pos + 8:end].decode("utf-8", "replace")
+                    vtype = _U32.unpack_from(data, end)[0]
+                    reader.pos = pos = end + 4
+                    keep = _keep(key)
+                    fmt = _SCALARS.get(vtype)
+                    if fmt is not None:
+                        unpack, width = _STRUCTS[fmt]
+                        if pos + width <= have:
+                            reader.pos = pos + width
+                            if keep:
+                                values[key] = unpack(data, pos)[0]
+                            continue
+                    elif vtype == _STRING and pos + 8 <= have:
+                        length = _U64.unpack_from(data, pos)[0]
+                        end = pos + 8 + length
+                        if length <= _MAX_STRING and end <= have:
+                            reader.pos = end
+                            if keep:
+                                values[key] = data[pos + 8:end].decode("utf-8", "replace")
+                            continue
+                    value = reader.value(vtype, keep)
+                    if keep:
+                        values[key] = value
+                    continue
             key = reader.string()
             vtype = reader.scalar("<I")
             keep = _keep(key)
