@@ -116,19 +116,23 @@ def main() -> None:
         build_tree(tree)
         build_cache(cache)
         print(f"built {MODELS} model folders and {MODELS} cache repos in {time.perf_counter() - started:.0f}s")
-        walk = median([float(run(WALK, str(tree))[0]) for _ in range(RUNS)])
-        cold = []
+        # The anchor and each scan interleaved, run by run: this machine's speed drifts by 1.5x
+        # over minutes, so a ratio of medians taken minutes apart says little.
+        walks, cold, warm = [], [], []
         for _ in range(RUNS):
+            walks.append(float(run(WALK, str(tree))[0]))
             cache_path(registry, "scan").unlink(missing_ok=True)
             cold.append(run(SCAN, str(tree), str(registry), "local_scan", str(MODELS)))
-        warm = [run(SCAN, str(tree), str(registry), "local_scan", str(MODELS)) for _ in range(RUNS)]
-        print(f"os.walk + lstat: {walk:.2f}s")
+            warm.append(run(SCAN, str(tree), str(registry), "local_scan", str(MODELS)))
+        walk = median(walks)
+        print(f"os.walk + lstat: {spread(walks)}")
         for label, scans in (("first scan", cold), ("re-scan", warm)):
             scan = median([float(s[0]) for s in scans])
             peak_mb = max(int(s[1]) for s in scans) / 1024
             times = [float(s[0]) for s in scans]
-            print(f"{label}: {spread(times)} = {scan / MODELS * 1000:.3f}s "
-                  f"per 1,000 models = {scan / walk:.2f}x os.walk (target < 2x); peak memory {peak_mb:.0f} MiB "
+            ratios = [float(s[0]) / w for s, w in zip(scans, walks)]
+            print(f"{label}: {spread(times)} = {scan / MODELS * 1000:.3f}s per 1,000 models; "
+                  f"run by run {spread(ratios, unit='x')} os.walk (target < 2x); peak memory {peak_mb:.0f} MiB "
                   f"(target < 150)")
         # The whole command as a person runs it (piped): discovery, registry write and the report.
         exe = shutil.which("imageworks-download") or "imageworks-download"
