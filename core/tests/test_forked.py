@@ -2,6 +2,7 @@
 
 import os
 import threading
+import time
 
 import pytest
 
@@ -14,16 +15,32 @@ def where(item: int) -> tuple[int, int]:
     return item * item, os.getpid()
 
 
-def test_the_second_half_is_computed_by_a_child_and_the_order_kept():
+def test_both_processes_take_items_each_once_and_the_order_is_kept(tmp_path):
     # fork_map forks only in a process with no other thread: a test before this one that left
     # a thread running (a server, a pool) shows here.
     assert threading.active_count() == 1, [t.name for t in threading.enumerate()]
-    results = fork_map(where, range(1000), at_least=10)
-    assert [value for value, _ in results] == [i * i for i in range(1000)]
+    log = tmp_path / "computed"
+
+    def slow(item: int) -> tuple[int, int]:
+        time.sleep(0.002)  # long enough that the child, once forked, takes its share
+        with open(log, "a") as handle:  # O_APPEND: both processes' lines land whole
+            handle.write(f"{item}\n")
+        return where(item)
+
+    results = fork_map(slow, range(200), at_least=10)
+    assert [value for value, _ in results] == [i * i for i in range(200)]
+    assert sorted(int(line) for line in log.read_text().split()) == list(range(200))  # each once
     here = os.getpid()
-    assert {pid for _, pid in results[:500]} == {here}
-    children = {pid for _, pid in results[500:]}
-    assert len(children) == 1 and here not in children
+    children = {pid for _, pid in results} - {here}
+    assert len(children) == 1
+    shares = [sum(1 for _, pid in results if pid == who) for who in (here, *children)]
+    assert min(shares) >= 20, shares  # taken from one queue: neither process idles
+
+
+def test_many_items_go_out_in_runs():
+    # More indexes than a pipe holds are handed out in runs, not written ahead and blocked on.
+    results = fork_map(where, range(100_000), at_least=10)
+    assert [value for value, _ in results] == [i * i for i in range(100_000)]
 
 
 def test_small_inputs_and_threaded_processes_stay_in_this_process():
@@ -74,8 +91,32 @@ def test_pack_and_unpack_carry_the_childs_share():
         value, pid = text.split(":")
         return int(value), -int(pid)
 
-    results = fork_map(where, range(600), at_least=10, pack=pack, unpack=unpack)
+    def slow_where(item: int) -> tuple[int, int]:
+        time.sleep(0.001)  # the child, once forked, takes some
+        return where(item)
+
+    results = fork_map(slow_where, range(600), at_least=10, pack=pack, unpack=unpack)
     assert [value for value, _ in results] == [i * i for i in range(600)]
-    assert all(pid == parent for _, pid in results[:300])  # computed here: never packed
-    assert all(pid < 0 and -pid != parent for _, pid in results[300:])  # went through pack and unpack
+    # Computed here: as it was. In the child: through pack and unpack.
+    assert all(pid == parent or (pid < 0 and -pid != parent) for _, pid in results)
+    assert any(pid < 0 for _, pid in results)
     assert not packed_in
+
+
+def test_what_a_dying_child_took_is_computed_here(tmp_path):
+    parent = os.getpid()
+    log = tmp_path / "child"
+    taken: list[int] = []
+
+    def dies_after_five(item: int) -> int:
+        time.sleep(0.001)
+        if os.getpid() != parent:
+            taken.append(item)
+            with open(log, "a") as handle:
+                handle.write(f"{item}\n")
+            if len(taken) == 5:
+                os._exit(3)  # killed mid-share: nothing handed back
+        return item * 2
+
+    assert fork_map(dies_after_five, range(400), at_least=10) == [i * 2 for i in range(400)]
+    assert len(log.read_text().split()) == 5  # the child did take items, and they were redone here
