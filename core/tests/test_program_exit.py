@@ -39,3 +39,16 @@ def test_a_running_thread_is_waited_for_and_a_lost_reader_is_quiet(sandbox):
     proc.stdout.close()
     _, err = proc.communicate(timeout=60)
     assert b"Traceback" not in err and b"Exception ignored" not in err
+
+
+def test_a_profiled_run_ends_the_ordinary_way(sandbox, tmp_path):
+    # `python -m cProfile -o FILE imageworks-download ...` writes FILE after the program returns.
+    import pstats
+
+    script = tmp_path / "imageworks-download"
+    script.write_text("import sys\nfrom imageworks_core.cli.download_program import main\nmain()\n")
+    report = tmp_path / "run.prof"
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(report), str(script), "list", "--json"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert pstats.Stats(str(report)).total_calls > 0

@@ -124,8 +124,11 @@ def _exit_now(code: Any) -> NoReturn:
 
     shutdown = getattr(threading, "_shutdown", None)
     run_exit_callbacks = getattr(atexit, "_run_exitfuncs", None)
-    if shutdown is None or run_exit_callbacks is None or threading.current_thread() is not threading.main_thread():
-        sys.exit(code)  # not CPython as we know it: the ordinary way
+    if (shutdown is None or run_exit_callbacks is None or threading.current_thread() is not threading.main_thread()
+            or sys.getprofile() is not None or sys.gettrace() is not None):
+        # Not CPython as we know it, or under a profiler or debugger (``python -m cProfile``
+        # writes its report after the program returns): the ordinary way.
+        sys.exit(code)
     if code is None:
         status = 0
     elif isinstance(code, int):
