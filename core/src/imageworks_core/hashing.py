@@ -194,11 +194,16 @@ def start_hashing(registry_dir: Path, view, names: list[str],
     paths = [os.path.join(r["download_path"], f) for r in rows if r.get("download_path")
              for f in r.get("download_files") or ()]
     cache = HashCache(cache_path(registry_dir, CACHE_NAME))
+    # Shortened before the thread starts: with the default 5 ms, the new thread would wait for
+    # the busy main thread's next switch before its first read (see hash_files).
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, 5e-5))
 
     def run() -> dict[str, str | OSError]:
         try:
             return hash_files(paths, cache, on_done=on_done)
         finally:
             cache.save()
+            sys.setswitchinterval(interval)
 
     return Hashing(run)
