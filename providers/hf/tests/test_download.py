@@ -315,8 +315,10 @@ def test_aria2_asked_for_but_missing_is_a_one_line_error(gguf_repo, cli, monkeyp
 
 
 def test_a_repo_of_many_files_downloads_under_a_low_descriptor_limit(hub, sandbox):
-    """Files are opened when their first piece is handed out and closed when checked: 400 files
-    need far fewer than 800 descriptors (a default soft limit is 1,024; here it is 256)."""
+    """Files are opened when their first piece is handed out and closed when checked, and the
+    pool is no larger than the descriptor limit allows: with each answer held back 0.2 s, every
+    worker holds its socket and its file at once (a default soft limit is 1,024; here it is 256,
+    and the default pool of 128 workers would need about 400)."""
     import subprocess
     import sys
 
@@ -324,6 +326,7 @@ def test_a_repo_of_many_files_downloads_under_a_low_descriptor_limit(hub, sandbo
 
     files = {f"shards/part-{i:04d}.safetensors": random_bytes(3000 + i, seed=i) for i in range(400)}
     hub.add_repo("o/many", {**files, "config.json": b"{}"})
+    hub.faults.stall_seconds = 0.2
     code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256)); "
             "from imageworks_core.cli.download_program import main; sys.argv[0] = 'imageworks-download'; main()")
     done = subprocess.run([sys.executable, "-c", code, "download", "o/many", "-y", "--no-aria2"],

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from imageworks_core import DownloadError, Interrupted, aligned_buffer
 
+from .descriptors import workers_within_limit
 from .plain_http import PlainHttp, Unsupported
 from .transfer import FileJob, ProgressMeter, TransferStats, disk_error, finish
 
@@ -213,7 +214,7 @@ class PythonDownloader:
         # As aria2c's -x and -j: at most ``connections`` at once on one file, and as many
         # connections in all as ``concurrent`` files would use; one pool, files taken in order.
         self.per_file = max(1, connections)
-        self.workers = self.per_file * max(1, concurrent)
+        self.workers = workers_within_limit(self.per_file * max(1, concurrent))
         self.retries = retries
         self.timeout = timeout
         self.meter = meter
@@ -399,6 +400,8 @@ class PythonDownloader:
     def _hash_done_part(self, work: FileWork, segment: Segment):
         """One stream: hash while writing; after a resume, hash the part already on disk first."""
         hasher = hashlib.sha256()
+        if not segment.done:
+            return hasher
         position = 0
         with open(work.job.staging, "rb", buffering=0) as handle:
             while position < segment.done:
