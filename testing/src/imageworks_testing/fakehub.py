@@ -2,7 +2,8 @@
 
 It serves what ``huggingface_hub`` and our downloaders ask for: model info with siblings and LFS
 sha256 (``/api/models/<repo>[/revision/<rev>]``), the recursive tree API
-(``/api/models/<repo>/tree/<rev>``), and ``/<repo>/resolve/<rev>/<path>`` with HEAD, Range,
+(``/api/models/<repo>/tree/<rev>``), ``POST /api/models/<repo>/paths-info/<rev>`` (what
+``HfApi.get_paths_info`` and mirrors such as olah ask), and ``/<repo>/resolve/<rev>/<path>`` with HEAD, Range,
 and an optional 302 redirect to a CDN-like path. Faults can be injected per test: throttling,
 dropped connections, ignored Range, 429/503 with Retry-After, gated and private repos, tokens.
 Bound to 127.0.0.1 only; ``stop()`` (or the context manager) shuts it down.
