@@ -87,6 +87,14 @@ def test_uv_tool_install_puts_the_three_programs_on_path(wheelhouse, sandbox, tm
                 "import importlib.util as u, imageworks_core, imageworks_hf; "
                 "print(imageworks_core.__file__, imageworks_hf.__file__, u.find_spec('streamlit').origin)")
     assert where.returncode == 0 and str(ROOT) not in where.stdout and str(tool_dir) in where.stdout, where
+    # Shell completion as the README documents it (click's own), providers' commands included.
+    script = subprocess.run(["imageworks-download"], capture_output=True, text=True, timeout=STEP_TIMEOUT_S,
+                            env={**env, "_IMAGEWORKS_DOWNLOAD_COMPLETE": "bash_source"}, cwd=outside)
+    assert "complete -o nosort -F _imageworks_download_completion imageworks-download" in script.stdout, script
+    words = subprocess.run(["imageworks-loader"], capture_output=True, text=True, timeout=STEP_TIMEOUT_S, cwd=outside,
+                           env={**env, "_IMAGEWORKS_LOADER_COMPLETE": "bash_complete",
+                                "COMP_WORDS": "imageworks-loader in", "COMP_CWORD": "1"})
+    assert words.stdout.split() == ["plain,ingest-local-hf"], words
     listed = run("imageworks-download", "list", "--json")
     assert listed.returncode == 0 and json.loads(listed.stdout) == [], listed.stderr
     assert not (outside / "configs").exists() and os.listdir(outside) == []
