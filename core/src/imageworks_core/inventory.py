@@ -1,4 +1,5 @@
-"""Read-only views of the merged registry: list filters, installed state, roles, statistics."""
+"""Read-only views of the merged registry: list filters, installed state, roles, statistics,
+and where each model is visible (its registered copies)."""
 
 from __future__ import annotations
 
@@ -160,3 +161,83 @@ def stats(view: MergedView) -> dict[str, Any]:
         "disk_bytes": sum(seen.values()),
         **{group: dict(sorted(values.items())) for group, values in groups.items()},
     }
+
+
+@dataclasses.dataclass(frozen=True)
+class Place:
+    """One registered copy of a model: which entry, in which store and location, where."""
+
+    name: str
+    provider: str | None
+    location: str | None
+    path: str
+
+
+def visibility(entries: Iterable[Entry]) -> dict[str, tuple[Place, ...]]:
+    """Each entry with a download path -> the installed copies of its model, its own first.
+
+    Two entries are copies of one model when the registry says so (one was made from the other:
+    ``metadata.linked_from``; one copy identity, registry.md §4, in two places) or their main
+    file (the largest: the GGUF, not a shared projector; the biggest shard) is the same: one
+    inode (a hard link, a symlink, an Ollama blob linked from a GGUF) or one recorded sha256.
+    Copies whose files are gone are left out: no tool can use them."""
+    from .registry.naming import COPY_SEPARATOR, base_identity
+
+    placed = [e for e in entries if e.download_path]
+    parent = {e.name: e.name for e in placed}
+
+    def root(name: str) -> str:
+        while parent[name] != name:
+            parent[name] = parent[parent[name]]
+            name = parent[name]
+        return name
+
+    def union(a: str, b: str) -> None:
+        parent[root(a)] = root(b)
+
+    first_with: dict[Any, str] = {}
+
+    def join(name: str, key: Any) -> None:  # every entry with the same key, one group
+        union(name, first_with.setdefault(key, name))
+
+    folders: dict[str, bool] = {}
+    installed: dict[str, bool] = {}
+    for entry in placed:
+        installed[entry.name] = files_present(entry.download_path, entry.download_files, folders)
+        if entry.identity and COPY_SEPARATOR in entry.identity:
+            join(entry.name, ("identity", base_identity(entry.identity)))
+        linked_from = entry.metadata.get("linked_from")
+        if isinstance(linked_from, str) and linked_from in parent:
+            union(entry.name, linked_from)
+        main = _main_file(entry)
+        if main is not None:
+            rel, inode = main
+            join(entry.name, ("inode", inode))
+            recorded = next((a.sha256 for a in entry.artifacts.files if a.path == rel and a.sha256), None)
+            if recorded:
+                join(entry.name, ("sha256", recorded))
+    groups: dict[str, list[Entry]] = defaultdict(list)
+    for entry in placed:
+        groups[root(entry.name)].append(entry)
+    out: dict[str, tuple[Place, ...]] = {}
+    for entry in placed:
+        others = sorted((e for e in groups[root(entry.name)] if e.name != entry.name and installed[e.name]),
+                        key=lambda e: (e.source_provider or "", e.download_location or "", e.name))
+        mine = [entry] if installed[entry.name] else []
+        out[entry.name] = tuple(Place(e.name, e.source_provider, e.download_location, e.download_path)
+                                for e in mine + others)
+    return out
+
+
+def _main_file(entry: Entry) -> tuple[str, tuple[int, int]] | None:
+    """The entry's largest listed file and its (st_dev, st_ino), following links; None when
+    no listed file has a byte (empty files all look alike)."""
+    best: tuple[int, str, tuple[int, int]] | None = None
+    for rel in entry.download_files:
+        try:
+            st = os.stat(os.path.join(entry.download_path, rel))
+        except (OSError, ValueError):
+            continue
+        if st.st_size and (best is None or st.st_size > best[0]):
+            best = (st.st_size, rel, (st.st_dev, st.st_ino))
+    return None if best is None else best[1:]
