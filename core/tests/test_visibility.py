@@ -44,7 +44,7 @@ def test_a_hard_link_and_a_linked_from_copy_are_the_same_model(tmp_path):
     where = visibility(entries)
     assert names(where["foo"]) == ["foo", "foo-dir", "foo-ollama"]  # its own first
     assert names(where["foo-ollama"]) == ["foo-ollama", "foo-dir", "foo"]
-    assert where["foo-ollama"][0] == Place("foo-ollama", "ollama", "ollama", str(ollama))
+    assert where["foo-ollama"][0] == Place("foo-ollama", "ollama", "ollama", "unassigned", str(ollama))
     assert where["gone"] == ()  # a directory that is not there: not visible anywhere
     # linked_from alone ties a copy whose bytes are another file (a verified --copy).
     copied = tmp_path / "copied"

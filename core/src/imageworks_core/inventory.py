@@ -165,11 +165,13 @@ def stats(view: MergedView) -> dict[str, Any]:
 
 @dataclasses.dataclass(frozen=True)
 class Place:
-    """One registered copy of a model: which entry, in which store and location, where."""
+    """One registered copy of a model: which entry, in which store and location, served by which
+    backend, where."""
 
     name: str
     provider: str | None
     location: str | None
+    backend: str
     path: str
 
 
@@ -192,13 +194,10 @@ def visibility(entries: Iterable[Entry]) -> dict[str, tuple[Place, ...]]:
             name = parent[name]
         return name
 
-    def union(a: str, b: str) -> None:
-        parent[root(a)] = root(b)
-
     first_with: dict[Any, str] = {}
 
     def join(name: str, key: Any) -> None:  # every entry with the same key, one group
-        union(name, first_with.setdefault(key, name))
+        parent[root(name)] = root(first_with.setdefault(key, name))
 
     folders: dict[str, bool] = {}
     installed: dict[str, bool] = {}
@@ -206,9 +205,11 @@ def visibility(entries: Iterable[Entry]) -> dict[str, tuple[Place, ...]]:
         installed[entry.name] = files_present(entry.download_path, entry.download_files, folders)
         if entry.identity and COPY_SEPARATOR in entry.identity:
             join(entry.name, ("identity", base_identity(entry.identity)))
+        # Copies made from one entry stay copies of each other when that entry is gone.
+        join(entry.name, ("made from", entry.name))
         linked_from = entry.metadata.get("linked_from")
-        if isinstance(linked_from, str) and linked_from in parent:
-            union(entry.name, linked_from)
+        if isinstance(linked_from, str):
+            join(entry.name, ("made from", linked_from))
         main = _main_file(entry)
         if main is not None:
             rel, inode = main
@@ -224,7 +225,7 @@ def visibility(entries: Iterable[Entry]) -> dict[str, tuple[Place, ...]]:
         others = sorted((e for e in groups[root(entry.name)] if e.name != entry.name and installed[e.name]),
                         key=lambda e: (e.source_provider or "", e.download_location or "", e.name))
         mine = [entry] if installed[entry.name] else []
-        out[entry.name] = tuple(Place(e.name, e.source_provider, e.download_location, e.download_path)
+        out[entry.name] = tuple(Place(e.name, e.source_provider, e.download_location, e.backend, e.download_path)
                                 for e in mine + others)
     return out
 

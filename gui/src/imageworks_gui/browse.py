@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from . import disk_view
 from .actions import command_line, run, shell_text
 from .widgets import DOWNLOAD, confirm_gate, run_and_show, show_command
 
 
 def browse_tab(session, view) -> None:
     from imageworks_core import human_bytes
-    from imageworks_core.inventory import ListFilter, as_json, select, stats
+    from imageworks_core.inventory import ListFilter, as_json, select, stats, visibility
 
     if not len(view):
         st.info(
@@ -43,9 +44,11 @@ def browse_tab(session, view) -> None:
                              ("--include-testing", include_testing)) if on]
     show_command(command_line(DOWNLOAD, args, None))
     rows = as_json(view, select(view, flt))
+    where = visibility(view.entries)
     table = [{"name": r["name"], "format": r["download_format"], "quant": r["quantization"], "backend": r["backend"],
               "location": r["download_location"], "size": human_bytes(r["download_size_bytes"]),
-              "installed": "✓" if r["installed"] else "✗", "layer": r["layer"], "roles": ", ".join(r["roles"])}
+              "installed": "✓" if r["installed"] else "✗", "visible in": visible_in(where.get(r["name"], ())),
+              "layer": r["layer"], "roles": ", ".join(r["roles"])}
              for r in rows]
     outdated = st.session_state.get("outdated", {})
     for row in table:
@@ -53,6 +56,7 @@ def browse_tab(session, view) -> None:
             row["updates"] = outdated[row["name"]]
     st.caption(f"{len(table)} of {len(view)} entries")
     st.dataframe(table, width="stretch", hide_index=True)
+    copies_panel(view, where, [r["name"] for r in rows])
     updates_panel(session, view)
     st.subheader("Statistics")
     data = stats(view)
@@ -61,14 +65,65 @@ def browse_tab(session, view) -> None:
     metrics[1].metric("Installed", data["installed"])
     metrics[2].metric("Disk use", human_bytes(data["disk_bytes"]))
     metrics[3].metric("Deprecated", data["deprecated"])
-    groups = st.columns(3)
-    for column, key, title in ((groups[0], "by_backend", "By backend"), (groups[1], "by_format", "By format"),
-                               (groups[2], "by_location", "By location")):
-        column.markdown(f"**{title}**")
-        column.dataframe([{"value": k, "entries": v["count"], "size": human_bytes(v["bytes"])}
-                          for k, v in data[key].items()], hide_index=True, width="stretch")
     show_command(command_line(DOWNLOAD, ["stats"], None))
+    disk_view.render(session, st.session_state.get("registry_explicit"))
+    with st.expander("Entries and bytes by backend, format and location"):
+        groups = st.columns(3)
+        for column, key, title in ((groups[0], "by_backend", "By backend"), (groups[1], "by_format", "By format"),
+                                   (groups[2], "by_location", "By location")):
+            column.markdown(f"**{title}**")
+            column.dataframe([{"value": k, "entries": v["count"], "size": human_bytes(v["bytes"])}
+                              for k, v in data[key].items()], hide_index=True, width="stretch")
     inventory_extras(session, view)
+
+
+def tool_of(place) -> str:
+    """Which tool finds a copy where it is: the HF cache (by repo id), Ollama, LM Studio, or a folder
+    (by path)."""
+    if place.location == "hf_cache":
+        return "🤗 HF cache"
+    if "ollama" in (place.provider, place.backend):
+        return "🦙 Ollama"
+    if "lmstudio" in (place.provider, place.backend):
+        return "🖥️ LM Studio"
+    return f"📁 {place.location or 'folder'}"
+
+
+def visible_in(places) -> str:
+    return " · ".join(dict.fromkeys(tool_of(p) for p in places)) or "—"
+
+
+def copies_panel(view, where, names: list[str]) -> None:
+    """Per entry: every registered copy of its model, the tool that finds each, and how."""
+    shared = [n for n in names if len(where.get(n, ())) > 1]
+    with st.expander(f"🔭 Where each model is visible ({len(shared)} with copies in more than one place)"):
+        if not names:
+            st.caption("No entry matches the filters.")
+            return
+        name = st.selectbox("Entry", names, index=names.index(shared[0]) if shared else 0, key="where-name")
+        places = where.get(name, ())
+        if not places:
+            st.warning("Its files are not there: no tool can use this entry until it is downloaded again.")
+            return
+        st.table([{"tool": tool_of(p), "entry": p.name, "how a tool finds it": how_to_use(view.get(p.name), p),
+                   "path": p.path} for p in places])
+        entry = view.get(name)
+        if (entry.source or {}).get("repo_id") and not any(p.location == "hf_cache" for p in places):
+            st.caption("Not in the Hugging Face cache yet: **⚙️ Advanced Operations → 🔗 Share** places it there "
+                       "with 0 bytes copied, for transformers, vLLM, sentence-transformers and llama.cpp `-hf`.")
+
+
+def how_to_use(entry, place) -> str:
+    repo = (entry.source or {}).get("repo_id") if entry else None
+    if place.location == "hf_cache" and repo:
+        if entry.download_format == "gguf":
+            return f"llama-server -hf {repo}" + (f":{entry.quantization.upper()}" if entry.quantization else "")
+        return f'from_pretrained("{repo}") · vllm serve {repo}'
+    if entry is not None and entry.served_model_id and "ollama" in (place.provider, place.backend):
+        return f"ollama run {entry.served_model_id}"
+    if "lmstudio" in (place.provider, place.backend):
+        return "LM Studio's model list"
+    return "by path"
 
 
 def inventory_extras(session, view) -> None:

@@ -1,0 +1,123 @@
+"""The disk as a picture: bytes by store and by location, and what `dedupe` and `cleanup` would
+free. The figures come from the functions those commands use for their dry runs (``stats``, the
+dedupe plan, the cleanup plan); this module only arranges them for charts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import attrs
+
+# Store (provider) names as people say them; an unknown provider keeps its own name.
+STORE_NAMES = {"hf": "Hugging Face downloads", "ollama": "Ollama", "lmstudio": "LM Studio",
+               "local_scan": "Scanned folders", "none": "Unknown"}
+
+
+@attrs.frozen
+class DiskView:
+    disk_bytes: int  # registered files, each counted once
+    by_store: tuple[dict, ...]  # {"store", "bytes", "entries"}: a file shared by two stores counts in both
+    by_location: tuple[dict, ...]  # {"location", "bytes", "entries"}
+    reclaim: tuple[dict, ...]  # {"command", "store", "bytes"}: what each command would free, where
+    dedupe_bytes: int | None  # None: not measured
+    cleanup_bytes: int
+
+
+def store_name(provider: str | None) -> str:
+    return STORE_NAMES.get(provider or "none", provider or "Unknown")
+
+
+def disk_view(session, *, older_than_s: float = 3600.0, with_dedupe: bool = True) -> DiskView:
+    """The registry's bytes and the dry runs of `dedupe` and `cleanup --older-than` on it.
+    ``with_dedupe`` False leaves the dedupe plan out (it may hash files of equal size once)."""
+    from imageworks_core.cleanup import group_by_store, plan_cleanup
+    from imageworks_core.inventory import stats
+
+    data = stats(session.registry.load())
+    by_store = tuple({"store": store_name(k), "bytes": v["bytes"], "entries": v["count"]}
+                     for k, v in data["by_provider"].items())
+    by_location = tuple({"location": k, "bytes": v["bytes"], "entries": v["count"]}
+                        for k, v in data["by_location"].items())
+    reclaim: list[dict] = []
+    dedupe_bytes = None
+    if with_dedupe:
+        from imageworks_core.sharing import find_dupes, plan_dedupe
+
+        report = find_dupes(session)
+        steps, _skipped = plan_dedupe(report)
+        provider_of = {c.path: c.provider for g in report.groups for c in g.copies}
+        freed: dict[str, int] = defaultdict(int)
+        for step in steps:  # the replaced copy's store is the one that gets its bytes back
+            freed[store_name(provider_of.get(step.replace))] += step.size
+        reclaim += [{"command": "dedupe", "store": store, "bytes": n} for store, n in sorted(freed.items())]
+        dedupe_bytes = sum(s.size for s in steps)
+    plan = plan_cleanup(session, older_than_s)
+    reclaim += [{"command": "cleanup", "store": store, "bytes": sum(i.bytes for i in items)}
+                for store, items in group_by_store(plan.items).items()]
+    return DiskView(data["disk_bytes"], by_store, by_location, tuple(reclaim), dedupe_bytes,
+                    plan.reclaimable_bytes)
+
+
+# ------------------------------------------------------------------------------------ drawing
+def _bars(rows, category: str, title: str, *, color: str | None = None):
+    """A horizontal bar chart of ``rows``' bytes, each bar labelled with its size."""
+    import altair as alt
+    import pandas as pd
+    from imageworks_core import human_bytes
+
+    frame = pd.DataFrame(list(rows))
+    frame["size"] = frame["bytes"].map(human_bytes)
+    y = alt.Y(f"{category}:N", sort="-x", title=None, axis=alt.Axis(labelLimit=360))
+    base = alt.Chart(frame, title=title).encode(
+        y=y, x=alt.X("sum(bytes):Q", title=None, axis=alt.Axis(format="~s", labelExpr="datum.label + 'B'")),
+        tooltip=[f"{category}:N", "size:N"] + ([f"{color}:N"] if color else ["entries:Q"]))
+    legend = alt.Legend(orient="bottom", title=None)
+    bars = base.mark_bar(cornerRadiusEnd=3).encode(
+        color=alt.Color(f"{color or category}:N", legend=legend if color else None))
+    if color:  # stacked: the total goes in the tooltip, not on the bar
+        return bars.properties(height=alt.Step(28))
+    return (bars + base.mark_text(align="left", dx=4).encode(text="size:N")).properties(height=alt.Step(28))
+
+
+def render(session, registry_dir: str | None) -> None:
+    import streamlit as st
+    from imageworks_core import ImageworksError, human_bytes
+    from imageworks_core.cleanup import parse_duration
+
+    from .actions import command_line, shell_text
+
+    st.subheader("💽 Disk")
+    older = st.session_state.get("reclaim-older", "1h")
+    measured_key = f"disk-dedupe-measured:{session.registry_dir}"
+    try:
+        view = disk_view(session, older_than_s=parse_duration(older),
+                         with_dedupe=bool(st.session_state.get(measured_key)))
+    except ImageworksError as exc:
+        st.error(exc.message)
+        return
+    metrics = st.columns(3)
+    metrics[0].metric("On disk (each file once)", human_bytes(view.disk_bytes))
+    if view.dedupe_bytes is None:
+        if metrics[1].button("Measure what dedupe frees", key="disk-dedupe",
+                             help="Reads files of equal size whose hash is not known yet, once (cached)."):
+            st.session_state[measured_key] = True
+            st.rerun()
+    else:
+        metrics[1].metric("A dedupe would free", human_bytes(view.dedupe_bytes))
+    metrics[2].metric("A cleanup would free", human_bytes(view.cleanup_bytes))
+    charts = st.columns(2)
+    if view.by_store:
+        charts[0].altair_chart(_bars(view.by_store, "store", "Bytes by store (a shared file counts in each)"),
+                               width="stretch")
+    if view.by_location:
+        charts[1].altair_chart(_bars(view.by_location, "location", "Bytes by location"), width="stretch")
+    if view.reclaim:
+        st.altair_chart(_bars(view.reclaim, "store", "What each command would free", color="command"),
+                        width="stretch")
+    else:
+        st.caption(f"Nothing to free: no leftovers older than {older}"
+                   + ("; what a dedupe frees is not measured yet." if view.dedupe_bytes is None
+                      else " and no duplicate files."))
+    argv = [command_line("imageworks-download", args, registry_dir)
+            for args in (["stats"], ["dedupe"], ["cleanup", "--older-than", older])]
+    st.caption("The same figures in a terminal: " + " · ".join(f"`{shell_text(a)}`" for a in argv))
