@@ -8,7 +8,7 @@ import time
 
 from imageworks_core import Session
 from imageworks_core.inventory import visibility
-from imageworks_gui.disk_view import disk_view, store_name
+from imageworks_gui.disk_view import disk_view, location_name, store_name
 from imageworks_testing.fixtures import write_gguf, write_ollama_model
 
 
@@ -81,7 +81,8 @@ def test_disk_view_has_the_figures_of_stats_dedupe_and_cleanup(sandbox, cli):
     assert {r["store"]: r["bytes"] for r in view.by_store} == {
         store_name(k): v["bytes"] for k, v in stats["by_provider"].items()}
     assert {r["location"]: r["entries"] for r in view.by_location} == {
-        k: v["count"] for k, v in stats["by_location"].items()}
+        location_name(k): v["count"] for k, v in stats["by_location"].items()}
+    assert "(no label: a tool's store)" in {r["location"] for r in view.by_location}  # the Ollama entry
     size = (folder / "Foo-7B-Q4_K_M.gguf").stat().st_size
     assert view.dedupe_bytes == dedupe["reclaimable_bytes"] == size  # one of the two copies
     assert view.cleanup_bytes == cleanup["reclaimable_bytes"] >= 20000

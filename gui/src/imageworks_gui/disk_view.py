@@ -27,6 +27,11 @@ def store_name(provider: str | None) -> str:
     return STORE_NAMES.get(provider or "none", provider or "Unknown")
 
 
+def location_name(label: str | None) -> str:
+    """``stats`` groups entries without a location label (a tool's own store) under "none"."""
+    return "(no label: a tool's store)" if label in (None, "none") else label
+
+
 def disk_view(session, *, older_than_s: float = 3600.0, with_dedupe: bool = True) -> DiskView:
     """The registry's bytes and the dry runs of `dedupe` and `cleanup --older-than` on it.
     ``with_dedupe`` False leaves the dedupe plan out (it may hash files of equal size once)."""
@@ -36,7 +41,7 @@ def disk_view(session, *, older_than_s: float = 3600.0, with_dedupe: bool = True
     data = stats(session.registry.load())
     by_store = tuple({"store": store_name(k), "bytes": v["bytes"], "entries": v["count"]}
                      for k, v in data["by_provider"].items())
-    by_location = tuple({"location": k, "bytes": v["bytes"], "entries": v["count"]}
+    by_location = tuple({"location": location_name(k), "bytes": v["bytes"], "entries": v["count"]}
                         for k, v in data["by_location"].items())
     reclaim: list[dict] = []
     dedupe_bytes = None
@@ -59,24 +64,43 @@ def disk_view(session, *, older_than_s: float = 3600.0, with_dedupe: bool = True
 
 
 # ------------------------------------------------------------------------------------ drawing
-def _bars(rows, category: str, title: str, *, color: str | None = None):
-    """A horizontal bar chart of ``rows``' bytes, each bar labelled with its size."""
+UNITS = (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10))
+COMMAND_COLOURS = {"dedupe": "#f58518", "cleanup": "#54a24b"}
+
+
+def _unit(largest: int) -> tuple[str, int]:
+    """The unit the axis counts in: the one human_bytes would print for the largest bar."""
+    return next(((name, size) for name, size in UNITS if largest >= size), ("bytes", 1))
+
+
+def _bars(rows, category: str, title: str, *, colour_by: str | None = None):
+    """Horizontal bars of ``rows``' bytes, in the unit of the largest; each labelled with its size
+    (stacked by ``colour_by`` when given, the sizes then in the tooltip)."""
     import altair as alt
     import pandas as pd
     from imageworks_core import human_bytes
 
     frame = pd.DataFrame(list(rows))
+    unit, scale = _unit(int(frame.groupby(category)["bytes"].sum().max()))
     frame["size"] = frame["bytes"].map(human_bytes)
-    y = alt.Y(f"{category}:N", sort="-x", title=None, axis=alt.Axis(labelLimit=360))
+    frame[unit] = frame["bytes"] / scale
+    order = list(frame.groupby(category)["bytes"].sum().sort_values(ascending=False, kind="stable").index)
     base = alt.Chart(frame, title=title).encode(
-        y=y, x=alt.X("sum(bytes):Q", title=None, axis=alt.Axis(format="~s", labelExpr="datum.label + 'B'")),
-        tooltip=[f"{category}:N", "size:N"] + ([f"{color}:N"] if color else ["entries:Q"]))
-    legend = alt.Legend(orient="bottom", title=None)
-    bars = base.mark_bar(cornerRadiusEnd=3).encode(
-        color=alt.Color(f"{color or category}:N", legend=legend if color else None))
-    if color:  # stacked: the total goes in the tooltip, not on the bar
-        return bars.properties(height=alt.Step(28))
-    return (bars + base.mark_text(align="left", dx=4).encode(text="size:N")).properties(height=alt.Step(28))
+        y=alt.Y(f"{category}:N", sort=order, title=None, axis=alt.Axis(labelLimit=360)),
+        x=alt.X(f"sum({unit}):Q", title=unit),
+        tooltip=[f"{category}:N", "size:N"] + ([f"{colour_by}:N"] if colour_by else ["entries:Q"]))
+    labels = base.mark_text(align="left", dx=4).encode(text="size:N")
+    if colour_by:
+        colours = alt.Scale(domain=list(COMMAND_COLOURS), range=list(COMMAND_COLOURS.values()))
+        bars = base.mark_bar().encode(
+            color=alt.Color(f"{colour_by}:N", scale=colours, legend=alt.Legend(orient="bottom", title=None)))
+        totals = frame.groupby(category, as_index=False)[["bytes", unit]].sum()
+        totals["size"] = totals["bytes"].map(human_bytes)
+        labels = alt.Chart(totals).mark_text(align="left", dx=4).encode(
+            y=alt.Y(f"{category}:N", sort=order), x=f"{unit}:Q", text="size:N")
+    else:
+        bars = base.mark_bar(cornerRadiusEnd=3, color="#4c78a8")
+    return (bars + labels).properties(height=alt.Step(28))
 
 
 def render(session, registry_dir: str | None) -> None:
@@ -112,7 +136,7 @@ def render(session, registry_dir: str | None) -> None:
     if view.by_location:
         charts[1].altair_chart(_bars(view.by_location, "location", "Bytes by location"), width="stretch")
     if view.reclaim:
-        st.altair_chart(_bars(view.reclaim, "store", "What each command would free", color="command"),
+        st.altair_chart(_bars(view.reclaim, "store", "What each command would free", colour_by="command"),
                         width="stretch")
     else:
         st.caption(f"Nothing to free: no leftovers older than {older}"
