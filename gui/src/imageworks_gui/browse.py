@@ -63,10 +63,10 @@ def browse_tab(session, view) -> None:
     metrics = st.columns(4)
     metrics[0].metric("Entries", data["entries"])
     metrics[1].metric("Installed", data["installed"])
-    metrics[2].metric("Disk use", human_bytes(data["disk_bytes"]))
+    metrics[2].metric("Logical only", data["logical_only"])
     metrics[3].metric("Deprecated", data["deprecated"])
     show_command(command_line(DOWNLOAD, ["stats"], None))
-    disk_view.render(session, st.session_state.get("registry_explicit"))
+    disk_view.render(session, st.session_state.get("registry_explicit"), data)
     with st.expander("Entries and bytes by backend, format and location"):
         groups = st.columns(3)
         for column, key, title in ((groups[0], "by_backend", "By backend"), (groups[1], "by_format", "By format"),

@@ -32,13 +32,15 @@ def location_name(label: str | None) -> str:
     return "(no label: a tool's store)" if label in (None, "none") else label
 
 
-def disk_view(session, *, older_than_s: float = 3600.0, with_dedupe: bool = True) -> DiskView:
+def disk_view(session, *, older_than_s: float = 3600.0, with_dedupe: bool = True,
+              stats_data: dict | None = None) -> DiskView:
     """The registry's bytes and the dry runs of `dedupe` and `cleanup --older-than` on it.
-    ``with_dedupe`` False leaves the dedupe plan out (it may hash files of equal size once)."""
+    ``with_dedupe`` False leaves the dedupe plan out (it may hash files of equal size once);
+    ``stats_data``: `stats` of the registry when the caller has it already."""
     from imageworks_core.cleanup import group_by_store, plan_cleanup
     from imageworks_core.inventory import stats
 
-    data = stats(session.registry.load())
+    data = stats_data if stats_data is not None else stats(session.registry.load())
     by_store = tuple({"store": store_name(k), "bytes": v["bytes"], "entries": v["count"]}
                      for k, v in data["by_provider"].items())
     by_location = tuple({"location": location_name(k), "bytes": v["bytes"], "entries": v["count"]}
@@ -103,7 +105,7 @@ def _bars(rows, category: str, title: str, *, colour_by: str | None = None):
     return (bars + labels).properties(height=alt.Step(28))
 
 
-def render(session, registry_dir: str | None) -> None:
+def render(session, registry_dir: str | None, stats_data: dict | None = None) -> None:
     import streamlit as st
     from imageworks_core import ImageworksError, human_bytes
     from imageworks_core.cleanup import parse_duration
@@ -115,7 +117,7 @@ def render(session, registry_dir: str | None) -> None:
     measured_key = f"disk-dedupe-measured:{session.registry_dir}"
     try:
         view = disk_view(session, older_than_s=parse_duration(older),
-                         with_dedupe=bool(st.session_state.get(measured_key)))
+                         with_dedupe=bool(st.session_state.get(measured_key)), stats_data=stats_data)
     except ImageworksError as exc:
         st.error(exc.message)
         return
