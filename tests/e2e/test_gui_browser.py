@@ -118,7 +118,7 @@ def test_where_models_are_visible_the_disk_and_sharing_into_the_hf_cache(sandbox
     from huggingface_hub import constants
 
     from imageworks_testing.fakehub import FakeHub, random_bytes
-    from imageworks_testing.fixtures import write_ollama_model
+    from imageworks_testing.fixtures import write_ollama_model, write_stale_blob
 
     with FakeHub() as hub:
         hub.add_repo("sentence-transformers/all-MiniLM-L6-v2", {
@@ -135,9 +135,7 @@ def test_where_models_are_visible_the_disk_and_sharing_into_the_hf_cache(sandbox
     shutil.copyfile(gguf, weights / "backup" / gguf.name)
     store = sandbox.root / "ollama"
     write_ollama_model(store, "llama3.2:3b", tensor_values=500_000)
-    stray = store / "blobs" / ("sha256-" + "7" * 64)
-    stray.write_bytes(random_bytes(2_500_000))
-    os.utime(stray, (time.time() - 7200,) * 2)
+    write_stale_blob(store, 2_500_000, digest_char="7")
     assert cli("scan", "--base", str(weights / "bartowski"), "--base", str(weights / "backup")).exit_code == 0
     assert cli("import-ollama").exit_code == 0
     assert cli("link", "qwen3-8b-llamacpp-gguf-q4_k_m", "--to", "ollama").exit_code == 0

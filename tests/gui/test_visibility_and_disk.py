@@ -1,36 +1,16 @@
 """Where each model is visible, the disk view, and the Hugging Face cache as a target of the
 Share and Download panels, driven with Streamlit's AppTest (the page's real script)."""
 
-import os
-import shutil
-import time
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
 
-import imageworks_gui as gui_pkg  # noqa: E402
 from imageworks_core import human_bytes  # noqa: E402
-from imageworks_testing.fixtures import write_gguf, write_ollama_model  # noqa: E402
-
-PAGE = Path(gui_pkg.__file__).parent / "pages" / "2_🎯_Models.py"
-
-
-def app() -> AppTest:
-    at = AppTest.from_file(str(PAGE), default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def button(at, key):
-    return next(b for b in at.button if b.key == key)
-
-
-def codes(at):
-    return [c.value for c in at.code]
+from imageworks_testing.apptest import button, codes  # noqa: E402
+from imageworks_testing.apptest import models_page as app  # noqa: E402
+from imageworks_testing.fixtures import write_gguf, write_space_to_reclaim  # noqa: E402
 
 
 def metric(at, label):
@@ -77,15 +57,7 @@ def test_browse_shows_where_each_model_is_visible(sandbox, cli):
 
 
 def test_disk_view_draws_what_stats_dedupe_and_cleanup_say(sandbox, cli):
-    folder, _name = scanned_gguf(sandbox, cli)
-    mirror = sandbox.root / "models" / "weights" / "mirror"
-    mirror.mkdir()
-    shutil.copyfile(folder / "Foo-7B-Q4_K_M.gguf", mirror / "Foo-7B-Q4_K_M.gguf")
-    store = sandbox.root / "ollama"
-    write_ollama_model(store, "qwen3:8b")
-    stray = store / "blobs" / ("sha256-" + "9" * 64)
-    stray.write_bytes(os.urandom(30000))
-    os.utime(stray, (time.time() - 7200,) * 2)
+    gguf = write_space_to_reclaim(sandbox.root, 30000)
     assert cli("scan", "--base", str(sandbox.root / "models" / "weights")).exit_code == 0
     assert cli("import-ollama").exit_code == 0
     stats = cli("stats", "--json").json()
@@ -102,7 +74,7 @@ def test_disk_view_draws_what_stats_dedupe_and_cleanup_say(sandbox, cli):
     assert [r["command"] for r in chart_rows(at, "What each command would free")] == ["cleanup"]
     assert not any(m.label == "A dedupe would free" for m in at.metric)  # nothing hashed until asked
     button(at, "disk-dedupe").click().run()
-    size = (folder / "Foo-7B-Q4_K_M.gguf").stat().st_size
+    size = gguf.stat().st_size
     assert metric(at, "A dedupe would free") == human_bytes(size) == human_bytes(
         cli("dedupe", "--json").json()["reclaimable_bytes"])
     freed = {r["command"]: r["bytes"] for r in chart_rows(at, "What each command would free")}

@@ -4,12 +4,11 @@ figures must be the ones `stats`, `dedupe` and `cleanup` print for their dry run
 
 import os
 import shutil
-import time
 
 from imageworks_core import Session
 from imageworks_core.inventory import visibility
 from imageworks_gui.disk_view import disk_view, location_name, store_name
-from imageworks_testing.fixtures import write_gguf, write_ollama_model
+from imageworks_testing.fixtures import write_gguf, write_space_to_reclaim
 
 
 def where(sandbox):
@@ -60,15 +59,7 @@ def test_dedupe_makes_two_scanned_copies_one_model(sandbox, cli):
 
 
 def test_disk_view_has_the_figures_of_stats_dedupe_and_cleanup(sandbox, cli):
-    folder, q4, _q8 = two_quants(sandbox, cli)
-    mirror = sandbox.root / "models" / "weights" / "mirror"
-    mirror.mkdir()
-    shutil.copyfile(folder / "Foo-7B-Q4_K_M.gguf", mirror / "Foo-7B-Q4_K_M.gguf")
-    store = sandbox.root / "ollama"
-    write_ollama_model(store, "qwen3:8b")
-    stray = store / "blobs" / ("sha256-" + "9" * 64)
-    stray.write_bytes(os.urandom(20000))
-    os.utime(stray, (time.time() - 7200,) * 2)
+    gguf = write_space_to_reclaim(sandbox.root)
     assert cli("scan", "--base", str(sandbox.root / "models" / "weights")).exit_code == 0
     assert cli("import-ollama").exit_code == 0
     session = Session.open(sandbox.registry_dir)
@@ -83,7 +74,7 @@ def test_disk_view_has_the_figures_of_stats_dedupe_and_cleanup(sandbox, cli):
     assert {r["location"]: r["entries"] for r in view.by_location} == {
         location_name(k): v["count"] for k, v in stats["by_location"].items()}
     assert "(no label: a tool's store)" in {r["location"] for r in view.by_location}  # the Ollama entry
-    size = (folder / "Foo-7B-Q4_K_M.gguf").stat().st_size
+    size = gguf.stat().st_size
     assert view.dedupe_bytes == dedupe["reclaimable_bytes"] == size  # one of the two copies
     assert view.cleanup_bytes == cleanup["reclaimable_bytes"] >= 20000
     assert [(r["command"], r["store"]) for r in view.reclaim] == [
