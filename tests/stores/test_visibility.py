@@ -1,13 +1,15 @@
 """Where a model is visible, on a registry the commands themselves built: `scan`, `link` into
-Ollama and a folder (hard link and verified copy), `dedupe`; and the GUI's disk view, whose
-figures must be the ones `stats`, `dedupe` and `cleanup` print for their dry runs."""
+Ollama and a folder (hard link and verified copy), `dedupe`; and ``disk_usage`` (the GUI's disk
+view), whose figures must be the ones `stats`, `dedupe` and `cleanup` print for their dry runs."""
 
 import os
 import shutil
 
-from imageworks_core import Session
-from imageworks_core.inventory import visibility
-from imageworks_gui.disk_view import disk_view, location_name, store_name
+import pytest
+
+from imageworks_core import BadInputError, Session
+from imageworks_core.inventory import disk_usage, visibility
+from imageworks_gui.disk_view import disk_rows, location_name, store_name
 from imageworks_testing.fixtures import write_gguf, write_space_to_reclaim
 
 
@@ -58,33 +60,41 @@ def test_dedupe_makes_two_scanned_copies_one_model(sandbox, cli):
     assert sorted(n for n, _, _ in where(sandbox)[twin]) == sorted([twin, q4])
 
 
-def test_disk_view_has_the_figures_of_stats_dedupe_and_cleanup(sandbox, cli):
+def test_disk_usage_has_the_figures_of_stats_dedupe_and_cleanup(sandbox, cli):
     gguf = write_space_to_reclaim(sandbox.root)
     assert cli("scan", "--base", str(sandbox.root / "models" / "weights")).exit_code == 0
     assert cli("import-ollama").exit_code == 0
     session = Session.open(sandbox.registry_dir)
 
-    view = disk_view(session, older_than_s=3600)
+    usage = disk_usage(session, older_than="1h")
     stats = cli("stats", "--json").json()
     dedupe = cli("dedupe", "--json").json()
     cleanup = cli("cleanup", "--older-than", "1h", "--json").json()
-    assert view.disk_bytes == stats["disk_bytes"]
-    assert {r["store"]: r["bytes"] for r in view.by_store} == {
-        store_name(k): v["bytes"] for k, v in stats["by_provider"].items()}
-    assert {r["location"]: r["entries"] for r in view.by_location} == {
-        location_name(k): v["count"] for k, v in stats["by_location"].items()}
-    assert "(no label: a tool's store)" in {r["location"] for r in view.by_location}  # the Ollama entry
+    assert usage.disk_bytes == stats["disk_bytes"]
+    assert (usage.by_provider, usage.by_location) == (stats["by_provider"], stats["by_location"])
     size = gguf.stat().st_size
-    assert view.dedupe_bytes == dedupe["reclaimable_bytes"] == size  # one of the two copies
-    assert view.cleanup_bytes == cleanup["reclaimable_bytes"] >= 20000
-    assert [(r["command"], r["store"]) for r in view.reclaim] == [
-        ("dedupe", "Scanned folders"), ("cleanup", cleanup["items"][0]["store"])]
-    assert sum(r["bytes"] for r in view.reclaim) == view.dedupe_bytes + view.cleanup_bytes
+    assert usage.dedupe == {"local_scan": size}  # one of the two scanned copies
+    assert usage.dedupe_bytes == dedupe["reclaimable_bytes"]
+    (store,) = {i["store"] for i in cleanup["items"]}
+    assert usage.cleanup == {store: cleanup["reclaimable_bytes"]} and usage.cleanup_bytes >= 20000
+    # The GUI's chart rows: the same numbers, the names people use.
+    rows = disk_rows(usage)
+    assert {r["store"]: r["bytes"] for r in rows.by_store} == {
+        store_name(k): v["bytes"] for k, v in stats["by_provider"].items()}
+    assert {r["location"]: r["entries"] for r in rows.by_location} == {
+        location_name(k): v["count"] for k, v in stats["by_location"].items()}
+    assert "(no label: a tool's store)" in {r["location"] for r in rows.by_location}  # the Ollama entry
+    assert rows.reclaim == ({"command": "dedupe", "store": "Scanned folders", "bytes": size},
+                            {"command": "cleanup", "store": store, "bytes": usage.cleanup_bytes})
     # Without the dedupe measure nothing is hashed, and the rest is the same.
-    light = disk_view(session, older_than_s=3600, with_dedupe=False)
-    assert light.dedupe_bytes is None and [r["command"] for r in light.reclaim] == ["cleanup"]
+    light = disk_usage(session, older_than=3600.0, with_dedupe=False, stats_data=stats)
+    assert light.dedupe is None and light.dedupe_bytes is None and light.cleanup == usage.cleanup
+    assert [r["command"] for r in disk_rows(light).reclaim] == ["cleanup"]
+    # A bad duration is the CLI's error.
+    with pytest.raises(BadInputError, match="not a duration"):
+        disk_usage(session, older_than="soon")
     # After both commands ran for real, nothing is left to free.
     assert cli("dedupe", "--apply").exit_code == 0 and cli("cleanup", "--apply").exit_code == 0
-    after = disk_view(session, older_than_s=3600)
-    assert after.reclaim == () and after.dedupe_bytes == after.cleanup_bytes == 0
-    assert after.disk_bytes == view.disk_bytes - size
+    after = disk_usage(session)
+    assert after.dedupe == {} and after.cleanup == {} and disk_rows(after).reclaim == ()
+    assert after.disk_bytes == usage.disk_bytes - size

@@ -242,3 +242,48 @@ def _main_file(entry: Entry) -> tuple[str, tuple[int, int]] | None:
         if st.st_size and (best is None or st.st_size > best[0]):
             best = (st.st_size, rel, (st.st_dev, st.st_ino))
     return None if best is None else best[1:]
+
+
+@dataclasses.dataclass(frozen=True)
+class DiskUsage:
+    """The registry's bytes and what `dedupe` and `cleanup` would free, from their own dry runs."""
+
+    disk_bytes: int  # registered files, each counted once (stats)
+    by_provider: dict[str, dict[str, int]]  # stats: {"count", "bytes"}; a shared file counts in each
+    by_location: dict[str, dict[str, int]]
+    dedupe: dict[str, int] | None  # provider of the copy a dedupe replaces -> bytes; None: not measured
+    cleanup: dict[str, int]  # store, as its provider names it -> bytes a cleanup frees
+
+    @property
+    def dedupe_bytes(self) -> int | None:
+        return None if self.dedupe is None else sum(self.dedupe.values())
+
+    @property
+    def cleanup_bytes(self) -> int:
+        return sum(self.cleanup.values())
+
+
+def disk_usage(session, *, older_than: str | float = "1h", with_dedupe: bool = True,
+               stats_data: dict[str, Any] | None = None) -> DiskUsage:
+    """``stats`` of the registry with the dry runs of `dedupe` and `cleanup --older-than`:
+    the same plans those commands make, grouped by store. ``with_dedupe`` False skips the
+    dedupe plan (it may read files of equal size whose hash is not known yet, once);
+    ``stats_data``: ``stats(view)`` when the caller has it already."""
+    from .cleanup import group_by_store, parse_duration, plan_cleanup
+
+    data = stats_data if stats_data is not None else stats(session.registry.load())
+    seconds = older_than if isinstance(older_than, (int, float)) else parse_duration(older_than)
+    dedupe: dict[str, int] | None = None
+    if with_dedupe:
+        from .sharing import find_dupes, plan_dedupe
+
+        report = find_dupes(session)
+        steps, _skipped = plan_dedupe(report)
+        provider_of = {c.path: c.provider or "none" for g in report.groups for c in g.copies}
+        dedupe = defaultdict(int)
+        for step in steps:  # the replaced copy's store gets the bytes back
+            dedupe[provider_of.get(step.replace, "none")] += step.size
+        dedupe = dict(sorted(dedupe.items()))
+    plan = plan_cleanup(session, seconds)
+    cleanup = {store: sum(i.bytes for i in items) for store, items in group_by_store(plan.items).items()}
+    return DiskUsage(data["disk_bytes"], data["by_provider"], data["by_location"], dedupe, cleanup)
