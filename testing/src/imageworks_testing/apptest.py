@@ -8,9 +8,8 @@ from typing import Any
 
 def models_page() -> Any:
     """The page after its first run; an exception in the script fails the test."""
-    from streamlit.testing.v1 import AppTest
-
     import imageworks_gui
+    from streamlit.testing.v1 import AppTest
 
     page = Path(imageworks_gui.__file__).parent / "pages" / "2_🎯_Models.py"
     at = AppTest.from_file(str(page), default_timeout=60)
