@@ -17,7 +17,7 @@ def render() -> None:
     st.set_page_config(page_title="ImageWorks · Models", page_icon="🎯", layout="wide")
     st.title("🎯 Models")
     from imageworks_core import Session
-    from imageworks_core.registry.store import find_registry_dir
+    from imageworks_core.kit import find_registry_dir
 
     default_dir = str(find_registry_dir())
     registry_dir = st.sidebar.text_input("Registry directory", value=default_dir, key="registry_dir")
@@ -123,8 +123,7 @@ def confirm_gate(dry_run: bool, key: str, what: str) -> bool:
 
 # ----------------------------------------------------------------------------- browse & manage
 def browse_tab(session, view) -> None:
-    from imageworks_core import human_bytes
-    from imageworks_core.inventory import ListFilter, as_json, select, stats
+    from imageworks_core.kit import human_bytes, ListFilter, entry_rows, registry_stats, select_entries
 
     if not len(view):
         st.info(
@@ -155,7 +154,7 @@ def browse_tab(session, view) -> None:
     args += [f for f, on in (("--show-deprecated", show_deprecated), ("--include-logical", include_logical),
                              ("--include-testing", include_testing)) if on]
     show_command(command_line(DOWNLOAD, args, None))
-    rows = as_json(view, select(view, flt))
+    rows = entry_rows(view, select_entries(view, flt))
     table = [{"name": r["name"], "format": r["download_format"], "quant": r["quantization"], "backend": r["backend"],
               "location": r["download_location"], "size": human_bytes(r["download_size_bytes"]),
               "installed": "✓" if r["installed"] else "✗", "layer": r["layer"], "roles": ", ".join(r["roles"])}
@@ -168,7 +167,7 @@ def browse_tab(session, view) -> None:
     st.dataframe(table, width="stretch", hide_index=True)
     updates_panel(session, view)
     st.subheader("Statistics")
-    data = stats(view)
+    data = registry_stats(view)
     metrics = st.columns(4)
     metrics[0].metric("Entries", data["entries"])
     metrics[1].metric("Installed", data["installed"])
@@ -186,11 +185,11 @@ def browse_tab(session, view) -> None:
 
 def inventory_extras(session, view) -> None:
     """list-roles, config and plugins: the rest of the read-only commands."""
-    from imageworks_core.inventory import roles
+    from imageworks_core.kit import role_rows
 
     with st.expander("Roles (list-roles)"):
         show_command(command_line(DOWNLOAD, ["list-roles", "--show-capabilities"], None))
-        rows = roles(view)
+        rows = role_rows(view)
         if rows:
             st.dataframe([{**r, "capabilities": ", ".join(r["capabilities"])} for r in rows], hide_index=True,
                          width="stretch")
@@ -305,7 +304,7 @@ def reclaim_tab(session, registry_dir) -> None:
     """The twin of `cleanup`: the plan as a table with sizes, a confirmation, then the freed total."""
     import json
 
-    from imageworks_core import human_bytes
+    from imageworks_core.kit import human_bytes
 
     older = st.text_input("Leave anything newer than (--older-than)", value="1h", key="reclaim-older")
     plan_argv = command_line(DOWNLOAD, ["cleanup", "--older-than", older, "--json"], registry_dir)
@@ -394,7 +393,7 @@ def share_tab(session, view, registry_dir) -> None:
     """Twins of `dupes`, `dedupe --apply` and `link`: one copy of every weight."""
     import json
 
-    from imageworks_core import human_bytes
+    from imageworks_core.kit import human_bytes
 
     dupes_argv = command_line(DOWNLOAD, ["dupes", "--json"], registry_dir)
     show_command(dupes_argv)

@@ -87,11 +87,9 @@ class Result:
 
 
 def _program(name: str):
-    if name == "imageworks-download":
-        from imageworks_core.cli.download_program import cli
-    else:
-        from imageworks_core.cli.loader_program import cli
-    return cli
+    from imageworks_core.kit import program
+
+    return program(name)
 
 
 def run_cli(*args: str, program: str = "imageworks-download", input: str | None = None) -> Result:
@@ -107,7 +105,7 @@ def run_cli(*args: str, program: str = "imageworks-download", input: str | None 
 def run_process(*args: str, program: str = "imageworks-download", env: dict[str, str] | None = None,
                 timeout: float = 120, input: str | None = None) -> Result:
     """Run a command as a separate process, as a person would."""
-    code = f"import sys; from imageworks_core.cli.{program.split('-')[1]}_program import main; sys.argv[0] = {program!r}; main()"
+    code = f"from imageworks_core.kit import run_main; run_main({program!r})"
     proc = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout,
         env={**os.environ, **(env or {})}, input=input if input is not None else "",

@@ -61,19 +61,6 @@ def family_from_repo(repo: str, revision: str | None = None) -> str:
     return slug(f"{family}-{suffix}") if suffix else family
 
 
-def family_from_ollama(shown_name: str) -> str:
-    """``qwen3:8b`` -> ``qwen3-8b``; ``llama3.2:latest`` -> ``llama3.2``;
-    ``hf.co/bartowski/Foo-GGUF:Q5_K_M`` -> ``foo``; ``user/model:tag`` -> ``model-tag``."""
-    model, _, tag = shown_name.partition(":")
-    model = model.rsplit("/", 1)[-1]
-    family = slug(strip_format_tokens(model)) or slug(model)
-    if tag and tag != "latest":
-        tag_rest = slug(strip_format_tokens(tag))
-        if tag_rest:
-            family = slug(f"{family}-{tag_rest}")
-    return family
-
-
 def family_from_file(file_name: str, basename: str | None = None, size_label: str | None = None) -> str:
     """A loose GGUF file: ``general.basename`` + ``general.size_label`` when the header has them,
     else the file name without its quant label, shard suffix and extension."""

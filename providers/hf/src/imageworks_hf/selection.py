@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import attrs
 
-from imageworks_core import gguf_sets, quant_label_from_filename
+from imageworks_core.kit import gguf_sets, quant_label_from_filename
 from imageworks_core import BadInputError, NotFoundError
 
 SUPPORT_FILES = (
