@@ -60,6 +60,31 @@ def test_in_process_plugin_discovers_and_adds_commands(sandbox, cli):
         remove_plugin("thirdparty")
 
 
+def test_discover_all_accepts_the_earlier_spellings_for_any_provider(sandbox, cli, tmp_path):
+    """--skip-NAME and --NAME-root (the runbook's --skip-ollama, --hf-root) work for every provider,
+    without the core naming one."""
+    seen = []
+
+    class Recorder(ThirdParty):
+        @hookimpl
+        def imageworks_discover(self, request, ctx):
+            seen.append(request.roots)
+            return []
+
+    add_plugin("thirdparty", Recorder())
+    try:
+        (tmp_path / "here").mkdir()
+        result = cli("discover-all", "--skip-thirdparty", "--json", program="imageworks-loader")
+        assert result.exit_code == 0, result.stderr
+        assert seen == []
+        result = cli("discover-all", "--thirdparty-root", str(tmp_path / "here"), "--skip-ollama",
+                     program="imageworks-loader")
+        assert result.exit_code == 0, result.stderr
+        assert seen == [(str(tmp_path / "here"),)]
+    finally:
+        remove_plugin("thirdparty")
+
+
 def test_a_command_for_a_missing_provider_does_not_exist(sandbox, tmp_path):
     """With only core and hf loaded, scan and import-ollama do not exist (providers.md): click's
     "No such command", exit 2, naming the distribution to install; download still does."""

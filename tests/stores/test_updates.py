@@ -124,6 +124,16 @@ def test_sync_fetches_only_what_is_missing_and_refuses_a_wrong_hash(hf, cli, san
     result = cli("sync", str(bad), "--json")
     assert result.exit_code == 1 and "sha256 differs" in result.json()[0]["problem"]
     assert cli("list", "--json").json() == []
+    # The source names its provider: one that is not installed fails that model, a source without
+    # a provider is bad input.
+    elsewhere = tmp_path / "elsewhere.lock"
+    elsewhere.write_text(lock.read_text().replace('"hf:acme/m"', '"nosuch:acme/m"'))
+    result = cli("sync", str(elsewhere), "--json")
+    assert result.exit_code == 1 and result.json()[0]["problem"] == "provider nosuch is not installed"
+    bare = tmp_path / "bare.lock"
+    bare.write_text(lock.read_text().replace('"hf:acme/m"', '"acme/m"'))
+    result = cli("sync", str(bare))
+    assert result.exit_code == 2 and "is not PROVIDER:SOURCE" in result.stderr
 
 
 def test_pinned_entries_are_never_outdated_and_offline_is_one_line(hf, cli, sandbox, monkeypatch):

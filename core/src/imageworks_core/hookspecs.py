@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .entry import Entry
     from .hook_types import SettingSpec
     from .settings import Settings
-    from .hook_types import (CleanupRequest, Context, UpdateCheck, DiscoverRequest, GgufFile, LinkRequest, LinkResult, Orphan, DownloadRequest, DownloadResult, Finding, GuiPanel, Location,
+    from .hook_types import (CleanupRequest, Context, UpdateCheck, DiscoverRequest, GgufFile, LinkRequest, LinkResult, LockSource, Orphan, DownloadRequest, DownloadResult, Finding, GuiPanel, Location,
                         Redetected, RemovedFiles, Variant)
 
 PROJECT = "imageworks"
@@ -223,4 +223,47 @@ def imageworks_update(entry: "Entry", check: "UpdateCheck", dry_run: bool, ctx: 
 
     :return: ``(variant, bytes_fetched)``: the core registers the variant (same identity, new
         commit), or None.
+    """
+
+
+@hookspec(firstresult=True)
+def imageworks_lock_source(entry: "Entry", ctx: "Context") -> "LockSource | None":
+    """Where an entry this provider owns can be fetched again, byte for byte.
+
+    Called by ``lock`` for each entry it writes, and by ``sync`` to find an installed copy already
+    at a locked commit, on the entry's own provider only. The lock file records the answer as
+    ``<provider>:<source>`` with its revision and commit. Must not touch the network.
+
+    :param entry: an entry this provider owns.
+    :param ctx: settings, registry and a reporter.
+    :return: a :class:`LockSource`, or None when the entry cannot be fetched again (no commit
+        recorded, a local-only copy): ``lock`` then leaves it out with a warning.
+    """
+
+
+@hookspec(firstresult=True)
+def imageworks_locked_download(source: str, commit: str) -> "str | None":
+    """The ``download`` source that fetches ``source`` at exactly ``commit``.
+
+    Called by ``sync`` for each locked model that is missing here, on the provider the lock file
+    names (``<provider>:<source>``) only; ``sync`` then runs that provider's
+    ``imageworks_download`` with the answer and checks every file's sha256 against the lock.
+
+    :param source: the provider's own name of the source, as its ``imageworks_lock_source`` gave it.
+    :param commit: the commit the lock file pins.
+    :return: a source string this provider's ``imageworks_download`` accepts, or None when it
+        cannot fetch by commit.
+    """
+
+
+@hookspec(firstresult=True)
+def imageworks_is_placeholder(entry: "Entry") -> "bool | None":
+    """Is this entry, which this provider owns, a placeholder rather than a model (a stand-in
+    an earlier version of the provider registered)?
+
+    Called by ``prune-deprecated --placeholders-only`` for each deprecated entry of the
+    discovered layer, on the entry's own provider only.
+
+    :param entry: a deprecated entry this provider owns.
+    :return: True for a placeholder; False or None otherwise.
     """

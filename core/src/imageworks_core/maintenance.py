@@ -17,8 +17,6 @@ from .registry.store import utc_now
 from .session import Session
 from .hook_types import Finding, Redetected
 
-PLACEHOLDER_PREFIX = "model-ollama-gguf"
-
 
 # ---------------------------------------------------------------------------------------- verify
 @attrs.frozen

@@ -50,12 +50,15 @@ class ProgramGroup(click.Group):
         try:
             return super().resolve_command(ctx, args)
         except click.UsageError as exc:
-            from .catalogue import COMMANDS
+            import json
+            from importlib.resources import files
 
             from ..plugins import get_plugins
 
+            # Data, not code: which distribution brings which built-in provider command.
+            catalogue = json.loads(files(__package__).joinpath("catalogue.json").read_text("utf-8"))
             name = click.utils.make_str(args[0]) if args else ""
-            dist = COMMANDS.get(self.program, {}).get(name)
+            dist = catalogue.get(self.program, {}).get(name)
             if dist is None:
                 raise
             broken = [info for info in get_plugins().failed if info.distribution == dist]

@@ -39,7 +39,7 @@ def list_command(ctx, details, as_json, backend, download_format, quant, locatio
     entries = [view.get(name) for name in names]
     if not entries:
         click.echo("No entries match." if len(view) else
-                   f"The registry at {session.registry_dir} is empty: try `scan`, `import-ollama` or `download`.")
+                   f"The registry at {session.registry_dir} is empty: try `discover-all`, or a provider's import or download command.")
         return
     columns = ["name", "format", "quant", "backend", "location", "size", "installed", "layer"]
     if details:

@@ -143,17 +143,15 @@ def prune_duplicates_command(ctx, dry_run, backend, no_backup):
 
 
 @click.command("prune-deprecated")
-@click.option("--placeholders-only", is_flag=True, help="Only model-ollama-gguf* placeholders.")
+@click.option("--placeholders-only", is_flag=True, help="Only entries their provider calls placeholders.")
 @dry_run_option
 @no_backup_option
 @click.pass_context
 def prune_deprecated_command(ctx, placeholders_only, dry_run, no_backup):
     """Delete deprecated entries from the discovered layer."""
-    from ..maintenance import PLACEHOLDER_PREFIX
-
     session = session_from(ctx, "prune-deprecated")
-    names = [e.name for e in session.registry.read("discovered").entries
-             if e.deprecated and (not placeholders_only or e.name.startswith(PLACEHOLDER_PREFIX))]
+    names = [e.name for e in session.registry.read("discovered").entries if e.deprecated and (
+        not placeholders_only or session.plugins.for_entry("imageworks_is_placeholder", e)(entry=e))]
     _delete_and_report(session, "prune-deprecated", names, dry_run=dry_run, no_backup=no_backup,
                        event="prune_deprecated")
 
@@ -192,7 +190,7 @@ def reset_discovered_command(ctx, backend, dry_run, no_backup):
 
 
 @click.command("purge-imported")
-@click.option("--providers", default="all", show_default=True, help="all, or a comma list of hf,ollama,lmstudio,local_scan.")
+@click.option("--providers", default="all", show_default=True, help="all, or a comma list of provider names (see `plugins`).")
 @click.option("--apply", is_flag=True, help="Write (default: show what would go).")
 @no_backup_option
 @click.pass_context
@@ -306,8 +304,8 @@ def dedupe_command(ctx, apply, as_json):
 
 @click.command("link")
 @click.argument("name")
-@click.option("--to", "target", required=True, help="ollama, lmstudio (any provider that links in), or a directory.")
-@click.option("--as", "model_name", default=None, help="Name in the target tool (Ollama: MODEL[:TAG]).")
+@click.option("--to", "target", required=True, help="A provider that links models in (see `plugins`), or a directory.")
+@click.option("--as", "model_name", default=None, help="The model's name in the target tool (its own syntax).")
 @click.option("--symlink", is_flag=True, help="A symbolic link instead of a hard link.")
 @click.option("--copy", is_flag=True, help="Copy (verified) when hard links cannot work (another filesystem).")
 @dry_run_option

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from imageworks_core import Context, DiscoverRequest, DownloadRequest, SettingSpec, hookimpl
+from imageworks_core import Context, DiscoverRequest, DownloadRequest, LockSource, SettingSpec, hookimpl
 
 NAME = "hf"
 
@@ -102,3 +102,18 @@ def imageworks_update(entry, check, dry_run, ctx: Context):
     from .updates import update
 
     return update(entry, check, dry_run, ctx)
+
+
+@hookimpl
+def imageworks_lock_source(entry, ctx: Context):
+    """A hub download: its repo, revision and the commit its files came from."""
+    source = entry.source or {}
+    if not source.get("repo_id") or not source.get("commit"):
+        return None
+    return LockSource(source["repo_id"], source.get("revision") or "main", source["commit"])
+
+
+@hookimpl
+def imageworks_locked_download(source: str, commit: str):
+    """``owner/repo`` at a commit is ``owner/repo@<commit>``."""
+    return f"{source}@{commit}"
