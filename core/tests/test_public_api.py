@@ -84,12 +84,28 @@ def test_export_tables_and_type_checking_blocks_agree():
 
 
 def test_every_hook_is_documented():
+    """Like pytest's hookspec.py: when it is called, each argument (``:param name:``), what it
+    returns (annotated and ``:return:``), and firstresult stated where it applies."""
     assert set(HOOK_NAMES) >= {"imageworks_discover", "imageworks_download", "imageworks_verify",
                                "imageworks_normalize", "imageworks_remove", "imageworks_register_commands",
-                               "imageworks_settings", "imageworks_locations", "imageworks_roots"}
+                               "imageworks_settings", "imageworks_locations", "imageworks_roots",
+                               "imageworks_lock_source", "imageworks_locked_download"}
+    problems = []
     for name in HOOK_NAMES:
-        doc = getattr(hookspecs, name).__doc__ or ""
-        assert "Called" in doc and re.search(r"return", doc, re.I), name
+        function = getattr(hookspecs, name)
+        doc = inspect.getdoc(function) or ""
+        signature = inspect.signature(function)
+        if "Called" not in doc:
+            problems.append(f"{name}: does not say when it is called")
+        for parameter in signature.parameters:
+            if f":param {parameter}:" not in doc:
+                problems.append(f"{name}: :param {parameter}: missing")
+        if signature.return_annotation is inspect.Signature.empty or ":return:" not in doc:
+            problems.append(f"{name}: return type or :return: missing")
+        firstresult = getattr(function, "imageworks_spec")["firstresult"]
+        if firstresult != ("firstresult" in doc):
+            problems.append(f"{name}: firstresult={firstresult} but the docstring {'does not say' if firstresult else 'says'} so")
+    assert problems == []
     # ... and named in the architecture document a provider author reads.
     architecture = (ROOT / "docs" / "architecture.md").read_text()
     for name in HOOK_NAMES:
