@@ -61,7 +61,7 @@ def test_in_process_plugin_discovers_and_adds_commands(sandbox, cli):
 
 
 def test_discover_all_accepts_the_earlier_spellings_for_any_provider(sandbox, cli, tmp_path):
-    """--skip-NAME and --NAME-root (the runbook's --skip-ollama, --hf-root) work for every provider,
+    """--skip-NAME and --NAME-root (the earlier --skip-ollama, --hf-root) work for every provider,
     without the core naming one."""
     seen = []
 
@@ -86,7 +86,7 @@ def test_discover_all_accepts_the_earlier_spellings_for_any_provider(sandbox, cl
 
 
 def test_a_command_for_a_missing_provider_does_not_exist(sandbox, tmp_path):
-    """With only core and hf loaded, scan and import-ollama do not exist (providers.md): click's
+    """With only core and hf loaded, scan and import-ollama do not exist (docs/providers.md): click's
     "No such command", exit 2, naming the distribution to install; download still does."""
     from imageworks_testing.plugin import run_process
 

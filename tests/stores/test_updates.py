@@ -1,4 +1,4 @@
-"""outdated -> update -> lock -> sync (cli.md "Across stores") against a fake hub whose commits
+"""outdated -> update -> lock -> sync (docs/commands.md "Across stores") against a fake hub whose commits
 move: a repo's commit changes when its files change, old commits stay fetchable, branches move."""
 
 import os
@@ -19,9 +19,6 @@ V2 = {**{k: v for k, v in V1.items() if k != "tokenizer.json"},
 
 @pytest.fixture
 def hf(hub, monkeypatch):
-    from huggingface_hub import constants
-
-    monkeypatch.setattr(constants, "ENDPOINT", hub.url)
     monkeypatch.setenv("IMAGEWORKS_USE_ARIA2", "never")
     return hub
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 @attrs.frozen
 class Variant:
     """One variant a provider found or fetched. The core names it and merges it into the
-    discovered layer; ``identity`` (registry.md §4) decides which entry it updates."""
+    discovered layer; ``identity`` (docs/registry.md §4) decides which entry it updates."""
 
     provider: str
     identity: str
@@ -204,7 +204,7 @@ class Progress:
 
 @attrs.frozen
 class DownloadRequest:
-    """The ``download`` command's source and options (cli.md)."""
+    """The ``download`` command's source and options (docs/commands.md)."""
 
     source: str
     formats: tuple[str, ...] = ()

@@ -10,7 +10,7 @@ module level without slowing the CLI's start-up. ``KIT`` maps every name to its 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._lazy import lazy_getattr
 

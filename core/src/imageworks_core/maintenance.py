@@ -27,14 +27,6 @@ class VerifyResult:
     fixed: bool = False
 
 
-def _selected_rows(view, names: Iterable[str]) -> list[dict[str, Any]]:
-    """The JSON rows ``_select`` will turn into entries (unknown names: none, it raises)."""
-    names = list(names)
-    if not names:
-        return [row for row in view.rows.values() if row.get("download_path")]
-    return [view.rows[n] for n in names if n in view.rows and view.rows[n].get("download_path")]
-
-
 def _select(session: Session, names: Iterable[str], view=None) -> list[Entry]:
     view = view if view is not None else session.registry.load()
     names = list(names)

@@ -1,4 +1,4 @@
-"""Settings (cli.md §Settings): defaults < user file < project file < environment < options,
+"""Settings (docs/commands.md §Settings): defaults < user file < project file < environment < options,
 with the source of every value kept for ``config show``."""
 
 from __future__ import annotations
@@ -272,7 +272,7 @@ def _derive(values: dict[str, Any], sources: dict[str, str], registry_dir: Path)
     values["model_root"] = expand(values["model_root"])
     if values["log_dir"] is None:
         # A project's configs/ keeps its logs beside it; any other registry directory (the user
-        # data directory, a shared folder) holds the registry and nothing else (registry.md §1).
+        # data directory, a shared folder) holds the registry and nothing else (docs/registry.md §1).
         if registry_dir.name == "configs":
             values["log_dir"] = str(registry_dir.parent / "logs")
             sources["log_dir"] = "default (beside the configs/ registry directory)"

@@ -1,4 +1,4 @@
-"""``outdated``, ``update``, ``lock`` and ``sync`` (cli.md "Across stores"): the core selects
+"""``outdated``, ``update``, ``lock`` and ``sync`` (docs/commands.md "Across stores"): the core selects
 entries and routes each to its own provider (``imageworks_check_updates``, ``imageworks_download``);
 the lock file is the core's."""
 

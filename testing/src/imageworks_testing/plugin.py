@@ -116,3 +116,28 @@ def run_process(*args: str, program: str = "imageworks-download", env: dict[str,
 @pytest.fixture
 def cli():
     return run_cli
+
+
+# The token the fake hub's gated and private repos accept: a canary that must never show up in
+# output, logs or files.
+HUB_TOKEN = "hf_CANARY_5f3a9c1e7d2b4a60"
+
+
+@pytest.fixture
+def hub(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch):
+    """The loopback fake hub (``fakehub.FakeHub``), started for the test and stopped after it,
+    with ``HF_ENDPOINT`` and huggingface_hub pointed at it and the hub cache inside the sandbox.
+    Gated and private repos need ``HUB_TOKEN``."""
+    from huggingface_hub import constants
+
+    from .fakehub import FakeHub
+
+    server = FakeHub(token=HUB_TOKEN).start()
+    cache = str(sandbox.root / "hf_home" / "hub")
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    monkeypatch.setattr(constants, "ENDPOINT", server.url)
+    monkeypatch.setenv("HF_HUB_CACHE", cache)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", cache)
+    monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
+    yield server
+    server.stop()

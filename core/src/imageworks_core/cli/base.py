@@ -183,7 +183,7 @@ def session_from(ctx: click.Context, command: str, overrides: dict[str, Any] | N
 
     root = ctx.find_root()
     session = Session.open(root.params.get("registry_dir"), command=command, overrides=overrides)
-    # Every command leaves a record (cli.md): what ran, on which registry; debug adds the settings.
+    # Every command leaves a record (docs/commands.md): what ran, on which registry; debug adds the settings.
     session.log.event("command", argv=[command, *ctx.args] if not sys.argv[1:] else sys.argv[1:],
                       registry_dir=str(session.registry_dir))
     session.log.debug("settings", sources={k: v for k, v in session.settings.core_sources.items() if v != "default"})

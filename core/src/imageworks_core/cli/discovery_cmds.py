@@ -10,7 +10,7 @@ import click
 from .base import dry_run_option, session_from, warn_printer
 from .reports import print_report, report_options
 
-# The runbook's earlier spellings, for any provider NAME: --skip-NAME is --skip NAME, and
+# Earlier versions' spellings, for any provider NAME: --skip-NAME is --skip NAME, and
 # --NAME-root DIR is --root DIR.
 _SKIP_FLAG = re.compile(r"^--skip-(\w+)$")
 _ROOT_FLAG = re.compile(r"^--\w+-root(=.*)?$")

@@ -106,14 +106,19 @@ def remove_command(ctx, name, delete_files, purge, force, include_curated, dry_r
 
 
 def _delete_and_report(session, title: str, names: list[str], *, dry_run: bool, no_backup: bool, event: str,
-                       curated: list[str] = ()) -> None:
-    """The shared end of the prune/purge/reset commands: the table, the deletion (with its
-    backup) or the dry run, and where the backups went."""
+                       curated: list[str] = (), kept: list[str] = (), why: dict[str, str] | None = None) -> None:
+    """The shared end of the prune/purge/reset commands: the table (with the entries ``kept``
+    and ``why`` each goes, when given), the deletion (with its backup) or the dry run, and
+    where the backups went."""
     from ..maintenance import delete_discovered
 
     shown = sorted(set(names) | set(curated))
     if shown:
-        print_table(title, ["name", "action"], [[n, "would delete" if dry_run else "deleted"] for n in shown])
+        action = "would delete" if dry_run else "deleted"
+        rows = [[n, "keep"] for n in kept] + [[n, action] for n in shown]
+        if why is not None:
+            rows = [row + [why.get(row[0], "")] for row in rows]
+        print_table(title, ["name", "action"] + (["why"] if why is not None else []), rows)
     click.echo(f"{len(shown)} entr{'y' if len(shown) == 1 else 'ies'} {'would be ' if dry_run else ''}deleted"
                + (" (dry run: nothing written)" if dry_run else ""))
     _backups(delete_discovered(session, names, curated=curated, dry_run=dry_run, backup=not no_backup, event=event))
@@ -126,20 +131,13 @@ def _delete_and_report(session, title: str, names: list[str], *, dry_run: bool, 
 @click.pass_context
 def prune_duplicates_command(ctx, dry_run, backend, no_backup):
     """Entries with the same content (same files or digests): keep the best-described one."""
-    from ..maintenance import delete_discovered, duplicate_groups
+    from ..maintenance import duplicate_groups
 
     session = session_from(ctx, "prune-duplicates")
     groups = duplicate_groups(session, backend)
-    rows = []
-    for keep, drop in groups:
-        rows.append([keep.name, "keep", ""])
-        rows += [[e.name, "would delete" if dry_run else "delete", f"duplicate of {keep.name}"] for e in drop]
-    if rows:
-        print_table("prune-duplicates", ["name", "action", "why"], rows)
-    names = [e.name for _, drop in groups for e in drop]
-    backups = delete_discovered(session, names, dry_run=dry_run, backup=not no_backup, event="prune_duplicates")
-    click.echo(f"{len(names)} duplicate(s) {'would be ' if dry_run else ''}deleted")
-    _backups(backups)
+    why = {e.name: f"duplicate of {keep.name}" for keep, drop in groups for e in drop}
+    _delete_and_report(session, "prune-duplicates", list(why), dry_run=dry_run, no_backup=no_backup,
+                       event="prune_duplicates", kept=[keep.name for keep, _ in groups], why=why)
 
 
 @click.command("prune-deprecated")

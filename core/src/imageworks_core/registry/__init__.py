@@ -1,4 +1,4 @@
-"""The layered registry (registry.md): files, merge, identity and naming, locked atomic writes."""
+"""The layered registry (docs/registry.md): files, merge, identity and naming, locked atomic writes."""
 
 from .layers import Layer, read_layer
 from .merge import MergedView, merge_layers

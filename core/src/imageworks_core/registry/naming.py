@@ -1,4 +1,4 @@
-"""Identity and names (registry.md §4). Pure functions: every provider names entries through here."""
+"""Identity and names (docs/registry.md §4). Pure functions: every provider names entries through here."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ _QUANT = (
     r"|int\d+|\d+bit|\d+bpw|\d+(?:\.\d+)?bpw|w\d+a\d+(?:_?[a-z0-9]+)?"
 )
 _TOKEN = re.compile(rf"(?:^|[-._ ])(?:{'|'.join(FORMAT_WORDS)}|{_QUANT})(?=$|[-._ ])")
-_QUANT_ONLY = re.compile(rf"(?:{_QUANT})\Z")
 _HEX40 = re.compile(r"[0-9a-f]{40}\Z")
 
 
@@ -41,10 +40,6 @@ def strip_format_tokens(text: str) -> str:
             break
         text = stripped
     return text
-
-
-def is_quant_label(text: str) -> bool:
-    return bool(_QUANT_ONLY.match(text.lower()))
 
 
 def revision_suffix(revision: str | None) -> str | None:
@@ -80,7 +75,7 @@ COPY_SEPARATOR = "@/"
 
 
 def copy_identity(base: str, path: str | os.PathLike) -> str:
-    """An identity that names one *copy* (registry.md §4): ``<base>@<real path>``. The same repo
+    """An identity that names one *copy* (docs/registry.md §4): ``<base>@<real path>``. The same repo
     in the weights folder and in the Hugging Face cache is two copies, two entries."""
     from ..realpaths import real_path
 
