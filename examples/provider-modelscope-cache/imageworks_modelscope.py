@@ -1,5 +1,6 @@
 """ImageWorks provider for the ModelScope cache (``~/.cache/modelscope/hub/models/<owner>/<name>``,
-or ``<owner>/<name>`` directly under ``hub/`` in older releases), using only the public API."""
+or ``<owner>/<name>`` directly under ``hub/`` in older releases), using only the public API: the
+contract in ``imageworks_core`` and the toolkit ``imageworks_core.kit``."""
 
 from __future__ import annotations
 
