@@ -37,7 +37,8 @@ def _outside_sources():
     for pattern in ("providers/*/src/**/*.py", "gui/src/**/*.py", "testing/src/**/*.py", "examples/**/*.py",
                     "scripts/*.py"):
         sources += sorted(ROOT.glob(pattern))
-    return sources
+    # Not build output (an in-tree ``pip install`` of the example leaves a build/ copy behind).
+    return [path for path in sources if not {"build", ".venv"} & set(path.relative_to(ROOT).parts)]
 
 
 def test_outside_code_imports_only_the_root_and_the_kit():
