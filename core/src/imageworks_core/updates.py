@@ -80,8 +80,9 @@ def lock_document(session: Session, entries: list[Entry]) -> tuple[dict, list[st
 
     models, warnings = [], []
     cache = HashCache(cache_path(session.registry.directory, CACHE_NAME))
+    ctx = session.context()
     for entry in sorted(entries, key=lambda e: e.name):
-        locked = _lock_source(session, entry)
+        locked = _lock_source(session, entry, ctx)
         if locked is None or not entry.download_path:
             warnings.append(f"{entry.name}: its provider records no source and commit to fetch it again (left out)")
             continue
@@ -109,11 +110,11 @@ def lock_document(session: Session, entries: list[Entry]) -> tuple[dict, list[st
     return {"version": LOCK_VERSION, "model": models}, warnings
 
 
-def _lock_source(session: Session, entry: Entry) -> LockSource | None:
+def _lock_source(session: Session, entry: Entry, ctx=None) -> LockSource | None:
     """Where the entry's own provider says its exact bytes can be fetched again, or None."""
     if not entry.source_provider:
         return None
-    return session.plugins.for_entry("imageworks_lock_source", entry)(entry=entry, ctx=session.context())
+    return session.plugins.for_entry("imageworks_lock_source", entry)(entry=entry, ctx=ctx or session.context())
 
 
 def _split_source(source: str) -> tuple[str, str]:
@@ -148,21 +149,29 @@ def read_lock(path) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------------------ sync
-def _satisfied(session: Session, model: dict) -> Entry | None:
+def _installed_sources(session: Session) -> list[tuple[Entry, LockSource]]:
+    """Every installed entry whose provider says where its bytes come from (asked once a sync)."""
+    ctx = session.context()
+    found = []
+    for entry in session.registry.load().entries:
+        locked = _lock_source(session, entry, ctx) if entry.download_path else None
+        if locked is not None:
+            found.append((entry, locked))
+    return found
+
+
+def _satisfied(session: Session, model: dict, installed: list[tuple[Entry, LockSource]]) -> Entry | None:
     """A registered copy at the locked commit whose files hash as locked (cache-checked)."""
     import os
 
     from .cachedir import cache_path
     from .hashing import CACHE_NAME, HashCache, hash_files
 
-    view = session.registry.load()
     provider, source = _split_source(model["source"])
     cache = HashCache(cache_path(session.registry.directory, CACHE_NAME))
-    for entry in view.entries:
-        if not entry.download_path or entry.source_provider != provider:
-            continue
-        locked = _lock_source(session, entry)
-        if locked is None or locked.commit != model["commit"] or (entry.name != model["name"] and locked.source != source):
+    for entry, locked in installed:
+        if entry.source_provider != provider or locked.commit != model["commit"] or (
+                entry.name != model["name"] and locked.source != source):
             continue
         paths = {f["path"]: os.path.join(entry.download_path, f["path"]) for f in model["files"]}
         digests = hash_files(list(paths.values()), cache)
@@ -187,8 +196,9 @@ def sync(session: Session, models: list[dict], *, location: str | None, dry_run:
     from .registry.store import utc_now
 
     report = []
+    installed = _installed_sources(session)
     for model in models:
-        kept = _satisfied(session, model)
+        kept = _satisfied(session, model, installed)
         if kept is not None:
             report.append({"name": model["name"], "action": "kept", "bytes_fetched": 0, "entry": kept.name})
             continue
@@ -239,5 +249,6 @@ def sync(session: Session, models: list[dict], *, location: str | None, dry_run:
             entry = variant_entry(variant, model["name"], existing, utc_now())
             tx.put(attrs.evolve(entry, roles=tuple(model.get("roles", ()))))
         report.append({"name": model["name"], "action": "fetched", "bytes_fetched": result.bytes_transferred})
+        installed = _installed_sources(session)  # a later locked model may be this copy
     session.log.event("sync", models=[r["name"] for r in report], failed=[r["name"] for r in report if r["action"] == "failed"])
     return report
