@@ -207,7 +207,8 @@ def sync(session: Session, models: list[dict], *, location: str | None, dry_run:
             report.append({"name": model["name"], "action": "failed", "bytes_fetched": 0,
                            "problem": f"provider {provider} is not installed"})
             continue
-        pinned = session.plugins.only("imageworks_locked_download", [provider])(source=source, commit=model["commit"])
+        ask = session.plugins.only("imageworks_locked_download", [provider])
+        pinned = ask(source=source, commit=model["commit"])
         if pinned is None:
             report.append({"name": model["name"], "action": "failed", "bytes_fetched": 0,
                            "problem": f"provider {provider} cannot fetch {source} by commit"})

@@ -47,7 +47,8 @@ def _list(ctx, details, as_json, backend, download_format, quant, location, role
     entries = [view.get(name) for name in names]
     if not entries:
         click.echo("No entries match." if len(view) else
-                   f"The registry at {session.registry_dir} is empty: try `discover-all`, or a provider's import or download command.")
+                   f"The registry at {session.registry_dir} is empty: try `discover-all`, "
+                   "or a provider's import or download command.")
         return
     columns = ["name", "format", "quant", "backend", "location", "size", "installed", "layer"]
     if details:

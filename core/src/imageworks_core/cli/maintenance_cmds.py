@@ -188,7 +188,8 @@ def reset_discovered_command(ctx, backend, dry_run, no_backup):
 
 
 @click.command("purge-imported")
-@click.option("--providers", default="all", show_default=True, help="all, or a comma list of provider names (see `plugins`).")
+@click.option("--providers", default="all", show_default=True,
+              help="all, or a comma list of provider names (see `plugins`).")
 @click.option("--apply", is_flag=True, help="Write (default: show what would go).")
 @no_backup_option
 @click.pass_context
