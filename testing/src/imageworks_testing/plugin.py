@@ -1,6 +1,7 @@
 """The pytest plugin (entry point ``pytest11``) for the core's, the providers' and third-party
-providers' tests: an isolated home, registry, cache and log dir (``sandbox``), and helpers to run
-the CLI in-process (``cli``) or as a process (``run_process``)."""
+providers' tests: an isolated home, registry, cache and log dir (``sandbox``), helpers to run
+the CLI in-process (``cli``) or as a process (``run_process``), and the loopback fake hub
+(``hub``, the one fixture every suite shares)."""
 
 from __future__ import annotations
 
