@@ -85,6 +85,8 @@ KIT: dict[str, tuple[str, str]] = {
     "entry_rows": ("inventory:as_json", "entries as list --json rows"),
     "registry_stats": ("inventory:stats", "the numbers the stats command prints"),
     "role_rows": ("inventory:roles", "the rows of list-roles"),
+    "entry_copies": ("inventory:visibility", "each installed entry's copies of the same model (linked, same inode or sha256)"),
+    "disk_usage": ("inventory", "stats with the dedupe and cleanup dry-run plans, grouped by store"),
     # -- folder scanning (local_scan's speed machinery; moving to that provider)
     "FolderCache": ("scan_cache", "per-folder cache of scan results keyed by folder_signature"),
     "folder_signature": ("scan_cache", "a folder's cheap change stamp (names, sizes, mtimes)"),
@@ -121,7 +123,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .cli.reports import location_label_of, print_report, report_options
     from .eventlog import add_secret, redact
     from .programs import program, run_main
-    from .inventory import ListFilter
+    from .inventory import ListFilter, disk_usage
+    from .inventory import visibility as entry_copies
     from .inventory import as_json as entry_rows, roles as role_rows, select as select_entries, stats as registry_stats
     from .scan_cache import FolderCache, folder_signature, plain_variant, variant_from_plain
     from .forked import fork_map
