@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from imageworks_core import fork_map
+from imageworks_core.kit import fork_map
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or (os.cpu_count() or 1) < 2, reason="needs fork and two cores")
 

@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("streamlit")
 
-from imageworks_core import human_bytes  # noqa: E402
+from imageworks_core.kit import human_bytes  # noqa: E402
 from imageworks_testing.apptest import button, codes  # noqa: E402
 from imageworks_testing.apptest import models_page as app  # noqa: E402
 from imageworks_testing.fixtures import write_gguf, write_space_to_reclaim  # noqa: E402

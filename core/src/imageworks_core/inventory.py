@@ -49,7 +49,7 @@ class ListFilter:
 
 def files_present(download_path: str | None, download_files: Iterable[str],
                   folders: dict[str, bool] | None = None) -> bool:
-    """Every listed file exists under ``download_path`` (the ``installed`` of registry.md §3.2).
+    """Every listed file exists under ``download_path`` (the ``installed`` of docs/registry.md §3.2).
 
     ``folders`` remembers, across calls, which parent folders exist: for an unmounted disk or a
     deleted models folder, one check answers for all the entries below it."""

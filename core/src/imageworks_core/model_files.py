@@ -24,7 +24,7 @@ SAFETENSORS_BACKENDS = {"mlx": "mlx", "onnx": "unassigned"}
 
 def default_backend(download_format: str | None, *, at: str | os.PathLike | None = None,
                     settings: "Settings | None" = None) -> str:
-    """The one rule (cli.md "Backends chosen by default"): GGUF files are served by the backend
+    """The one rule (docs/commands.md "Backends chosen by default"): GGUF files are served by the backend
     of the location holding them when a provider declared one (LM Studio's folder: ``lmstudio``),
     else ``llamacpp``; safetensors-family formats by ``vllm`` (MLX by ``mlx``)."""
     if download_format == "gguf":

@@ -1,4 +1,4 @@
-"""Deleting files safely (cli.md, reliability.md #8): only inside the configured roots, links
+"""Deleting files safely (docs/commands.md, docs/reliability.md #8): only inside the configured roots, links
 removed and never followed, every path checked before anything is deleted."""
 
 from __future__ import annotations

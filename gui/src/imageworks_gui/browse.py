@@ -11,8 +11,8 @@ from .widgets import DOWNLOAD, confirm_gate, run_and_show, show_command
 
 
 def browse_tab(session, view) -> None:
-    from imageworks_core import human_bytes
-    from imageworks_core.inventory import ListFilter, as_json, select, stats, visibility
+    from imageworks_core.kit import (ListFilter, entry_copies, entry_rows, human_bytes, registry_stats,
+                                     select_entries)
 
     if not len(view):
         st.info(
@@ -43,8 +43,8 @@ def browse_tab(session, view) -> None:
     args += [f for f, on in (("--show-deprecated", show_deprecated), ("--include-logical", include_logical),
                              ("--include-testing", include_testing)) if on]
     show_command(command_line(DOWNLOAD, args, None))
-    rows = as_json(view, select(view, flt))
-    where = visibility(view.entries)
+    rows = entry_rows(view, select_entries(view, flt))
+    where = entry_copies(view.entries)
     table = [{"name": r["name"], "format": r["download_format"], "quant": r["quantization"], "backend": r["backend"],
               "location": r["download_location"], "size": human_bytes(r["download_size_bytes"]),
               "installed": "✓" if r["installed"] else "✗", "visible in": visible_in(where.get(r["name"], ())),
@@ -59,7 +59,7 @@ def browse_tab(session, view) -> None:
     copies_panel(view, where, [r["name"] for r in rows])
     updates_panel(session, view)
     st.subheader("Statistics")
-    data = stats(view)
+    data = registry_stats(view)
     metrics = st.columns(4)
     metrics[0].metric("Entries", data["entries"])
     metrics[1].metric("Installed", data["installed"])
@@ -128,11 +128,11 @@ def how_to_use(entry, place) -> str:
 
 def inventory_extras(session, view) -> None:
     """list-roles, config and plugins: the rest of the read-only commands."""
-    from imageworks_core.inventory import roles
+    from imageworks_core.kit import role_rows
 
     with st.expander("Roles (list-roles)"):
         show_command(command_line(DOWNLOAD, ["list-roles", "--show-capabilities"], None))
-        rows = roles(view)
+        rows = role_rows(view)
         if rows:
             st.dataframe([{**r, "capabilities": ", ".join(r["capabilities"])} for r in rows], hide_index=True,
                          width="stretch")

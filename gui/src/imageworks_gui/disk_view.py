@@ -53,7 +53,7 @@ def _bars(rows, category: str, title: str, *, colour_by: str | None = None):
     (stacked by ``colour_by`` when given, the sizes then in the tooltip)."""
     import altair as alt
     import pandas as pd
-    from imageworks_core import human_bytes
+    from imageworks_core.kit import human_bytes
 
     frame = pd.DataFrame(list(rows))
     unit, scale = _unit(int(frame.groupby(category)["bytes"].sum().max()))
@@ -80,8 +80,8 @@ def _bars(rows, category: str, title: str, *, colour_by: str | None = None):
 
 def render(session, registry_dir: str | None, stats_data: dict | None = None) -> None:
     import streamlit as st
-    from imageworks_core import ImageworksError, human_bytes
-    from imageworks_core.inventory import disk_usage
+    from imageworks_core import ImageworksError
+    from imageworks_core.kit import disk_usage, human_bytes
 
     from .actions import command_line, shell_text
 

@@ -17,7 +17,7 @@ def render() -> None:
     st.set_page_config(page_title="ImageWorks · Models", page_icon="🎯", layout="wide")
     st.title("🎯 Models")
     from imageworks_core import Session
-    from imageworks_core.registry.store import find_registry_dir
+    from imageworks_core.kit import find_registry_dir
 
     default_dir = str(find_registry_dir())
     registry_dir = st.sidebar.text_input("Registry directory", value=default_dir, key="registry_dir")
@@ -140,7 +140,7 @@ def reclaim_tab(session, registry_dir) -> None:
     """The twin of `cleanup`: the plan as a table with sizes, a confirmation, then the freed total."""
     import json
 
-    from imageworks_core import human_bytes
+    from imageworks_core.kit import human_bytes
 
     older = st.text_input("Leave anything newer than (--older-than)", value="1h", key="reclaim-older")
     plan_argv = command_line(DOWNLOAD, ["cleanup", "--older-than", older, "--json"], registry_dir)

@@ -13,7 +13,7 @@ def share_tab(session, view, registry_dir) -> None:
     """Twins of `dupes`, `dedupe --apply` and `link`: one copy of every weight."""
     import json
 
-    from imageworks_core import human_bytes
+    from imageworks_core.kit import human_bytes
 
     dupes_argv = command_line(DOWNLOAD, ["dupes", "--json"], registry_dir)
     show_command(dupes_argv)

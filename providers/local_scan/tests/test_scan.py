@@ -317,7 +317,7 @@ def test_keys_after_a_large_vocabulary_are_read_as_the_gguf_package_reads_them(t
     reader's buffers; every key after it must still come out right."""
     import gguf
 
-    from imageworks_core import read_gguf_info
+    from imageworks_core.kit import read_gguf_info
     from imageworks_testing.fixtures import write_gguf
 
     vocabulary = [("▁tok" * (i % 37)) + f"é{i}" + ("x" * (i % 300)) for i in range(120_000)]
@@ -367,7 +367,7 @@ def test_fields_across_the_first_buffer_are_read_as_the_gguf_package_reads_them(
     can straddle: each value still equals what the gguf package reads."""
     import gguf
 
-    from imageworks_core import read_gguf_info
+    from imageworks_core.kit import read_gguf_info
     from imageworks_core.detect.gguf_header import _Reader
     from imageworks_testing.fixtures import write_gguf
 

@@ -100,11 +100,9 @@ class FakeHub:
         entries = {}
         for path, content in files.items():
             if isinstance(content, Path):
-                digest = hashlib.sha256()
-                with open(content, "rb") as handle:
-                    for chunk in iter(lambda: handle.read(1 << 22), b""):
-                        digest.update(chunk)
-                entries[path] = HubFile(path, None, content, digest.hexdigest(), content.stat().st_size)
+                from imageworks_core.kit import sha256_of
+
+                entries[path] = HubFile(path, None, content, sha256_of(content), content.stat().st_size)
             else:
                 entries[path] = HubFile(path, content, None, hashlib.sha256(content).hexdigest(), len(content),
                                         lfs=len(content) >= lfs_min_size and not path.endswith((".json", ".md", ".txt", ".jinja")))

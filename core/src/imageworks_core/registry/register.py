@@ -14,14 +14,6 @@ from ..hook_types import Variant
 from .naming import base_identity, entry_name
 from .store import Transaction, utc_now
 
-# Observations a later run replaces; everything else on an entry (roles, priorities, defaults,
-# deprecation, licence set by hand) is kept as it was.
-_OBSERVED = (
-    "display_name", "family", "backend", "download_format", "quantization", "source_provider",
-    "source", "served_model_id", "download_location", "download_path", "download_files",
-    "download_size_bytes", "download_directory_checksum", "artifacts", "chat_template",
-    "capabilities",
-)
 # Facts that a fresh observation makes stale.
 _CLEARED_ON_SIGHT = ("missing_since", "removed_at", "missing_from_store")
 
@@ -104,7 +96,7 @@ def register_variants(
     now = utc_now()
     taken = tx.identities()
     by_identity = {e.identity: e for e in tx.discovered.values() if e.identity}
-    # Entries of earlier versions carry an identity without the copy's path (registry.md §4):
+    # Entries of earlier versions carry an identity without the copy's path (docs/registry.md §4):
     # they are matched to the copy at their download_path and re-keyed in place, name unchanged.
     legacy = {(e.identity, _real(e.download_path)): e for e in tx.discovered.values()
               if e.identity and base_identity(e.identity) == e.identity}

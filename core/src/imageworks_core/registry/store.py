@@ -23,7 +23,7 @@ LOCK = ".model_registry.lock"
 
 
 def locate_registry_dir(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> tuple[Path, str]:
-    """The registry directory and why it was chosen (registry.md §1): ``--registry-dir``,
+    """The registry directory and why it was chosen (docs/registry.md §1): ``--registry-dir``,
     ``IMAGEWORKS_REGISTRY_DIR``, the nearest ``configs/`` holding a curated layer (walking up as
     git finds ``.git``), else the user data directory. Never the folder a command runs in."""
     if explicit:
@@ -84,7 +84,7 @@ class Registry:
         return layer
 
     def _notice_unknown(self, layer: Layer) -> None:
-        """registry.md §3: unknown fields are kept, and reported once (per command) with paths."""
+        """docs/registry.md §3: unknown fields are kept, and reported once (per command) with paths."""
         key = (str(layer.path), layer.unknown)
         if key in self._noticed or self.on_notice is None:
             return

@@ -10,8 +10,8 @@ import attrs
 from typing import Iterator
 
 from imageworks_core import Context, Variant
-from imageworks_core import default_backend, folder_variant, gguf_variants, has_weights
-from imageworks_core import copy_identity, family_from_repo
+from imageworks_core.kit import default_backend, folder_variant, gguf_variants, has_weights
+from imageworks_core.kit import copy_identity, family_from_repo
 
 NAME = "hf"
 CACHE_LABEL = "hf_cache"  # the location label of Hugging Face cache entries

@@ -17,7 +17,8 @@ def download_panel(kit) -> None:
     import streamlit as st
 
     session = kit.session
-    from imageworks_core import DownloadRequest, ImageworksError, acquire, human_bytes
+    from imageworks_core import DownloadRequest, ImageworksError
+    from imageworks_core.kit import acquire, human_bytes
 
     cols = st.columns([3, 1])
     model = cols[0].text_input("Model (owner/repo, Hugging Face URL or https:// file URL)", key="dl-model")
@@ -64,7 +65,8 @@ def download_panel(kit) -> None:
     request = DownloadRequest(source=source, formats=split(formats), quant=quant.lower() or None,
                               location=where or None, weights=split(weights), support_repo=support or None,
                               include_optional=optional, non_interactive=True, force=force,
-                              use_aria2=True if aria2 else None, backend=backend or None, dry_run=dry)
+                              backend=backend or None, dry_run=dry,
+                              options={"aria2": True if aria2 else None})
     try:
         done = acquire(session, request, on_progress=on_progress)
     except ImageworksError as exc:

@@ -35,8 +35,11 @@ class RepoListing:
 def token() -> str | None:
     """HF_TOKEN or the huggingface_hub login; never stored, logged or put on a command line."""
     from huggingface_hub import get_token
+    from imageworks_core.kit import add_secret
 
-    return get_token()
+    value = get_token()
+    add_secret(value)  # from now on redacted from every log line and message
+    return value
 
 
 def endpoint() -> str:

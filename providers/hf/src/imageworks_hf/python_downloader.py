@@ -27,7 +27,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from typing import TYPE_CHECKING
 
-from imageworks_core import DownloadError, Interrupted, aligned_buffer
+from imageworks_core import DownloadError, Interrupted
+from imageworks_core.kit import aligned_buffer
 
 from .descriptors import workers_within_limit
 from .plain_http import PlainHttp, Unsupported

@@ -9,6 +9,9 @@ from typing import Iterator
 from imageworks_core import Context, DiscoverRequest, Variant, hookimpl
 
 NAME = "local_scan"
+# Asked after the providers that know a layout (hf's owner/repo folders): of two seeing the same
+# files, the one asked first registers them (plugins.py, precedence).
+IMAGEWORKS_PRECEDENCE = 200
 _SKIP_DIRS = {".git", "__pycache__", ".cache", "node_modules", ".locks", "blobs"}
 
 
@@ -36,7 +39,7 @@ def scan(ctx: Context, bases: list[Path], request: DiscoverRequest) -> Iterator[
     """Walk the bases. The top levels are walked here until there are enough sub-trees to
     share; then each sub-tree is walked whole by this process or a forked child (``fork_map``),
     which read what the scan cache does not know on two cores."""
-    from imageworks_core import FolderCache, fork_map, real_path
+    from imageworks_core.kit import FolderCache, fork_map, real_path
 
     cache = FolderCache(ctx, NAME, (request.include_testing, request.fallback_format))
     roots = [os.path.abspath(b) for b in bases]  # normalised: the walk's paths are keys
@@ -77,7 +80,7 @@ class _Plain(tuple):
 def _pack(result: tuple) -> tuple:
     """A forked share's ``tree`` result as plain data: tuples pickle several times faster than
     Variant objects, and they are the form the cache stores anyway."""
-    from imageworks_core import plain_variant
+    from imageworks_core.kit import plain_variant
 
     variants, warnings, seen = result
     plain = {id(v): plain_variant(v) for v in variants}
@@ -87,7 +90,7 @@ def _pack(result: tuple) -> tuple:
 
 
 def _unpack(packed: tuple) -> tuple:
-    from imageworks_core import variant_from_plain
+    from imageworks_core.kit import variant_from_plain
 
     variants, warnings, folders = packed
     return ([variant_from_plain(v) for v in variants], warnings,
@@ -96,7 +99,7 @@ def _unpack(packed: tuple) -> tuple:
 
 class _Walker:
     def __init__(self, ctx: Context, cache, base_set: set[str], request: DiscoverRequest):
-        from imageworks_core import folder_signature, has_weights, is_testing_name, not_a_link
+        from imageworks_core.kit import folder_signature, has_weights, is_testing_name, not_a_link
 
         self.ctx, self.cache, self.base_set = ctx, cache, base_set
         # Bound once: ``visit`` runs for every folder.
@@ -192,7 +195,7 @@ class _Walker:
 def detect(ctx: Context, path: str, files: list[str], ggufs: list[str], testing: bool,
            fallback: str | None) -> list[Variant]:
     """The variants one folder holds: each GGUF quant (or split set), else the folder itself."""
-    from imageworks_core import folder_variant, gguf_variants
+    from imageworks_core.kit import folder_variant, gguf_variants
 
     extra = {"testing": True} if testing else None
     if ggufs:
