@@ -1,4 +1,4 @@
-"""cleanup's two leftovers that other tools leave (cli.md `cleanup`): aria2c's in-place partials
+"""cleanup's two leftovers that other tools leave (docs/commands.md `cleanup`): aria2c's in-place partials
 (``X`` + ``X.aria2``, from any aria2c run: hfd.sh, the earlier tool) in every location and model
 folder under the configured roots, and Hugging Face cache snapshots of revisions no ref points to
 and no entry lists, with the blobs only they use (what ``hf cache prune`` removes)."""
