@@ -78,7 +78,6 @@ _EXPORTS = {
     "folder_variant": "model_files",
     "gguf_variants": "model_files",
     "has_weights": "model_files",
-    "is_testing_name": "model_files",
     "location_label": "model_files",
     "FolderFacts": "detect",
     "GGUFHeaderError": "detect",
@@ -88,12 +87,7 @@ _EXPORTS = {
     "quant_label_from_filename": "detect",
     "read_gguf_info": "detect",
     "capabilities_from": "detect.folder",
-    "FolderCache": "scan_cache",
-    "folder_signature": "scan_cache",
-    "plain_variant": "scan_cache",
-    "variant_from_plain": "scan_cache",
     "with_aggregate": "fileset",
-    "fork_map": "forked",
     "sha256_of": "hashing",
     "aligned_buffer": "buffers",
     "real_path": "realpaths",
@@ -139,13 +133,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .discovery import DiscoveryReport, collect_variants, discover, under
     from .registry.register import Change, register_variants, variant_entry
     from .acquire import Acquired, acquire
-    from .model_files import (default_backend, folder_variant, gguf_variants, has_weights, is_testing_name, location_label)
+    from .model_files import (default_backend, folder_variant, gguf_variants, has_weights, location_label)
     from .detect import (FolderFacts, GGUFHeaderError, GGUFInfo, detect_folder, gguf_sets, quant_label_from_filename,
                          read_gguf_info)
     from .detect.folder import capabilities_from
-    from .scan_cache import FolderCache, folder_signature, plain_variant, variant_from_plain
     from .fileset import with_aggregate
-    from .forked import fork_map
     from .buffers import aligned_buffer
     from .realpaths import not_a_link, real_path
     from .hashing import sha256_of

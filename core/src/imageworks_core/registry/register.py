@@ -39,7 +39,11 @@ def variant_entry(variant: Variant, name: str, existing: Entry | None, now: str)
     files = tuple(variant.download_files)
     size = checksum = None
     if variant.download_path and files:
-        sizes, _missing = stat_sizes(variant.download_path, files)
+        # The provider's walk may have had the sizes already: 20,000 stats saved on a scan of
+        # 10,000 models.
+        sizes = variant.file_sizes
+        if sizes is None or len(sizes) != len(files):
+            sizes, _missing = stat_sizes(variant.download_path, files)
         size = sum(sizes.values())
         checksum = directory_checksum(sizes)
     metadata = dict(existing.metadata) if existing else {}
