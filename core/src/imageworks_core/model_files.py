@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .detect import GGUFHeaderError, detect_folder, gguf_sets, quant_label_from_filename, read_gguf_info
-from .detect.folder import WEIGHT_SUFFIXES, capabilities_from
+from .detect.folder import NO_TEMPLATE, WEIGHT_SUFFIXES, capabilities_from
 from .entry import Capabilities, ChatTemplate
 from .realpaths import real_path
 from .registry.naming import family_from_file, family_from_repo
@@ -103,7 +103,7 @@ def gguf_variants(
             metadata["gguf_split_count"] = len(files)
         metadata.update(extra_metadata or {})
         template = info.chat_template
-        chat = ChatTemplate("embedded", files[0], info.chat_template_sha256()) if template else ChatTemplate("none")
+        chat = ChatTemplate("embedded", files[0], info.chat_template_sha256()) if template else NO_TEMPLATE
         caps = capabilities_from({}, template or "", projector=bool(usable_projectors))
         fam = family or family_from_file(
             files[0], info.values.get("general.basename") if isinstance(info.values.get("general.basename"), str) else None,
