@@ -169,7 +169,7 @@ _TEXT_ONLY = {vision: Capabilities(text=True, vision=vision) for vision in (Fals
 
 def capabilities_from(config: dict[str, Any], template: str, *, projector: bool = False) -> Capabilities:
     if not config and not template:  # a GGUF without a chat template: nothing to look through
-        return _TEXT_ONLY[projector]
+        return _TEXT_ONLY[bool(projector)]
     archs = " ".join(str(a) for a in config.get("architectures") or []).lower()
     model_type = str(config.get("model_type", "")).lower()
     vision = projector or "vision_config" in config or any(t in archs for t in ("vl", "vision", "llava", "imagetext")) \
