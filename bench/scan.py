@@ -97,15 +97,15 @@ def run(cmd: list[str], env: dict[str, str], out: Path) -> tuple[float, float, f
     """Wall seconds, CPU seconds (user + system) and peak RSS (MiB) of one whole process; its
     output to ``out`` (as a user's redirect would); a failure raises. The CPU time is the steadier
     figure on a loaded machine: a process waiting for a core loses wall time, not CPU time."""
-    with open(out, "wb") as sink:
+    errors = out.with_suffix(".err")  # a file, not a pipe: a full pipe would stall the child
+    with open(out, "wb") as sink, open(errors, "wb") as err_sink:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=sink, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.Popen(cmd, env=env, stdout=sink, stderr=err_sink)
+        _, status, usage = os.wait4(proc.pid, 0)  # wait4: this child's own CPU time and peak RSS
         elapsed = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
-        err = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
     if proc.returncode != 0:
+        err = errors.read_text(errors="replace")
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err[-500:]}")
     return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
