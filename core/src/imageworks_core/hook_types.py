@@ -38,6 +38,9 @@ class Variant:
     display_name: str | None = None
     license: str | None = None
     deprecated: bool | None = None  # None: keep whatever the entry had
+    # Sizes of ``download_files`` (links followed) as the provider's walk saw them; None: the
+    # core stats the files when it registers the variant.
+    file_sizes: dict[str, int] | None = None
 
 
 @attrs.frozen

@@ -87,23 +87,16 @@ KIT: dict[str, tuple[str, str]] = {
     "role_rows": ("inventory:roles", "the rows of list-roles"),
     "entry_copies": ("inventory:visibility", "each installed entry's copies of the same model (linked, same inode or sha256)"),
     "disk_usage": ("inventory", "stats with the dedupe and cleanup dry-run plans, grouped by store"),
-    # -- folder scanning (local_scan's speed machinery; moving to that provider)
-    "FolderCache": ("scan_cache", "per-folder cache of scan results keyed by folder_signature"),
-    "folder_signature": ("scan_cache", "a folder's cheap change stamp (names, sizes, mtimes)"),
-    "plain_variant": ("scan_cache", "a Variant as plain JSON for the scan cache"),
-    "variant_from_plain": ("scan_cache", "the Variant back from plain_variant's form"),
-    "fork_map": ("forked", "map a function over items in forked worker processes"),
+    # -- real paths (identities of copies; local_scan and hf use them while walking)
     "real_path": ("realpaths", "os.path.realpath with a cache of resolved parents"),
     "not_a_link": ("realpaths", "is a path (and its parents) free of symlinks"),
-    "is_testing_name": ("model_files", "does a folder name look like a test or placeholder model"),
 }
 
 __all__ = sorted(KIT)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .discovery import DiscoveryReport, collect_variants, discover, under
-    from .model_files import (default_backend, folder_variant, gguf_variants, has_weights, is_testing_name,
-                              location_label)
+    from .model_files import (default_backend, folder_variant, gguf_variants, has_weights, location_label)
     from .fileset import with_aggregate
     from .registry.register import Change, register_variants, variant_entry
     from .detect import (FolderFacts, GGUFHeaderError, GGUFInfo, detect_folder, gguf_sets, quant_label_from_filename,
@@ -126,8 +119,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .inventory import ListFilter, disk_usage
     from .inventory import visibility as entry_copies
     from .inventory import as_json as entry_rows, roles as role_rows, select as select_entries, stats as registry_stats
-    from .scan_cache import FolderCache, folder_signature, plain_variant, variant_from_plain
-    from .forked import fork_map
     from .realpaths import not_a_link, real_path
 
 

@@ -107,16 +107,18 @@ def entry_name(
     overlay, or an entry from an earlier version) is not a different identity.
     """
     family = slug(family) or "model"
+    words = family.split("-")
     tokens: list[str] = []
     for part in (backend, download_format, quantization):
-        token = slug(part or "")
-        if token and token not in family.split("-") and token not in tokens:
+        token = slug(part) if part else ""
+        if token and token not in words and token not in tokens:
             tokens.append(token)
     suffix = "".join(f"-{t}" for t in tokens)
 
     def build(extra: str) -> str:
         room = NAME_MAX - len(suffix) - len(extra)
-        return slug(family[:room]) + suffix + extra
+        # A slug stays a slug unless cut (a cut may end on '-'): one slug call per name, not two.
+        return (family if len(family) <= room else slug(family[:room])) + suffix + extra
 
     name = build("")
     if taken is not None and identity is not None:

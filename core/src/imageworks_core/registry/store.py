@@ -76,6 +76,13 @@ class Registry:
     def backups_dir(self) -> Path:
         return self.directory / "backups"
 
+    def cache_path(self, name: str) -> Path:
+        """Where this registry's cache file ``name`` lives: in the user's cache directory, never
+        the registry directory (registry.md §1). Its folder may not exist yet."""
+        from ..cachedir import cache_path
+
+        return cache_path(self.directory, name)
+
     # -- reading
     def read(self, kind: str) -> Layer:
         layer = read_layer(self.layer_path(kind), kind)
