@@ -199,6 +199,18 @@ def imageworks_link_in(request: "LinkRequest", ctx: "Context") -> "LinkResult | 
     """
 
 
+@hookspec
+def imageworks_link_targets() -> "Iterable[str] | None":
+    """Names other than the provider's own that ``link --to`` accepts, placed by this provider.
+
+    Such a target takes a registered entry of any format (the hf provider's ``hf-cache``: the
+    Hugging Face cache layout): ``imageworks_link_in`` is then called on this provider with
+    ``request.target`` set to the name and ``request.files`` empty; it reads ``request.entry``.
+
+    :return: the target names, or None.
+    """
+
+
 @hookspec(firstresult=True)
 def imageworks_check_updates(entries: "list[Entry]", ctx: "Context") -> "list[UpdateCheck] | None":
     """Compare these entries' recorded commits with what their source serves now.

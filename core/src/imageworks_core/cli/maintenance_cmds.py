@@ -306,14 +306,15 @@ def dedupe_command(ctx, apply, as_json):
 
 @click.command("link")
 @click.argument("name")
-@click.option("--to", "target", required=True, help="ollama, lmstudio (any provider that links in), or a directory.")
+@click.option("--to", "target", required=True,
+              help="ollama, lmstudio, hf-cache (any provider's link target), or a directory.")
 @click.option("--as", "model_name", default=None, help="Name in the target tool (Ollama: MODEL[:TAG]).")
 @click.option("--symlink", is_flag=True, help="A symbolic link instead of a hard link.")
 @click.option("--copy", is_flag=True, help="Copy (verified) when hard links cannot work (another filesystem).")
 @dry_run_option
 @click.pass_context
 def link_command(ctx, name, target, model_name, symlink, copy, dry_run):
-    """Make a registered GGUF model usable by another tool with 0 bytes copied."""
+    """Make a registered model usable by another tool with 0 bytes copied (GGUF; any hub copy for hf-cache)."""
     from ..errors import BadInputError
     from ..linking import link
 
@@ -325,6 +326,8 @@ def link_command(ctx, name, target, model_name, symlink, copy, dry_run):
     verb = "would link" if dry_run else ("already linked" if done.result.already else "linked")
     for path in done.result.paths:
         click.echo(f"{verb} {path}")
+    for note in done.result.notes:
+        click.echo(note, err=True)
     if done.result.served_model_id:
         click.echo(f"{done.result.served_model_id} is now in {target}" if not dry_run else
                    f"it would be {done.result.served_model_id} in {target}")

@@ -85,7 +85,8 @@ def ask_quant_prompt(choices: list[str]) -> str:
 @click.argument("source")
 @click.option("--format", "formats", default=None, help="Format preference list, e.g. awq,safetensors.")
 @click.option("--quant", default=None, help="GGUF quant to fetch, e.g. q4_k_m.")
-@click.option("--location", default=None, help="Location label (linux_wsl, windows_lmstudio, ...) or a directory.")
+@click.option("--location", default=None,
+              help="Location label (linux_wsl, windows_lmstudio, ...), a directory, or hf_cache (the Hugging Face cache layout).")
 @click.option("--weights", default=None, help="Only these weight files (comma list, globs allowed).")
 @click.option("--support-repo", default=None, help="Fill missing config/tokenizer/template files from this repo.")
 @click.option("--include-optional", is_flag=True, help="Also README, licence, images.")

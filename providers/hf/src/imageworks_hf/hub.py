@@ -17,10 +17,16 @@ class RemoteFile:
     path: str
     size: int | None
     sha256: str | None  # LFS files only
+    blob_id: str | None = None  # the tree's ``oid``: git's blob id (of the pointer, for LFS files)
 
     @property
     def is_lfs(self) -> bool:
         return self.sha256 is not None
+
+    @property
+    def etag(self) -> str | None:
+        """The file's blob name in the Hugging Face cache: sha256 for LFS files, else the git blob id."""
+        return self.sha256 if self.is_lfs else self.blob_id
 
 
 @attrs.frozen
@@ -89,11 +95,11 @@ def list_repo(repo_id: str, revision: str) -> RepoListing:
     for item in tree:
         lfs = item.lfs
         sha = (lfs.sha256 if hasattr(lfs, "sha256") else (lfs or {}).get("sha256")) if lfs else None
-        files[item.path] = RemoteFile(item.path, item.size, sha)
+        files[item.path] = RemoteFile(item.path, item.size, sha, item.blob_id)
     for sibling in info.siblings or []:  # a listing without the tree still works
         if sibling.rfilename not in files:
             sha = sibling.lfs.sha256 if sibling.lfs else None
-            files[sibling.rfilename] = RemoteFile(sibling.rfilename, sibling.size, sha)
+            files[sibling.rfilename] = RemoteFile(sibling.rfilename, sibling.size, sha, sibling.blob_id)
     check_listing([(f.path, f.size, f.sha256) for f in files.values()])
     commit = info.sha or revision
     if not (len(commit) == 40 and all(c in "0123456789abcdef" for c in commit)):
@@ -113,7 +119,7 @@ def model_files(repo_id: str, revision: str) -> RepoListing:
     files = {}
     for sibling in info.siblings or []:
         sha = sibling.lfs.sha256 if sibling.lfs else None
-        files[sibling.rfilename] = RemoteFile(sibling.rfilename, sibling.size, sha)
+        files[sibling.rfilename] = RemoteFile(sibling.rfilename, sibling.size, sha, sibling.blob_id)
     return RepoListing(repo_id, revision, info.sha or revision, files, bool(info.gated))
 
 
