@@ -202,7 +202,15 @@ def test_download_into_the_cache_beside_a_revision_huggingface_hub_wrote(st_repo
     root = cache_root(sandbox)
     first = st_repo.repos[REPO].commit
     st_repo.faults.cdn_host = None  # a relative redirect, which huggingface_hub follows itself
-    snapshot_download(REPO, cache_dir=root)  # the real client writes main
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    was_disabled = are_progress_bars_disabled()
+    disable_progress_bars()  # tqdm's bars start a monitor thread that outlives the test
+    try:
+        snapshot_download(REPO, cache_dir=root)  # the real client writes main
+    finally:
+        if not was_disabled:
+            enable_progress_bars()
     st_repo.add_repo(REPO, st_files(seed=2), revisions={"v2": None})
     second = st_repo.repos[REPO].commit
     st_repo.repos[REPO].revisions["v2"] = second
@@ -247,3 +255,35 @@ def test_twins_keep_their_bytes_on_force_download_and_hf_delete(st_repo, cli, sa
     strategy = scan_cache_dir(root).delete_revisions(commit)
     strategy.execute()
     assert ours.read_bytes() == before
+
+
+def test_every_discovery_path_lists_every_file_a_loader_reads(st_repo, cli, sandbox, monkeypatch):
+    """The cache written by huggingface_hub itself, an ``owner/repo`` folder and ``scan``: the
+    sentence-transformers files (``modules.json``, ``1_Pooling/config.json``...) are all listed."""
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", st_repo.url + "/{repo_id}/resolve/{revision}/{filename}")
+    st_repo.faults.cdn_host = None
+    was_disabled = are_progress_bars_disabled()
+    disable_progress_bars()
+    try:
+        snapshot_download(REPO, cache_dir=cache_root(sandbox))
+    finally:
+        if not was_disabled:
+            enable_progress_bars()
+    result = cli("ingest-local-hf", program="imageworks-loader")
+    assert result.exit_code == 0, result.stderr
+    (cached,) = cli("list", "--json").json()
+    assert sorted(cached["download_files"]) == ST_FILES and cached["download_location"] == "hf_cache"
+    for base in ("weights", "scanned"):
+        folder = sandbox.root / "models" / base / "sentence-transformers" / "mini-st"
+        for path, data in st_files().items():
+            (folder / path).parent.mkdir(parents=True, exist_ok=True)
+            (folder / path).write_bytes(data)
+    (sandbox.root / "models" / "weights" / "sentence-transformers" / "mini-st" / ".cache").mkdir()
+    assert cli("ingest-local-hf", "--root", str(sandbox.root / "models" / "weights"), program="imageworks-loader").exit_code == 0
+    assert cli("scan", "--base", str(sandbox.root / "models" / "scanned")).exit_code == 0
+    rows = cli("list", "--json").json()
+    assert len(rows) == 3
+    assert all(sorted(r["download_files"]) == ST_FILES for r in rows), [r["download_files"] for r in rows]
