@@ -88,6 +88,10 @@ _EXPORTS = {
     "quant_label_from_filename": "detect",
     "read_gguf_info": "detect",
     "capabilities_from": "detect.folder",
+    "CONFIG_FILES": "detect.folder",
+    "is_optional": "detect.files",
+    "is_shared_file": "detect.files",
+    "weight_format": "detect.files",
     "FolderCache": "scan_cache",
     "folder_signature": "scan_cache",
     "plain_variant": "scan_cache",
@@ -142,7 +146,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .model_files import (default_backend, folder_variant, gguf_variants, has_weights, is_testing_name, location_label)
     from .detect import (FolderFacts, GGUFHeaderError, GGUFInfo, detect_folder, gguf_sets, quant_label_from_filename,
                          read_gguf_info)
-    from .detect.folder import capabilities_from
+    from .detect.folder import CONFIG_FILES, capabilities_from
+    from .detect.files import is_optional, is_shared_file, weight_format
     from .scan_cache import FolderCache, folder_signature, plain_variant, variant_from_plain
     from .fileset import with_aggregate
     from .forked import fork_map

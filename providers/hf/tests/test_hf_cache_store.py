@@ -250,6 +250,10 @@ def test_twins_keep_their_bytes_on_force_download_and_hf_delete(st_repo, cli, sa
     st_repo.repos[REPO].files["model.safetensors"].data = st_files()["model.safetensors"]
     assert cli("download", REPO, "-y", "--no-aria2", "--force").exit_code == 0
     assert os.stat(blob).st_ino != os.stat(ours).st_ino  # a new file renamed over, never written in place
+    cache_entry = next(r["name"] for r in cli("list", "--json").json() if r["metadata"].get("linked_from") == name)
+    verified = cli("verify", cache_entry)
+    assert verified.exit_code == 1 and "no longer shares 1_Pooling/config.json, config.json" in verified.stdout
+    assert f"with {name} (one side changed since `link`)" in verified.stdout
     assert hashlib.sha256(blob.read_bytes()).hexdigest() == st_repo.repos[REPO].files["model.safetensors"].sha256
     before = ours.read_bytes()
     strategy = scan_cache_dir(root).delete_revisions(commit)

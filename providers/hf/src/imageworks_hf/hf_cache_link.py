@@ -108,8 +108,7 @@ def remove(entry, delete_files: bool, ctx: Context):
     and the twins ``link`` placed in the other cache roots (same inode), nothing else there."""
     if not delete_files or not in_cache(entry.download_path):
         return None
-    from imageworks_core import RemovedFiles
-    from imageworks_core.safety import check_paths
+    from imageworks_core import RemovedFiles, check_paths
 
     from .hf_cache_store import remove_snapshot_files, same_file
 

@@ -10,8 +10,7 @@ from collections import defaultdict
 import attrs
 
 from imageworks_core import gguf_sets, quant_label_from_filename
-from imageworks_core.detect.files import is_optional, is_shared_file, weight_format
-from imageworks_core.detect.folder import CONFIG_FILES
+from imageworks_core import CONFIG_FILES, is_optional, is_shared_file, weight_format
 from imageworks_core import BadInputError, NotFoundError
 
 # The support files another repo may fill in (--support-repo): configs, tokenizers, templates.
