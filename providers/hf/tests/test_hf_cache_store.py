@@ -291,3 +291,41 @@ def test_every_discovery_path_lists_every_file_a_loader_reads(st_repo, cli, sand
     rows = cli("list", "--json").json()
     assert len(rows) == 3
     assert all(sorted(r["download_files"]) == ST_FILES for r in rows), [r["download_files"] for r in rows]
+
+
+def test_update_of_either_twin_leaves_the_other_whole(st_repo, cli, sandbox, monkeypatch):
+    from huggingface_hub import constants, scan_cache_dir
+
+    monkeypatch.setattr(constants, "ENDPOINT", st_repo.url)
+    monkeypatch.setenv("IMAGEWORKS_USE_ARIA2", "never")
+    assert cli("download", REPO, "-y").exit_code == 0
+    name = "mini-st-vllm-safetensors-fp32"
+    assert cli("link", name, "--to", "hf-cache").exit_code == 0
+    cache_name = next(r["name"] for r in cli("list", "--json").json() if r["metadata"].get("linked_from") == name)
+    root = cache_root(sandbox)
+    folder = root / f"models--{REPO.replace('/', '--')}"
+    first = st_repo.repos[REPO].commit
+    old_blob = folder / "blobs" / st_repo.repos[REPO].files["model.safetensors"].sha256
+    old_bytes = old_blob.read_bytes()
+
+    second = st_repo.add_repo(REPO, {**st_files(), "model.safetensors": safetensors_bytes(5)}).commit
+    done = cli("update", name)
+    assert done.exit_code == 0, done.stderr
+    ours = sandbox.root / "models" / "weights" / "sentence-transformers" / "mini-st" / "model.safetensors"
+    assert ours.read_bytes() == safetensors_bytes(5)
+    assert old_blob.read_bytes() == old_bytes  # the cache's twin kept its bytes, under its hash
+    assert hashlib.sha256(old_bytes).hexdigest() == old_blob.name
+
+    st_repo.served.clear()
+    done = cli("update", cache_name)
+    assert done.exit_code == 0, done.stderr
+    assert set(st_repo.served) == {"model.safetensors"}  # the other blobs are the same: linked, not fetched
+    assert (folder / "refs" / "main").read_bytes() == second.encode()
+    assert not (folder / "snapshots" / first).exists() and not old_blob.exists()
+    check_layout(root, REPO, second, "main", {**{p: st_files()[p] for p in ST_FILES},
+                                              "model.safetensors": safetensors_bytes(5)}, st_repo.repos[REPO])
+    assert scan_cache_dir(root).warnings == []
+    row = row_of(cli, cache_name)
+    assert row["download_path"] == str(folder / "snapshots" / second) and row["source"]["commit"] == second
+    assert ours.read_bytes() == safetensors_bytes(5)
+    assert hf_loads_offline(root, REPO) == "bert [2, 3, 4]"

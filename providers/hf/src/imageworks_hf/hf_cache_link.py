@@ -129,14 +129,18 @@ def remove(entry, delete_files: bool, ctx: Context):
     return RemovedFiles(tuple(deleted), tuple(kept))
 
 
-def download_to_cache(ctx: Context, request, source, listing, files: list[str], fmt: str, quant: str | None):
+def download_to_cache(ctx: Context, request, source, listing, files: list[str], fmt: str, quant: str | None,
+                      *, updating: str | None = None):
     """``download --location hf_cache``: staged, resumed and verified as every download (under
     ``models--o--n/.imageworks-download/<commit>``, which huggingface_hub's scan ignores), then
-    renamed into ``blobs/``, linked into ``snapshots/<commit>``, and the ref written last."""
+    renamed into ``blobs/``, linked into ``snapshots/<commit>``, and the ref written last. A
+    file whose blob is already there (an earlier commit's) is linked, not fetched. ``updating``:
+    the commit of the cache entry being updated, whose ref may move."""
     from imageworks_core import DownloadError, DownloadResult, default_backend, family_from_repo
 
     from . import hub
     from .download import describe, fetch
+    from .cleanup import CACHE_STAGING
     from .hf_cache_store import repo_folder_name
     from .transfer import FileJob
 
@@ -147,17 +151,21 @@ def download_to_cache(ctx: Context, request, source, listing, files: list[str], 
     folder = roots[0] / repo_folder_name(source.repo_id)
     commit, remote = listing.commit, listing.files
     snapshot = folder / "snapshots" / commit
-    staged = folder / ".imageworks-download" / commit
+    staged = folder / CACHE_STAGING / commit
     for f in files:
         if not remote[f].etag:
             raise DownloadError(f"the hub listed no blob id for {f} in {source.repo_id}")
 
-    def placed(path: str) -> bool:
-        there = snapshot / path
-        return not request.force and there.is_file() and (remote[path].size in (None, there.stat().st_size))
+    def held(path: str) -> Path | None:
+        for there in (snapshot / path, folder / "blobs" / remote[path].etag):
+            if not request.force and there.is_file() and remote[path].size in (None, there.stat().st_size):
+                return there
+        return None
 
     jobs = [FileJob(f, hub.resolve_url(source.repo_id, commit, f), staged / f, remote[f].size, remote[f].sha256)
-            for f in files if not placed(f)]
+            for f in files if held(f) is None]
+    reused = [CacheFile(f, str(folder / "blobs" / remote[f].etag), remote[f].etag, remote[f].size, remote[f].sha256)
+              for f in files if held(f) is not None and not (snapshot / f).is_file()]
     if not request.dry_run:
         (folder / "snapshots").mkdir(parents=True, exist_ok=True)  # a valid (empty) cache repo meanwhile
     result = fetch(ctx, request, jobs, staged, f"{source.repo_id}@{source.revision}")
@@ -169,8 +177,8 @@ def download_to_cache(ctx: Context, request, source, listing, files: list[str], 
         if len(etag) == 40:
             check_git_file(job.dest, etag, job.path)
         new.append(CacheFile(job.path, str(job.dest), etag, job.size, job.sha256))
-    snapshot = place_download(ctx, staged, new, files, remote, source.repo_id, commit, source.revision,
-                              replace=request.force)
+    snapshot = place_download(ctx, staged, new + reused, files, remote, source.repo_id, commit, source.revision,
+                              replace=request.force, updating=updating)
     backend = request.backend or default_backend(fmt, at=snapshot, settings=ctx.settings)
     every = [FileJob(f, "", snapshot / f, remote[f].size, remote[f].sha256) for f in files]
     variant = describe(ctx, snapshot, files, every, fmt, quant, backend, CACHE_LABEL,
@@ -183,25 +191,50 @@ def download_to_cache(ctx: Context, request, source, listing, files: list[str], 
 
 
 def place_download(ctx: Context, staged: Path, new: list[CacheFile], files: list[str], remote, repo_id: str,
-                   commit: str, revision: str, *, replace: bool) -> Path:
+                   commit: str, revision: str, *, replace: bool, updating: str | None = None) -> Path:
     """The downloaded files renamed into the first cache root's blobs and linked into the
     snapshot, the ref last; then every file hard-linked into the other roots in use."""
     roots = cache_roots()
-    placed = place_snapshot(roots[0], repo_id, commit, revision, new, mode="move", replace=replace)
+    placed = place_snapshot(roots[0], repo_id, commit, revision, new, mode="move", replace=replace,
+                            ref_moves_from=updating)
     for note in placed.notes:
         ctx.warn(str(placed.snapshot), note)
     every = [CacheFile(f, os.path.realpath(placed.snapshot / f), remote[f].etag, remote[f].size, remote[f].sha256)
              for f in files]
     for root in roots[1:]:
-        place_snapshot(root, repo_id, commit, revision, every, mode="hard")
+        place_snapshot(root, repo_id, commit, revision, every, mode="hard", ref_moves_from=updating)
     for folder, _dirs, _files in sorted(os.walk(staged, topdown=False), key=lambda item: -len(item[0])):
         try:
             os.rmdir(folder)
         except OSError:
             pass
-    for leftover in (staged.parent, staged.parent.parent / ".imageworks-download"):
-        try:
-            leftover.rmdir()
-        except OSError:
-            pass
+    try:
+        staged.parent.rmdir()  # .imageworks-download, when no other commit is being fetched
+    except OSError:
+        pass
     return placed.snapshot
+
+
+def update_in_cache(entry, check, dry_run: bool, ctx: Context, files: list[str]):
+    """``update`` of a cache entry: the new commit is a new snapshot (files whose blob is already
+    there are linked, not fetched), the ref moves to it, and the old snapshot's files of this
+    entry go (``remove_snapshot_files``: blobs the new snapshot links stay)."""
+    from imageworks_core import DownloadRequest
+
+    from . import hub
+    from .hf_cache_store import remove_snapshot_files
+    from .source import parse_source
+
+    revision = (entry.source or {}).get("revision") or "main"
+    listing = hub.list_repo(check.repo, check.latest_commit)
+    if dry_run:
+        return None
+    request = DownloadRequest(source=f"{check.repo}@{revision}", non_interactive=True, location=CACHE_LABEL)
+    source = parse_source(request.source, hub.endpoint())
+    old = Path(entry.download_path)
+    result = download_to_cache(ctx, request, source, listing, files, entry.download_format or "safetensors",
+                               entry.quantization, updating=old.name)
+    remove_snapshot_files(old, tuple(entry.download_files), frozenset(ctx.shared_files))
+    variant = attrs.evolve(result.variant, identity=identity(check.repo, revision, result.variant.download_format,
+                                                             result.variant.quantization, result.target_dir))
+    return variant, result.bytes_transferred

@@ -173,9 +173,10 @@ def _place_pointer(pointer: Path, blob: Path) -> bool:
     return True
 
 
-def write_ref(folder: Path, revision: str | None, commit: str) -> tuple[bool, str | None]:
+def write_ref(folder: Path, revision: str | None, commit: str, *, moves_from: str | None = None) -> tuple[bool, str | None]:
     """``refs/<revision>`` = the commit, no newline, written atomically. A ref that names another
-    commit held in the cache (another tool's download) is left alone: (wrote, note)."""
+    commit held in the cache (another tool's download) is left alone, unless it names
+    ``moves_from`` (the commit of the entry being updated, which we hold): (wrote, note)."""
     if not revision or revision == commit or is_commit(revision):
         return False, None
     ref = folder / "refs" / revision
@@ -183,7 +184,7 @@ def write_ref(folder: Path, revision: str | None, commit: str) -> tuple[bool, st
         current = ref.read_bytes().decode("utf-8", "replace")
         if current == commit:
             return False, None
-        if is_commit(current.strip()) and (folder / "snapshots" / current.strip()).is_dir():
+        if current != moves_from and is_commit(current.strip()) and (folder / "snapshots" / current.strip()).is_dir():
             return False, (f"{ref} names commit {current.strip()[:12]} (another download): left as is; "
                            f"load this copy with revision={commit}")
     ref.parent.mkdir(parents=True, exist_ok=True)
@@ -194,7 +195,8 @@ def write_ref(folder: Path, revision: str | None, commit: str) -> tuple[bool, st
 
 
 def place_snapshot(root: Path, repo_id: str, commit: str, revision: str | None, files: list[CacheFile], *,
-                   mode: str = "hard", replace: bool = False, dry_run: bool = False) -> Placed:
+                   mode: str = "hard", replace: bool = False, dry_run: bool = False,
+                   ref_moves_from: str | None = None) -> Placed:
     """Every file of an entry into one cache root's layout; the ref last, once the snapshot
     holds every file."""
     if not is_commit(commit):
@@ -211,7 +213,7 @@ def place_snapshot(root: Path, repo_id: str, commit: str, revision: str | None, 
         with _lock(root, folder_name, f.etag):
             wrote |= _place_blob(blob, f, mode, replace)
             wrote |= _place_pointer(snapshot / f.path, blob)
-    ref_wrote, note = write_ref(folder, revision, commit)
+    ref_wrote, note = write_ref(folder, revision, commit, moves_from=ref_moves_from)
     return Placed(snapshot, paths, wrote or ref_wrote, (note,) if note else ())
 
 
