@@ -84,6 +84,17 @@ def check_layout(root, repo_id, commit, revision, files: dict[str, bytes], hub_r
     return folder
 
 
+def real_client_download(hub, root, monkeypatch, repo_id=REPO):
+    """``snapshot_download`` from the fake hub into ``root``, as a user of huggingface_hub would."""
+    import tqdm
+    from huggingface_hub import constants, snapshot_download
+
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub.url + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(tqdm.tqdm, "monitor_interval", 0)  # its monitor thread would outlive the test
+    hub.faults.cdn_host = None  # a relative redirect, which huggingface_hub follows itself
+    return snapshot_download(repo_id, cache_dir=root)
+
+
 def hf_loads_offline(root, repo_id, revision="main"):
     """transformers in another process, offline, finds the model by repo id alone."""
     code = ("import sys, transformers as t; c = t.AutoConfig.from_pretrained(sys.argv[1], revision=sys.argv[2]); "
@@ -195,22 +206,11 @@ def test_gguf_quant_linked_then_cache_entry_removed_keeps_our_bytes(gguf_repo, c
 
 
 def test_download_into_the_cache_beside_a_revision_huggingface_hub_wrote(st_repo, cli, sandbox, monkeypatch):
-    from huggingface_hub import constants, scan_cache_dir, snapshot_download
-
-    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", st_repo.url + "/{repo_id}/resolve/{revision}/{filename}")
+    from huggingface_hub import scan_cache_dir, snapshot_download
 
     root = cache_root(sandbox)
     first = st_repo.repos[REPO].commit
-    st_repo.faults.cdn_host = None  # a relative redirect, which huggingface_hub follows itself
-    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
-
-    was_disabled = are_progress_bars_disabled()
-    disable_progress_bars()  # tqdm's bars start a monitor thread that outlives the test
-    try:
-        snapshot_download(REPO, cache_dir=root)  # the real client writes main
-    finally:
-        if not was_disabled:
-            enable_progress_bars()
+    real_client_download(st_repo, root, monkeypatch)  # huggingface_hub itself writes main
     st_repo.add_repo(REPO, st_files(seed=2), revisions={"v2": None})
     second = st_repo.repos[REPO].commit
     st_repo.repos[REPO].revisions["v2"] = second
@@ -264,18 +264,7 @@ def test_twins_keep_their_bytes_on_force_download_and_hf_delete(st_repo, cli, sa
 def test_every_discovery_path_lists_every_file_a_loader_reads(st_repo, cli, sandbox, monkeypatch):
     """The cache written by huggingface_hub itself, an ``owner/repo`` folder and ``scan``: the
     sentence-transformers files (``modules.json``, ``1_Pooling/config.json``...) are all listed."""
-    from huggingface_hub import constants, snapshot_download
-    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
-
-    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", st_repo.url + "/{repo_id}/resolve/{revision}/{filename}")
-    st_repo.faults.cdn_host = None
-    was_disabled = are_progress_bars_disabled()
-    disable_progress_bars()
-    try:
-        snapshot_download(REPO, cache_dir=cache_root(sandbox))
-    finally:
-        if not was_disabled:
-            enable_progress_bars()
+    real_client_download(st_repo, cache_root(sandbox), monkeypatch)
     result = cli("ingest-local-hf", program="imageworks-loader")
     assert result.exit_code == 0, result.stderr
     (cached,) = cli("list", "--json").json()
