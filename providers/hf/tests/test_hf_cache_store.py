@@ -318,3 +318,42 @@ def test_update_of_either_twin_leaves_the_other_whole(st_repo, cli, sandbox, mon
     assert row["download_path"] == str(folder / "snapshots" / second) and row["source"]["commit"] == second
     assert ours.read_bytes() == safetensors_bytes(5)
     assert hf_loads_offline(root, REPO) == "bert [2, 3, 4]"
+
+
+def test_download_into_the_cache_with_aria2c_leaves_another_tools_ref_alone(st_repo, cli, sandbox, monkeypatch):
+    """The aria2c path stages and renames as the built-in one; a newer main next to the main
+    huggingface_hub wrote keeps huggingface_hub's ref and says how to load ours."""
+    from huggingface_hub import scan_cache_dir, snapshot_download
+
+    root = cache_root(sandbox)
+    first = st_repo.repos[REPO].commit
+    real_client_download(st_repo, root, monkeypatch)
+    second = st_repo.add_repo(REPO, st_files(seed=3)).commit
+    st_repo.faults.cdn_host = "localhost"
+    dry = cli("download", REPO, "-y", "--aria2", "--location", "hf_cache", "--dry-run")
+    assert dry.exit_code == 0 and not (root / f"models--{REPO.replace('/', '--')}" / "snapshots" / second).exists()
+    result = cli("download", REPO, "-y", "--aria2", "--location", "hf_cache")
+    assert result.exit_code == 0, result.stderr
+    folder = root / f"models--{REPO.replace('/', '--')}"
+    assert (folder / "refs" / "main").read_bytes() == first.encode()
+    assert f"revision={second}" in result.stderr
+    for path in ST_FILES:
+        pointer = folder / "snapshots" / second / path
+        assert pointer.is_symlink() and pointer.read_bytes() == st_files(seed=3)[path]
+    assert scan_cache_dir(root).warnings == []
+    assert snapshot_download(REPO, revision=second, local_files_only=True, cache_dir=root) == str(folder / "snapshots" / second)
+
+
+def test_link_copy_and_dry_run(st_repo, cli, sandbox):
+    assert cli("download", REPO, "-y", "--no-aria2").exit_code == 0
+    name = "mini-st-vllm-safetensors-fp32"
+    root = cache_root(sandbox)
+    dry = cli("link", name, "--to", "hf-cache", "--dry-run")
+    assert dry.exit_code == 0 and "would link" in dry.stdout and not root.exists()
+    assert cli("link", name, "--to", "hf-cache", "--copy").exit_code == 0
+    commit = st_repo.repos[REPO].commit
+    snap = root / f"models--{REPO.replace('/', '--')}" / "snapshots" / commit
+    ours = sandbox.root / "models" / "weights" / "sentence-transformers" / "mini-st" / "model.safetensors"
+    assert os.stat(snap / "model.safetensors").st_ino != os.stat(ours).st_ino  # a verified copy, not a link
+    assert (snap / "model.safetensors").read_bytes() == ours.read_bytes()
+    assert hf_loads_offline(root, REPO) == "bert [2, 3, 4]"

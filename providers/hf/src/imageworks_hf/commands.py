@@ -109,7 +109,8 @@ def download_command(ctx, source, formats, quant, location, weights, support_rep
     printer = ProgressPrinter()
     try:
         with _terminate_as_interrupt():
-            done = acquire(session, request, on_progress=printer, ask_quant=ask_quant_prompt)
+            done = acquire(session, request, on_progress=printer, ask_quant=ask_quant_prompt,
+                           on_warning=lambda _item, reason: click.echo(f"note: {reason}", err=True))
     finally:
         printer.close()
     result = done.result

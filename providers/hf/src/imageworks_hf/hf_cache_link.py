@@ -170,7 +170,7 @@ def download_to_cache(ctx: Context, request, source, listing, files: list[str], 
         (folder / "snapshots").mkdir(parents=True, exist_ok=True)  # a valid (empty) cache repo meanwhile
     result = fetch(ctx, request, jobs, staged, f"{source.repo_id}@{source.revision}")
     if result.dry_run:
-        return attrs.evolve(result, target=snapshot)
+        return attrs.evolve(result, target_dir=snapshot)
     new = []
     for job in jobs:
         etag = remote[job.path].etag
