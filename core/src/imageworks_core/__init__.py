@@ -102,6 +102,7 @@ _EXPORTS = {
     "aligned_buffer": "buffers",
     "real_path": "realpaths",
     "not_a_link": "realpaths",
+    "same_file": "realpaths",
     "human_bytes": "units",
     "redact": "eventlog",
     "check_paths": "safety",
@@ -152,7 +153,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .fileset import with_aggregate
     from .forked import fork_map
     from .buffers import aligned_buffer
-    from .realpaths import not_a_link, real_path
+    from .realpaths import not_a_link, real_path, same_file
     from .hashing import sha256_of
     from .units import human_bytes
     from .eventlog import redact

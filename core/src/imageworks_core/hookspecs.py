@@ -189,7 +189,9 @@ def imageworks_gguf_files(entry: "Entry", ctx: "Context") -> "list[GgufFile] | N
 def imageworks_link_in(request: "LinkRequest", ctx: "Context") -> "LinkResult | None":
     """Make ``request.files`` usable by this provider's tool without copying bytes.
 
-    Called by ``link NAME --to TARGET`` on the provider named TARGET only. Place each file with
+    Called by ``link NAME --to TARGET`` on the provider named TARGET only (or the provider that
+    declared TARGET with ``imageworks_link_targets``: then ``request.files`` is empty, read
+    ``request.entry``, and return the new copy as ``LinkResult.variant``). Place each file with
     ``place_file`` (hard link, or ``request.mode`` symlink/copy), write whatever the tool needs
     to see the model (Ollama: blob, config blob, manifest, each written atomically, the manifest
     last), and on ``request.dry_run`` write nothing. Linking twice must be a no-op. The core then

@@ -18,17 +18,10 @@ import attrs
 
 from .errors import BadInputError, ImageworksError, NotFoundError
 from .hook_types import DiscoverRequest, GgufFile, LinkRequest, LinkResult
+from .realpaths import same_file
 from .session import Session
 
 MODES = ("hard", "symlink", "copy")
-
-
-def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
-    try:
-        sa, sb = os.stat(a), os.stat(b)
-    except OSError:
-        return False
-    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
 def place_file(source: str | os.PathLike, dest: str | os.PathLike, mode: str = "hard", *,
@@ -41,7 +34,7 @@ def place_file(source: str | os.PathLike, dest: str | os.PathLike, mode: str = "
     if mode not in MODES:
         raise BadInputError(f"unknown link mode {mode!r}")
     if os.path.lexists(dest):
-        if _same_file(source, dest) or (mode == "symlink" and os.path.islink(dest)
+        if same_file(source, dest) or (mode == "symlink" and os.path.islink(dest)
                                         and os.path.realpath(dest) == os.path.realpath(source)):
             return False
         if sha256 and os.path.getsize(dest) == os.path.getsize(source):
@@ -177,7 +170,7 @@ def link(session: Session, name: str, target: str, *, mode: str = "hard", model_
         provider = target
     else:
         known = ", ".join([*plugins.providers, *extra])
-        raise BadInputError(f"--to {target!r} is neither a link target ({known}) nor a directory path")
+        raise BadInputError(f"--to {target!r} is neither an installed provider nor a link target ({known}), nor a directory path")
     return _finish(session, name, target, mode, dry_run, provider, result)
 
 

@@ -172,20 +172,16 @@ def _link_problems(session: Session, ctx, entry: Entry, view) -> list[str]:
         return [f"no longer shares its files with {source_name} (one side changed since `link`)"]
     if not mine and not theirs:
         # Any format (a copy in the Hugging Face cache): the files both list, name by name.
+        from .realpaths import same_file
+
         apart = [rel for rel in entry.download_files if rel in source.download_files
-                 and not _one_file(os.path.join(entry.download_path, rel), os.path.join(source.download_path, rel))]
+                 and os.path.exists(os.path.join(entry.download_path, rel))  # a missing file is reported on its own
+                 and not same_file(os.path.join(entry.download_path, rel), os.path.join(source.download_path, rel))]
         if apart:
             shown = ", ".join(apart[:3]) + (f" and {len(apart) - 3} more" if len(apart) > 3 else "")
             return [f"no longer shares {shown} with {source_name} (one side changed since `link`)"]
     return []
 
-
-def _one_file(a: str, b: str) -> bool:
-    try:
-        sa, sb = os.stat(a), os.stat(b)
-    except OSError:
-        return True  # a missing file is reported on its own
-    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
 # ------------------------------------------------------------------------------------- normalize

@@ -357,3 +357,8 @@ def test_link_copy_and_dry_run(st_repo, cli, sandbox):
     assert os.stat(snap / "model.safetensors").st_ino != os.stat(ours).st_ino  # a verified copy, not a link
     assert (snap / "model.safetensors").read_bytes() == ours.read_bytes()
     assert hf_loads_offline(root, REPO) == "bert [2, 3, 4]"
+
+
+def test_a_plain_url_cannot_go_to_the_cache(cli, sandbox):
+    result = cli("download", "https://example.invalid/files/Foo-Q4_K_M.gguf", "--location", "hf_cache", "-y")
+    assert result.exit_code == 2 and "--location hf_cache takes a hub repo" in result.stderr

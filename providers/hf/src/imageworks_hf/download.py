@@ -114,6 +114,9 @@ def download_url(request: DownloadRequest, source: Source, ctx: Context) -> Down
     """Any other https:// URL of one file."""
     import requests
 
+    if request.location == CACHE_LABEL:
+        raise BadInputError("--location hf_cache takes a hub repo (owner/repo[@revision]): the cache names "
+                            "files by repo and commit, which a plain URL has not")
     url = urlparse(source.url)
     file_name = os.path.basename(url.path)
     if unsafe_reason(file_name) or not file_name:

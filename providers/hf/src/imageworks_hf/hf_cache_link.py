@@ -30,7 +30,7 @@ def in_cache(path: str | os.PathLike | None) -> bool:
 def _etag_of(path: str, rel: str, size: int, recorded: ArtifactFile | None) -> str:
     """The blob name: recorded at download; for older entries, the recorded sha256 of an LFS
     file (a weight, or above the hub's LFS threshold), else the git blob id computed here."""
-    from .selection import weight_format
+    from imageworks_core import weight_format
 
     if recorded is not None and recorded.etag:
         return recorded.etag
@@ -108,9 +108,9 @@ def remove(entry, delete_files: bool, ctx: Context):
     and the twins ``link`` placed in the other cache roots (same inode), nothing else there."""
     if not delete_files or not in_cache(entry.download_path):
         return None
-    from imageworks_core import RemovedFiles, check_paths
+    from imageworks_core import RemovedFiles, check_paths, same_file
 
-    from .hf_cache_store import remove_snapshot_files, same_file
+    from .hf_cache_store import remove_snapshot_files
 
     root, folder, commit = snapshot_of(entry.download_path)
     snapshot = Path(entry.download_path)

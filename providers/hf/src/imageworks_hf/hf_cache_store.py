@@ -21,7 +21,7 @@ from pathlib import Path
 
 import attrs
 
-from imageworks_core import ImageworksError, RemovedFiles, VerificationError
+from imageworks_core import ImageworksError, RemovedFiles, VerificationError, same_file
 
 from .cache_ingest import cache_dir
 
@@ -77,14 +77,6 @@ def check_git_file(path: str | os.PathLike, etag: str, name: str) -> None:
     actual = git_blob_sha1(path)
     if actual != etag:
         raise VerificationError(f"{name}: git blob id {actual} does not match the hub's {etag}")
-
-
-def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
-    try:
-        sa, sb = os.stat(a), os.stat(b)
-    except OSError:
-        return False
-    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
 def _read_only(path: Path) -> None:
