@@ -362,3 +362,14 @@ def test_link_copy_and_dry_run(st_repo, cli, sandbox):
 def test_a_plain_url_cannot_go_to_the_cache(cli, sandbox):
     result = cli("download", "https://example.invalid/files/Foo-Q4_K_M.gguf", "--location", "hf_cache", "-y")
     assert result.exit_code == 2 and "--location hf_cache takes a hub repo" in result.stderr
+
+
+@pytest.mark.parametrize("location", [None, "hf_cache"])
+def test_a_small_git_file_is_checked_against_its_git_blob_id(st_repo, cli, sandbox, location):
+    """Regular git files have no sha256 on the hub: their git blob id is recomputed after download."""
+    st_repo.faults.corrupt_path = "modules.json"
+    result = cli("download", REPO, "-y", "--no-aria2", *(["--location", location] if location else []))
+    assert result.exit_code == 1 and "modules.json: git blob id" in result.stderr
+    assert cli("list", "--json").json() == []
+    if location:
+        assert not (cache_root(sandbox) / f"models--{REPO.replace('/', '--')}" / "refs").exists()
