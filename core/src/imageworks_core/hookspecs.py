@@ -205,9 +205,10 @@ def imageworks_link_in(request: "LinkRequest", ctx: "Context") -> "LinkResult | 
 def imageworks_link_targets() -> "Iterable[str] | None":
     """Names other than the provider's own that ``link --to`` accepts, placed by this provider.
 
-    Called by ``link`` to route ``--to NAME``. Such a target takes a registered entry of any format (the hf provider's ``hf-cache``: the
-    Hugging Face cache layout): ``imageworks_link_in`` is then called on this provider with
-    ``request.target`` set to the name and ``request.files`` empty; it reads ``request.entry``.
+    Called by ``link`` to route ``--to NAME``. Such a target takes a registered entry of any
+    format (the hf provider's ``hf-cache``: the Hugging Face cache layout): ``imageworks_link_in``
+    is then called on this provider with ``request.target`` set to the name and ``request.files``
+    empty; it reads ``request.entry``.
 
     :return: the target names, or None.
     """
