@@ -373,3 +373,30 @@ def test_a_small_git_file_is_checked_against_its_git_blob_id(st_repo, cli, sandb
     assert cli("list", "--json").json() == []
     if location:
         assert not (cache_root(sandbox) / f"models--{REPO.replace('/', '--')}" / "refs").exists()
+
+
+def test_an_interrupted_cache_download_resumes_and_cleanup_knows_its_partial(hub, cli, sandbox, monkeypatch):
+    weights = random_bytes(2_000_000, seed=7)
+    hub.add_repo("o/big", {"config.json": b'{"torch_dtype": "bfloat16"}', "model.safetensors": weights})
+    monkeypatch.setenv("IMAGEWORKS_RETRIES", "0")
+    hub.faults.drop_after_bytes, hub.faults.drops_left = 600_000, 50
+    failed = cli("download", "o/big", "-y", "--no-aria2", "--location", "hf_cache")
+    assert failed.exit_code == 1
+    staged = cache_root(sandbox) / "models--o--big" / ".imageworks-download"
+    assert staged.is_dir()
+    plan = cli("cleanup", "--json").json()
+    listed = {i["path"] for i in plan["items"]} | {k["path"] for k in plan["kept"]}
+    assert str(staged) in listed
+    from huggingface_hub import scan_cache_dir
+
+    assert scan_cache_dir(cache_root(sandbox)).warnings == []  # an interrupted download is no corrupted repo
+    hub.faults.drops_left = 0
+    hub.served.clear()
+    done = cli("download", "o/big", "-y", "--no-aria2", "--location", "hf_cache")
+    assert done.exit_code == 0, done.stderr
+    assert 0 < hub.served["model.safetensors"] < len(weights)  # resumed, not started again
+    commit = hub.repos["o/big"].commit
+    blob = cache_root(sandbox) / "models--o--big" / "blobs" / hashlib.sha256(weights).hexdigest()
+    assert blob.read_bytes() == weights and not staged.exists()
+    assert os.readlink(cache_root(sandbox) / "models--o--big" / "snapshots" / commit / "model.safetensors") == \
+        f"../../blobs/{blob.name}"
