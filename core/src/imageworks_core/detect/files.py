@@ -90,6 +90,11 @@ def model_folder_files(folder: str | os.PathLike, names: list[str]) -> list[str]
     paths. Hidden folders are skipped (``.cache``, our staging) and folder links not followed."""
     out = list(names)
     folder = os.fspath(folder)
+    try:
+        if os.stat(folder).st_nlink == 2:  # POSIX file systems count "." and each sub-folder's "..":
+            return out                     # none below (a stat, not a listing, for a scan's 10,000)
+    except OSError:
+        return out
     pending = [""]
     while pending:
         relative = pending.pop()
