@@ -230,13 +230,16 @@ def test_rows_the_converter_writes_are_already_in_contract_order():
 
 def test_the_written_out_artifacts_hook_matches_the_generated_one():
     import cattrs
-    from cattrs.gen import make_dict_unstructure_fn
+    from cattrs.gen import make_dict_unstructure_fn, override
 
     from imageworks_core.converter import fast_converter
     from imageworks_core.entry import ArtifactFile, Artifacts
 
-    artifacts = Artifacts((ArtifactFile("a.gguf", 10, "ab" * 32), ArtifactFile("b/c.json", None, None)), "cd" * 32)
+    artifacts = Artifacts((ArtifactFile("a.gguf", 10, "ab" * 32), ArtifactFile("b/c.json", None, None),
+                           ArtifactFile("d.json", 3, "ef" * 32, "01" * 20)), "cd" * 32)
     generic = cattrs.Converter()
+    generic.register_unstructure_hook(ArtifactFile, make_dict_unstructure_fn(
+        ArtifactFile, generic, etag=override(omit_if_default=True)))
     generic.register_unstructure_hook(Artifacts, make_dict_unstructure_fn(Artifacts, generic))
-    generic.register_unstructure_hook(ArtifactFile, make_dict_unstructure_fn(ArtifactFile, generic))
     assert json.dumps(fast_converter().unstructure(artifacts)) == json.dumps(generic.unstructure(artifacts))
+    assert fast_converter().structure(fast_converter().unstructure(artifacts), Artifacts) == artifacts

@@ -102,14 +102,6 @@ def safetensors_repo():
             "1_Pooling/config.json": b'{"pooling_mode_mean_tokens": true}'}
 
 
-def supports_hf_cache(cli, *args) -> bool:
-    """True once the CLI writes the Hugging Face cache (`link --to hf-cache`, `download --location
-    hf_cache`: the hfcache branch); until then only the command lines are checked."""
-    result = cli(*args, "--dry-run")
-    assert result.exit_code in (0, 2), result.stderr
-    return result.exit_code == 0
-
-
 def test_share_offers_the_hf_cache_for_any_hub_entry(sandbox, cli, monkeypatch):
     hub = fake_hub(monkeypatch, safetensors_repo())
     try:
@@ -124,8 +116,6 @@ def test_share_offers_the_hf_cache_for_any_hub_entry(sandbox, cli, monkeypatch):
         assert any(c.endswith("link gui-vllm-safetensors-bf16 --to hf-cache --copy") for c in codes(at))
         at.selectbox(key="link-name").select(gguf).run()  # a scanned GGUF has no hub commit
         assert at.selectbox(key="link-target").options == ["🦙 Ollama", "🖥️ LM Studio", "📁 a folder…"]
-        if not supports_hf_cache(cli, "link", "gui-vllm-safetensors-bf16", "--to", "hf-cache"):
-            pytest.skip("`link --to hf-cache` is not in this CLI yet (the hfcache branch adds it)")
         at.selectbox(key="link-name").select("gui-vllm-safetensors-bf16").run()
         at.radio(key="link-mode").set_value("hard link (0 bytes)").run()
         button(at, "link-run").click().run()
@@ -149,8 +139,6 @@ def test_download_panel_writes_into_the_hf_cache(sandbox, cli, monkeypatch):
         assert any(c == "uv run imageworks-download download o/gui --non-interactive --location hf_cache"
                    for c in codes(at))
         assert any("find it by repo id" in c.value for c in at.caption)
-        if not supports_hf_cache(cli, "download", "o/gui", "-y", "--location", "hf_cache"):
-            pytest.skip("`download --location hf_cache` is not in this CLI yet (the hfcache branch adds it)")
         button(at, "dl-run").click().run()
         assert not at.error, [e.value for e in at.error]
         (row,) = cli("list", "--json").json()

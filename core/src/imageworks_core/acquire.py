@@ -19,8 +19,9 @@ class Acquired:
 
 
 def acquire(session: Session, request: DownloadRequest, *, on_progress: Callable[[Progress], None] | None = None,
-            ask_quant: Callable[[list[str]], str] | None = None) -> Acquired:
-    ctx = session.context(ask_quant=ask_quant, on_progress=on_progress)
+            ask_quant: Callable[[list[str]], str] | None = None,
+            on_warning: Callable[[str, str], None] | None = None) -> Acquired:
+    ctx = session.context(ask_quant=ask_quant, on_progress=on_progress, on_warning=on_warning)
     session.log.event("download_started", source=request.source, dry_run=request.dry_run,
                       formats=list(request.formats), quant=request.quant, location=request.location)
     try:

@@ -86,13 +86,17 @@ def _configure(converter: cattrs.Converter) -> cattrs.Converter:
 
     converter.register_structure_hook(Entry, structure_entry)
 
-    for cls in (Capabilities, ChatTemplate, ArtifactFile):
+    for cls in (Capabilities, ChatTemplate):
         converter.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, converter))
+    converter.register_unstructure_hook(ArtifactFile, make_dict_unstructure_fn(
+        ArtifactFile, converter, etag=override(omit_if_default=True)))
 
     def unstructure_artifacts(artifacts: Artifacts) -> dict[str, Any]:
         # Written out: cattrs' generic path dispatches per file, and every entry has files.
         # The same shape as the generated hooks (tested against them).
-        return {"files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in artifacts.files],
+        return {"files": [{"path": f.path, "size": f.size, "sha256": f.sha256} if f.etag is None else
+                          {"path": f.path, "size": f.size, "sha256": f.sha256, "etag": f.etag}
+                          for f in artifacts.files],
                 "aggregate_sha256": artifacts.aggregate_sha256}
 
     converter.register_unstructure_hook(Artifacts, unstructure_artifacts)

@@ -31,8 +31,10 @@ def imageworks_normalize(entry: Entry, ctx: Context) -> Redetected | None:
             return None
         present = tuple(f for f in entry.download_files if (base / f).exists())
         return Redetected("gguf", info.quant, present)
+    from .detect.files import model_folder_files
+
     names = sorted(p.name for p in base.iterdir() if p.is_file())
-    facts = detect_folder(base, names)
+    facts = detect_folder(base, model_folder_files(base, names))
     return Redetected(facts.download_format, facts.quantization, facts.files)
 
 

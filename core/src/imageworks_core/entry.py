@@ -17,6 +17,9 @@ class ArtifactFile:
     path: str
     size: int | None = None
     sha256: str | None = None
+    # The hub's etag, the file's blob name in the Hugging Face cache: its sha256 for LFS files,
+    # its git blob sha1 for regular git files. Written only when known (older files lack it).
+    etag: str | None = None
 
 
 @attrs.frozen

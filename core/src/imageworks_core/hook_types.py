@@ -112,6 +112,8 @@ class LinkResult:
     root: str  # the folder to rediscover so the copy is registered
     already: bool = False  # every path existed with the same content: nothing was written
     served_model_id: str | None = None
+    variant: "Variant | None" = None  # the new copy, when the provider knows it: registered as is
+    notes: tuple[str, ...] = ()  # one line each, shown to the user (a ref left as another tool wrote it)
 
 
 @attrs.frozen

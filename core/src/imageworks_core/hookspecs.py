@@ -280,7 +280,9 @@ def imageworks_gguf_files(entry: "Entry", ctx: "Context") -> "list[GgufFile] | N
 def imageworks_link_in(request: "LinkRequest", ctx: "Context") -> "LinkResult | None":
     """Make ``request.files`` usable by this provider's tool without copying bytes.
 
-    Called by ``link NAME --to TARGET`` on the provider named TARGET only (firstresult). Place
+    Called by ``link NAME --to TARGET`` on the provider named TARGET only, or on the provider
+    that declared TARGET with ``imageworks_link_targets`` (then ``request.files`` is empty: read
+    ``request.entry`` and return the new copy as ``LinkResult.variant``); firstresult. Place
     each file with ``kit.place_file`` (hard link, or ``request.mode`` symlink/copy), write
     whatever the tool needs to see the model (each file atomically, the one that makes the model
     visible last), and on ``request.dry_run`` write nothing. Linking twice must be a no-op. The
@@ -291,6 +293,19 @@ def imageworks_link_in(request: "LinkRequest", ctx: "Context") -> "LinkResult | 
         (``--as``) and whether this is a dry run.
     :param ctx: settings, registry and a reporter.
     :return: a :class:`LinkResult`, or None when this provider cannot link models in.
+    """
+
+
+@hookspec
+def imageworks_link_targets() -> "Iterable[str] | None":
+    """Names other than the provider's own that ``link --to`` accepts, placed by this provider.
+
+    Called by ``link`` to route ``--to NAME``; every provider answers. Such a target takes a
+    registered entry of any format (a cache layout that other tools read by repo id, say):
+    ``imageworks_link_in`` is then called on this provider with ``request.target`` set to the
+    name and ``request.files`` empty.
+
+    :return: the target names, or None.
     """
 
 

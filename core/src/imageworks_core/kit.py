@@ -37,6 +37,10 @@ KIT: dict[str, tuple[str, str]] = {
     "GGUFHeaderError": ("detect", "raised for a file that is not a readable GGUF"),
     "detect_folder": ("detect", "a folder's format, quantisation and capabilities from its config files"),
     "FolderFacts": ("detect", "what detect_folder returns"),
+    "CONFIG_FILES": ("detect.folder", "the config and tokenizer file names a loader reads"),
+    "weight_format": ("detect.files", "the weight format a file name is (safetensors, gguf, bin...), or None"),
+    "is_shared_file": ("detect.files", "is a file one every variant of a repo needs (configs, tokenizer, code)"),
+    "is_optional": ("detect.files", "is a file optional for loading (README, licence, images, docs)"),
     "gguf_sets": ("detect", "group GGUF file names into models (shards together, projectors apart)"),
     "quant_label_from_filename": ("detect", "the quantisation label in a file name (Q4_K_M ...), or None"),
     # -- names and identities
@@ -88,6 +92,7 @@ KIT: dict[str, tuple[str, str]] = {
     "entry_copies": ("inventory:visibility", "each installed entry's copies of the same model (linked, same inode or sha256)"),
     "disk_usage": ("inventory", "stats with the dedupe and cleanup dry-run plans, grouped by store"),
     # -- real paths (identities of copies; local_scan and hf use them while walking)
+    "same_file": ("realpaths", "are two paths one file (same device and inode)"),
     "real_path": ("realpaths", "os.path.realpath with a cache of resolved parents"),
     "not_a_link": ("realpaths", "is a path (and its parents) free of symlinks"),
 }
@@ -119,7 +124,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .inventory import ListFilter, disk_usage
     from .inventory import visibility as entry_copies
     from .inventory import as_json as entry_rows, roles as role_rows, select as select_entries, stats as registry_stats
-    from .realpaths import not_a_link, real_path
+    from .realpaths import not_a_link, real_path, same_file
+    from .detect.folder import CONFIG_FILES
+    from .detect.files import is_optional, is_shared_file, weight_format
 
 
 def describe() -> None:

@@ -1,9 +1,11 @@
-"""``link NAME --to ollama|lmstudio|DIR``: one set of GGUF bytes, usable by several tools.
+"""``link NAME --to ollama|lmstudio|hf-cache|DIR``: one set of bytes, usable by several tools.
 
 The core finds the entry's GGUF files (its provider says which: ``imageworks_gguf_files``),
 knows their sha256 (recorded, cached, or hashed once), asks the target provider to place them
 (``imageworks_link_in``; a plain folder is the core's own target), then rediscovers the target
-and registers the new copy with ``metadata.linked_from``."""
+and registers the new copy with ``metadata.linked_from``. A target a provider declares with
+``imageworks_link_targets`` (``hf-cache``) takes an entry of any format: that provider reads
+the entry and places every file itself."""
 
 from __future__ import annotations
 
@@ -16,17 +18,10 @@ import attrs
 
 from .errors import BadInputError, ImageworksError, NotFoundError
 from .hook_types import DiscoverRequest, GgufFile, LinkRequest, LinkResult
+from .realpaths import same_file
 from .session import Session
 
 MODES = ("hard", "symlink", "copy")
-
-
-def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
-    try:
-        sa, sb = os.stat(a), os.stat(b)
-    except OSError:
-        return False
-    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
 def place_file(source: str | os.PathLike, dest: str | os.PathLike, mode: str = "hard", *,
@@ -39,7 +34,7 @@ def place_file(source: str | os.PathLike, dest: str | os.PathLike, mode: str = "
     if mode not in MODES:
         raise BadInputError(f"unknown link mode {mode!r}")
     if os.path.lexists(dest):
-        if _same_file(source, dest) or (mode == "symlink" and os.path.islink(dest)
+        if same_file(source, dest) or (mode == "symlink" and os.path.islink(dest)
                                         and os.path.realpath(dest) == os.path.realpath(source)):
             return False
         if sha256 and os.path.getsize(dest) == os.path.getsize(source):
@@ -127,14 +122,34 @@ class Linked:
     name: str | None  # the registered entry's name
 
 
+def link_targets(plugins) -> dict[str, str]:
+    """``--to`` names providers place copies into besides their own names: name -> provider."""
+    targets: dict[str, str] = {}
+    for provider in plugins.providers:
+        for names in plugins.only("imageworks_link_targets", [provider])() or []:
+            for target in names or ():
+                targets.setdefault(target, provider)
+    return targets
+
+
 def link(session: Session, name: str, target: str, *, mode: str = "hard", model_name: str | None = None,
          dry_run: bool = False) -> Linked:
     view = session.registry.load()
     entry = view.get(name)
     if entry is None:
         raise NotFoundError(f"no entry named {name!r}", hint="see `imageworks-download list`")
+    extra = link_targets(session.plugins)
+    if target in extra:
+        # A target that takes any format: the provider reads the entry itself.
+        provider = extra[target]
+        request = LinkRequest(target, entry, (), mode, model_name, dry_run)
+        result = session.plugins.only("imageworks_link_in", [provider])(request=request, ctx=session.context())
+        if result is None:
+            raise BadInputError(f"the {provider} provider cannot link into {target}")
+        return _finish(session, name, target, mode, dry_run, provider, result)
     if entry.download_format != "gguf" or not entry.download_path:
-        raise BadInputError(f"{name} is not an installed GGUF model; only GGUF files can be linked")
+        raise BadInputError(f"{name} is not an installed GGUF model; only GGUF files can be linked"
+                            + (f" (any format: --to {', '.join(extra)})" if extra else ""))
     ctx = session.context()
     plugins = session.plugins
     files = plugins.for_entry("imageworks_gguf_files", entry)(entry=entry, ctx=ctx) or []
@@ -154,27 +169,36 @@ def link(session: Session, name: str, target: str, *, mode: str = "hard", model_
             raise BadInputError(f"the {target} provider cannot link models in")
         provider = target
     else:
-        raise BadInputError(f"--to {target!r} is neither an installed provider ({', '.join(plugins.providers)}) "
-                            "nor a directory path")
+        known = ", ".join([*plugins.providers, *extra])
+        raise BadInputError(f"--to {target!r} is neither an installed provider nor a link target ({known}), nor a directory path")
+    return _finish(session, name, target, mode, dry_run, provider, result)
+
+
+def _finish(session: Session, name: str, target: str, mode: str, dry_run: bool, provider: str | None,
+            result: LinkResult) -> Linked:
     registered = None
     if not dry_run:
-        registered = _register_copy(session, [provider] if provider else plugins.providers, result, entry.name)
+        registered = _register_copy(session, [provider] if provider else session.plugins.providers, result, name)
     session.log.event("link", entry=name, target=target, mode=mode, paths=list(result.paths),
                       already=result.already, registered=registered, dry_run=dry_run)
     return Linked(result, provider, registered)
 
 
 def _register_copy(session: Session, providers: list[str], result: LinkResult, source_name: str) -> str | None:
-    """Rediscover the new copy with ``providers`` (the first, in precedence order, whose variant
-    lists the linked files) and register it as linked from ``source_name``."""
+    """Register the new copy as linked from ``source_name``: the variant the provider returned,
+    else the one ``providers`` rediscover (the first, in precedence order, whose variant lists
+    the linked files)."""
     from .discovery import collect_variants
     from .registry.register import register_variants
     from .registry.store import utc_now
 
-    variants, _warnings = collect_variants(session, providers, DiscoverRequest(roots=(result.root,)))
-    wanted = {os.path.normpath(p) for p in result.paths}
-    mine = [v for v in variants if v.download_path and any(
-        os.path.normpath(os.path.join(v.download_path, f)) in wanted for f in v.download_files)]
+    if result.variant is not None:
+        mine = [result.variant]
+    else:
+        variants, _warnings = collect_variants(session, providers, DiscoverRequest(roots=(result.root,)))
+        wanted = {os.path.normpath(p) for p in result.paths}
+        mine = [v for v in variants if v.download_path and any(
+            os.path.normpath(os.path.join(v.download_path, f)) in wanted for f in v.download_files)]
     if not mine:
         return None
     with session.registry.transaction() as tx:

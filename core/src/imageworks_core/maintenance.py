@@ -160,7 +160,18 @@ def _link_problems(session: Session, ctx, entry: Entry, view) -> list[str]:
     mine, theirs = weights(entry), weights(source)
     if mine and theirs and not mine & theirs:
         return [f"no longer shares its files with {source_name} (one side changed since `link`)"]
+    if not mine and not theirs:
+        # Any format (a copy in the Hugging Face cache): the files both list, name by name.
+        from .realpaths import same_file
+
+        apart = [rel for rel in entry.download_files if rel in source.download_files
+                 and os.path.exists(os.path.join(entry.download_path, rel))  # a missing file is reported on its own
+                 and not same_file(os.path.join(entry.download_path, rel), os.path.join(source.download_path, rel))]
+        if apart:
+            shown = ", ".join(apart[:3]) + (f" and {len(apart) - 3} more" if len(apart) > 3 else "")
+            return [f"no longer shares {shown} with {source_name} (one side changed since `link`)"]
     return []
+
 
 
 # ------------------------------------------------------------------------------------- normalize

@@ -150,8 +150,13 @@ def folder_variant(
     ``identity_fn(format, quantization)`` names it once its format is known (else ``identity``,
     else ``<provider>:<real path>``); ``location`` overrides the configured location's label;
     ``sizes``: the files' sizes if the caller's walk already has them."""
+    from .detect.files import model_folder_files
+
     folder = os.fspath(folder)
-    facts = detect_folder(folder, names)
+    if not has_weights(names):  # not a model folder: nothing of it to list
+        facts = detect_folder(folder, names)
+    else:
+        facts = detect_folder(folder, model_folder_files(folder, names))
     fmt = facts.download_format or fallback_format
     if fmt is None:
         return None

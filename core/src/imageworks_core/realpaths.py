@@ -39,6 +39,15 @@ def real_path(path: str | os.PathLike) -> str:
     return _resolve(os.path.abspath(path), known)
 
 
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Are ``a`` and ``b`` one file (one inode: hard links, or links to it)? False if either is missing."""
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
 def not_a_link(parent: str, name: str) -> None:
     """Tell the run that ``parent/name`` is no symbolic link (a directory listing said so: a
     walker knows this for free from ``DirEntry``), so that its real path is its parent's plus

@@ -60,6 +60,13 @@ def update_entries(session: Session, checks: list[UpdateCheck], *, dry_run: bool
             continue
         variant, fetched = answer
         with session.registry.transaction() as tx:
+            old = tx.discovered.get(check.name)
+            if old is not None and old.identity and variant.identity != old.identity:
+                # A copy whose folder follows its commit (a Hugging Face cache snapshot): the
+                # same entry, re-keyed to where it now is.
+                import attrs
+
+                tx.put(attrs.evolve(old, metadata={**old.metadata, "identity": variant.identity}))
             register_variants(tx, [variant])
         session.log.event("updated", name=check.name, commit=check.latest_commit, bytes_fetched=fetched)
         done.append((check.name, f"updated to {check.latest_commit[:7]}", fetched))

@@ -34,6 +34,20 @@ class HubFile:
     sha256: str = ""
     size: int = 0
     lfs: bool = True
+    git_sha1: str = ""  # git's blob id of the content: sha1(b"blob <size>\0" + bytes)
+
+    @property
+    def oid(self) -> str:
+        """The tree listing's ``oid``: the git blob id of what git stores (an LFS pointer for LFS files)."""
+        if not self.lfs:
+            return self.git_sha1
+        pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{self.sha256}\nsize {self.size}\n".encode()
+        return git_blob_sha1(pointer)
+
+    @property
+    def etag(self) -> str:
+        """What the hub's resolve answer names the file by: sha256 for LFS files, else the git blob id."""
+        return self.sha256 if self.lfs else self.git_sha1
 
     def read(self, start: int, end: int) -> bytes:
         if self.data is not None:
@@ -100,12 +114,18 @@ class FakeHub:
         entries = {}
         for path, content in files.items():
             if isinstance(content, Path):
-                from imageworks_core.kit import sha256_of
-
-                entries[path] = HubFile(path, None, content, sha256_of(content), content.stat().st_size)
+                digest = hashlib.sha256()
+                git = hashlib.sha1(b"blob %d\0" % content.stat().st_size)
+                with open(content, "rb") as handle:
+                    for chunk in iter(lambda: handle.read(1 << 22), b""):
+                        digest.update(chunk)
+                        git.update(chunk)
+                entries[path] = HubFile(path, None, content, digest.hexdigest(), content.stat().st_size,
+                                        git_sha1=git.hexdigest())
             else:
                 entries[path] = HubFile(path, content, None, hashlib.sha256(content).hexdigest(), len(content),
-                                        lfs=len(content) >= lfs_min_size and not path.endswith((".json", ".md", ".txt", ".jinja")))
+                                        lfs=len(content) >= lfs_min_size and not path.endswith((".json", ".md", ".txt", ".jinja")),
+                                        git_sha1=git_blob_sha1(content))
         commit = hashlib.sha1(json.dumps(sorted((p, f.sha256) for p, f in entries.items())).encode()).hexdigest()
         # Adding a repo again is a new commit on main (a branch moves); earlier commits, and the
         # tags that point at them, stay fetchable.
@@ -315,10 +335,13 @@ class _Handler(BaseHTTPRequestHandler):
             if hub.faults.redirect:
                 port = self.server.server_address[1]
                 cdn = f"http://{hub.faults.cdn_host}:{port}" if hub.faults.cdn_host else ""
+                f = repo.files[path]
+                # As the hub: an LFS file's answer names the pointer (ETag) and the content
+                # (X-Linked-ETag, its sha256); a regular git file is named by its git blob id.
                 self._send(302, b"", {"Location": f"{cdn}/cdn/{repo.repo_id}/{commit}/{match['path']}",
-                                      "X-Repo-Commit": commit, "ETag": f'"{repo.files[path].sha256}"',
-                                      "X-Linked-Size": str(repo.files[path].size),
-                                      "X-Linked-ETag": f'"{repo.files[path].sha256}"'}, head=head)
+                                      "X-Repo-Commit": commit, "ETag": f'"{f.oid}"',
+                                      **({"X-Linked-Size": str(f.size), "X-Linked-ETag": f'"{f.sha256}"'}
+                                         if f.lfs else {})}, head=head)
                 return
             self._file(repo, commit, path, head)
             return
@@ -350,7 +373,7 @@ class _Handler(BaseHTTPRequestHandler):
             item: dict[str, Any] = {"rfilename": f.path}
             if query.get("blobs") and not self.hub.faults.no_file_metadata:
                 item["size"] = f.size
-                item["blobId"] = hashlib.sha1(f.sha256.encode()).hexdigest()
+                item["blobId"] = f.oid
                 if f.lfs:
                     item["lfs"] = {"sha256": f.sha256, "size": f.size, "pointerSize": 134}
             siblings.append(item)
@@ -384,7 +407,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.send_header("Content-Length", str(end - start))
         self.send_header("Accept-Ranges", "bytes")
-        self.send_header("ETag", f'"{f.sha256}"')
+        self.send_header("ETag", f'"{f.etag}"')
         self.send_header("X-Repo-Commit", commit)
         if status == 206:
             self.send_header("Content-Range", f"bytes {start}-{end - 1}/{f.size}")
@@ -453,12 +476,16 @@ def _tree(repo: HubRepo, prefix: str, recursive: bool) -> list[dict[str, Any]]:
                 items.setdefault(folder, {"type": "directory", "oid": hashlib.sha1(folder.encode()).hexdigest(),
                                           "size": 0, "path": folder})
         if len(parts) == 1 or recursive:
-            item: dict[str, Any] = {"type": "file", "oid": hashlib.sha1(f.sha256.encode()).hexdigest(),
+            item: dict[str, Any] = {"type": "file", "oid": f.oid,
                                     "size": f.size, "path": f.path}
             if f.lfs:
                 item["lfs"] = {"oid": f.sha256, "size": f.size, "pointerSize": 134}
             items[f.path] = item
     return [items[k] for k in sorted(items)]
+
+
+def git_blob_sha1(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def random_bytes(size: int, seed: int = 0) -> bytes:

@@ -310,7 +310,7 @@ def dedupe_command(ctx, apply, as_json):
 @dry_run_option
 @click.pass_context
 def link_command(ctx, name, target, model_name, symlink, copy, dry_run):
-    """Make a registered GGUF model usable by another tool with 0 bytes copied."""
+    """Make a registered model usable by another tool with 0 bytes copied (GGUF; any hub copy for hf-cache)."""
     from ..errors import BadInputError
     from ..linking import link
 
@@ -322,6 +322,8 @@ def link_command(ctx, name, target, model_name, symlink, copy, dry_run):
     verb = "would link" if dry_run else ("already linked" if done.result.already else "linked")
     for path in done.result.paths:
         click.echo(f"{verb} {path}")
+    for note in done.result.notes:
+        click.echo(note, err=True)
     if done.result.served_model_id:
         click.echo(f"{done.result.served_model_id} is now in {target}" if not dry_run else
                    f"it would be {done.result.served_model_id} in {target}")

@@ -187,9 +187,14 @@ def capabilities_from(config: dict[str, Any], template: str, *, projector: bool 
 
 
 def detect_folder(folder: str | Path, names: list[str] | None = None) -> FolderFacts:
-    """Facts of a non-GGUF model folder; ``names`` are its files (top level) when already listed."""
+    """Facts of a non-GGUF model folder; ``names`` are its files when already listed (top level,
+    and sub-folder files as relative paths: ``files`` keeps what the file-selection rule keeps)."""
+    from .files import loader_files
+
     if names is None:
         names = sorted(e.name for e in os.scandir(folder) if e.is_file())
+    every = names
+    names = [n for n in names if "/" not in n]  # weights and facts: the folder's own files
     name_set = set(names)
     config = _read_json(os.path.join(folder, "config.json")) if "config.json" in name_set else None
     config = config if isinstance(config, dict) else {}
@@ -215,7 +220,7 @@ def detect_folder(folder: str | Path, names: list[str] | None = None) -> FolderF
     if details:
         metadata["quant_details"] = details
     weights = safetensors or bins or onnx
-    files = tuple(sorted({*(n for n in names if n in CONFIG_FILES), *weights}))
+    files = tuple(loader_files(every, weights))
     template, template_text = chat_template_of(folder, name_set)
     archs = config.get("architectures")
     if isinstance(archs, list) and archs:

@@ -14,6 +14,7 @@ from .cache_ingest import cache_dir
 from .transfer import LOCK_NAME, STAGING
 
 UPDATE_SUFFIX = ".imageworks-update"  # staging folders of `update` (updates.py)
+CACHE_STAGING = ".imageworks-download"  # in a cache repo folder (hf_cache_link.download_to_cache)
 
 def orphans(request: CleanupRequest, ctx: Context) -> Iterator[Orphan]:
     seen: set[str] = set()
@@ -103,6 +104,10 @@ def _partials(root: str) -> Iterator[str]:
 
 def _cache_repo(cache: str, repo: str) -> Iterator[Orphan]:
     store = f"Hugging Face cache {cache}"
+    staged = os.path.join(repo, CACHE_STAGING)  # `download --location hf_cache` stages here
+    if os.path.isdir(staged):
+        yield Orphan(store, "partial", staged, "an interrupted download's partial files and resume state",
+                     locks=tuple(os.path.join(d.path, LOCK_NAME) for d in os.scandir(staged) if d.is_dir()))
     refs: set[str] = set()
     for folder, _dirs_, files in os.walk(os.path.join(repo, "refs")):
         for name in files:

@@ -85,7 +85,8 @@ def ask_quant_prompt(choices: list[str]) -> str:
 @click.argument("source")
 @click.option("--format", "formats", default=None, help="Format preference list, e.g. awq,safetensors.")
 @click.option("--quant", default=None, help="GGUF quant to fetch, e.g. q4_k_m.")
-@click.option("--location", default=None, help="Location label (linux_wsl, windows_lmstudio, ...) or a directory.")
+@click.option("--location", default=None,
+              help="Location label (linux_wsl, windows_lmstudio, ...), a directory, or hf_cache (the Hugging Face cache layout).")
 @click.option("--weights", default=None, help="Only these weight files (comma list, globs allowed).")
 @click.option("--support-repo", default=None, help="Fill missing config/tokenizer/template files from this repo.")
 @click.option("--include-optional", is_flag=True, help="Also README, licence, images.")
@@ -108,7 +109,8 @@ def download_command(ctx, source, formats, quant, location, weights, support_rep
     printer = ProgressPrinter()
     try:
         with _terminate_as_interrupt():
-            done = acquire(session, request, on_progress=printer, ask_quant=ask_quant_prompt)
+            done = acquire(session, request, on_progress=printer, ask_quant=ask_quant_prompt,
+                           on_warning=lambda _item, reason: click.echo(f"note: {reason}", err=True))
     finally:
         printer.close()
     result = done.result

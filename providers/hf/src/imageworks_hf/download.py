@@ -15,7 +15,7 @@ from imageworks_core.kit import default_backend
 from imageworks_core.kit import copy_identity, family_from_file, family_from_repo
 
 from . import hub
-from .cache_ingest import identity
+from .cache_ingest import CACHE_LABEL, identity
 from .filenames import unsafe_reason
 from .selection import SUPPORT_FILES, check_support_repo, choose
 from .source import Source, parse_source
@@ -55,12 +55,18 @@ def download(request: DownloadRequest, ctx: Context) -> DownloadResult:
             preferred_quants=tuple(ctx.settings.preferred_quants), weights=request.weights,
             include_optional=request.include_optional or ctx.settings.include_optional, ask_quant=ask)
         files, fmt, quant = list(selection.files), selection.download_format, selection.quantization
+    if request.location == CACHE_LABEL:
+        from .hf_cache_link import download_to_cache
+
+        return download_to_cache(ctx, request, source, listing, files, fmt, quant)
     label, location_dir, extra_root = target_location(ctx, request, fmt)
     owner, name = source.repo_id.split("/")
     folder_name = name if source.revision == "main" else f"{name}@{source.revision}"
     target = location_dir / owner / folder_name
+    # By the resolved commit, so the files and the recorded commit agree (a branch may move).
     jobs = [FileJob(f, hub.resolve_url(source.repo_id, listing.commit, f), target / f,
                     listing.files[f].size, listing.files[f].sha256) for f in files]
+    etags = {f: listing.files[f].etag for f in files}
     support_used = None
     if request.support_repo:
         have = {f.rsplit("/", 1)[-1] for f in files}
@@ -69,9 +75,11 @@ def download(request: DownloadRequest, ctx: Context) -> DownloadResult:
         jobs += [FileJob(p, hub.resolve_url(request.support_repo, support.commit, p), target / p,
                          support.files[p].size, support.files[p].sha256) for p in extra]
         support_used = request.support_repo if extra else None
+        etags.update({p: support.files[p].etag for p in extra})
     result = fetch(ctx, request, jobs, target, f"{source.repo_id}@{source.revision}")
     if result.dry_run:
         return result
+    check_git_files(jobs, etags)
     backend = request.backend or default_backend(fmt, at=target, settings=ctx.settings)
     variant = describe(ctx, target, [j.path for j in jobs], jobs, fmt, quant, backend, label,
                        identity=lambda f, q: identity(source.repo_id, source.revision, f, q, target),
@@ -79,9 +87,19 @@ def download(request: DownloadRequest, ctx: Context) -> DownloadResult:
                        source={"repo_id": source.repo_id, "revision": source.revision, "commit": listing.commit,
                                **({"support_repo": support_used} if support_used else {}),
                                **({"url": request.source} if request.source.startswith("http") else {})},
-                       extra_root=extra_root, aliases=(source.repo_id,))
+                       extra_root=extra_root, aliases=(source.repo_id,), etags=etags)
     return DownloadResult(variant, target, result.files, result.bytes_transferred, result.seconds,
                           result.already_present, False, result.via)
+
+
+def check_git_files(jobs: list[FileJob], etags: dict[str, str | None]) -> None:
+    """Regular git files are named by their git blob id: recompute it (they are small)."""
+    from .hf_cache_store import check_git_file
+
+    for job in jobs:
+        etag = etags.get(job.path)
+        if etag and len(etag) == 40 and job.sha256 is None:
+            check_git_file(job.dest, etag, job.path)
 
 
 def _format_of(path: str) -> str:
@@ -96,6 +114,9 @@ def download_url(request: DownloadRequest, source: Source, ctx: Context) -> Down
     """Any other https:// URL of one file."""
     import requests
 
+    if request.location == CACHE_LABEL:
+        raise BadInputError("--location hf_cache takes a hub repo (owner/repo[@revision]): the cache names "
+                            "files by repo and commit, which a plain URL has not")
     url = urlparse(source.url)
     file_name = os.path.basename(url.path)
     if unsafe_reason(file_name) or not file_name:
@@ -213,7 +234,7 @@ def _preflight(jobs: list[FileJob], target: Path) -> None:
 
 def describe(ctx: Context, target: Path, files: list[str], jobs: list[FileJob], fmt: str, quant: str | None,
              backend: str, label: str, *, identity, family: str, source: dict, extra_root: Path | None,
-             aliases: tuple[str, ...]) -> Variant:
+             aliases: tuple[str, ...], etags: dict[str, str | None] | None = None) -> Variant:
     """The registry's view of what now lies in ``target``."""
     from imageworks_core import Capabilities, ChatTemplate
     from imageworks_core.kit import detect_folder, gguf_variants
@@ -249,7 +270,7 @@ def describe(ctx: Context, target: Path, files: list[str], jobs: list[FileJob], 
             from imageworks_core.kit import sha256_of
 
             sha = sha256_of(target / rel)  # small non-LFS files: cheap, and verify --hash can check them
-        artifacts.append(ArtifactFile(rel, (target / rel).stat().st_size, sha))
+        artifacts.append(ArtifactFile(rel, (target / rel).stat().st_size, sha, (etags or {}).get(rel)))
     if extra_root is not None:
         metadata["location_root"] = str(extra_root)
     ordered = sorted(files, key=lambda f: (not (f.lower().endswith(".gguf") and "mmproj" not in f.lower()), f)) \

@@ -17,10 +17,16 @@ class RemoteFile:
     path: str
     size: int | None
     sha256: str | None  # LFS files only
+    blob_id: str | None = None  # the tree's ``oid``: git's blob id (of the pointer, for LFS files)
 
     @property
     def is_lfs(self) -> bool:
         return self.sha256 is not None
+
+    @property
+    def etag(self) -> str | None:
+        """The file's blob name in the Hugging Face cache: sha256 for LFS files, else the git blob id."""
+        return self.sha256 if self.is_lfs else self.blob_id
 
 
 @attrs.frozen
@@ -85,12 +91,12 @@ def _tree_files(api, repo_id: str, commit: str) -> dict[str, RemoteFile]:
         if isinstance(item, RepoFile):
             lfs = item.lfs
             sha = (lfs.sha256 if hasattr(lfs, "sha256") else (lfs or {}).get("sha256")) if lfs else None
-            files[item.path] = RemoteFile(item.path, item.size, sha)
+            files[item.path] = RemoteFile(item.path, item.size, sha, item.blob_id)
     return files
 
 
 def _sibling_files(info) -> dict[str, RemoteFile]:
-    return {s.rfilename: RemoteFile(s.rfilename, s.size, s.lfs.sha256 if s.lfs else None)
+    return {s.rfilename: RemoteFile(s.rfilename, s.size, s.lfs.sha256 if s.lfs else None, s.blob_id)
             for s in info.siblings or []}
 
 

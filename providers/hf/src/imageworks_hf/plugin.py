@@ -50,9 +50,12 @@ def imageworks_discover(request: DiscoverRequest, ctx: Context):
     the Hugging Face cache with ``request.include_caches``."""
     from .cache_ingest import hf_cache, owner_repo_folders
 
+    from .cache_ingest import cache_repo
+
     variants = []
     for root in request.roots or (ctx.settings.locations[ctx.settings.default_location],):
-        variants += owner_repo_folders(ctx, Path(root))
+        root = Path(root)
+        variants += cache_repo(ctx, root) if root.name.startswith("models--") else owner_repo_folders(ctx, root)
     if request.include_caches:
         variants += hf_cache(ctx)
     return variants
@@ -77,10 +80,31 @@ def imageworks_gui_panels():
 
 @hookimpl
 def imageworks_roots(settings):
-    """The Hugging Face cache: its entries can be removed and its leftovers cleaned up."""
-    from .cache_ingest import cache_dir
+    """The Hugging Face cache (and llama.cpp's LLAMA_CACHE when it is another folder): their
+    entries can be removed and their leftovers cleaned up."""
+    from .hf_cache_store import cache_roots
 
-    return [str(cache_dir())]
+    return [str(root) for root in cache_roots()]
+
+
+@hookimpl
+def imageworks_link_targets():
+    return ["hf-cache"]
+
+
+@hookimpl
+def imageworks_link_in(request, ctx: Context):
+    from .hf_cache_link import link_in
+
+    return link_in(request, ctx)
+
+
+@hookimpl
+def imageworks_remove(entry, delete_files, ctx: Context):
+    """Cache entries: the snapshot, its refs and the blobs nothing else uses; others: the default."""
+    from .hf_cache_link import remove
+
+    return remove(entry, delete_files, ctx)
 
 
 @hookimpl

@@ -1,4 +1,5 @@
-"""Choosing the files of one variant from a repo listing."""
+"""Choosing the files of one variant from a repo listing: the download side of the core's
+file-selection rule (``imageworks_core.detect.files``), plus format and quant preferences."""
 
 from __future__ import annotations
 
@@ -9,23 +10,11 @@ from collections import defaultdict
 import attrs
 
 from imageworks_core.kit import gguf_sets, quant_label_from_filename
+from imageworks_core.kit import CONFIG_FILES, is_optional, is_shared_file, weight_format
 from imageworks_core import BadInputError, NotFoundError
 
-SUPPORT_FILES = (
-    "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "tokenizer.model",
-    "special_tokens_map.json", "vocab.json", "merges.txt", "added_tokens.json", "preprocessor_config.json",
-    "processor_config.json", "chat_template.json", "chat_template.jinja", "quant_config.json",
-    "quantize_config.json", "params.json", "video_preprocessor_config.json", "measurement.json",
-)
-INDEX_FILES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
-OPTIONAL_PATTERNS = ("README*", "LICENSE*", "LICENCE*", "*.md", "*.png", "*.jpg", "*.jpeg", "*.gif", "*.webp",
-                     "*.svg", "*.pdf", "USE_POLICY*", "NOTICE*", ".gitattributes", "*.imatrix", "imatrix*")
-# Weights of formats that are never chosen by a preference list but must stay behind.
-_FOLDER_FORMATS = {"onnx": "onnx", "openvino": "openvino", "coreml": "coreml"}
-_SUFFIX_FORMATS = ((".gguf", "gguf"), (".onnx", "onnx"), (".onnx_data", "onnx"), (".onnx.data", "onnx"),
-                   (".h5", "tensorflow"), (".tflite", "tensorflow"), (".msgpack", "flax"), (".ot", "rust"),
-                   (".pt", "pytorch"), (".pth", "pytorch"), (".ckpt", "pytorch"), (".mlmodel", "coreml"))
-_NOT_WEIGHTS = ("training_args.bin",)
+# The support files another repo may fill in (--support-repo): configs, tokenizers, templates.
+SUPPORT_FILES = tuple(f for f in CONFIG_FILES if not f.endswith(".index.json"))
 
 
 @attrs.frozen
@@ -40,38 +29,6 @@ def _top(path: str) -> str:
     return path.rsplit("/", 1)[-1]
 
 
-def _safetensors_format(config: dict | None) -> str:
-    quant_method = str(((config or {}).get("quantization_config") or {}).get("quant_method", "")).lower()
-    if quant_method in ("awq", "gptq", "exl2"):
-        return quant_method
-    if quant_method == "bitsandbytes":
-        return "bnb"
-    if (config or {}).get("quantization") is not None:
-        return "mlx"
-    return "safetensors"
-
-
-def weight_format(path: str, config: dict | None) -> str | None:
-    """The format whose weights ``path`` is (its index files included), or None for a file every
-    format shares (configs, tokenizers, templates, module folders, custom code)."""
-    first = path.split("/", 1)[0].lower() if "/" in path else ""
-    if first in _FOLDER_FORMATS or ".mlpackage/" in path.lower():
-        return _FOLDER_FORMATS.get(first, "coreml")
-    name = _top(path).lower()
-    if name in _NOT_WEIGHTS:
-        return None
-    if name.endswith(".index.json"):
-        return weight_format(name[: -len(".index.json")], config)
-    if name.endswith(".safetensors"):
-        return _safetensors_format(config)
-    if name.endswith(".bin"):
-        return "pytorch"
-    for suffix, fmt in _SUFFIX_FORMATS:
-        if name.endswith(suffix):
-            return fmt
-    return None
-
-
 def repo_formats(paths: list[str], config: dict | None) -> dict[str, list[str]]:
     """Weight files of the repo by format (index files not included)."""
     formats: dict[str, list[str]] = defaultdict(list)
@@ -80,10 +37,6 @@ def repo_formats(paths: list[str], config: dict | None) -> dict[str, list[str]]:
         if fmt is not None and not path.lower().endswith(".index.json"):
             formats[fmt].append(path)
     return formats
-
-
-def is_optional(path: str) -> bool:
-    return any(fnmatch.fnmatch(_top(path), pattern) for pattern in OPTIONAL_PATTERNS)
 
 
 def choose(
@@ -130,7 +83,7 @@ def choose(
             raise NotFoundError(f"--weights {', '.join(weights)} matched no file of the repo")
         weight_files = wanted
     # Everything that is not a weight file, plus the chosen format's weight indexes.
-    shared = [p for p in paths if weight_format(p, config) is None and not is_optional(p)]
+    shared = [p for p in paths if is_shared_file(p, config)]  # the rule every discovery path applies
     indexes = [p for p in paths if p.lower().endswith(".index.json") and weight_format(p, config) == chosen
                and chosen != "gguf"]
     optional = [p for p in paths if include_optional and is_optional(p) and weight_format(p, config) is None]

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from imageworks_core import Context, Entry, FileChange, UpdateCheck
 
 from . import hub
-from .selection import is_optional, weight_format
+from imageworks_core.kit import is_shared_file, weight_format
 
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 WORKERS = 8
@@ -19,12 +19,11 @@ def _selected(entry: Entry, listing: hub.RepoListing) -> dict[str, hub.RemoteFil
     """The files an update takes: the entry's own paths still served, plus new files of the same
     kind (shared files, and weights of the entry's format)."""
     old = set(entry.download_files)
-    main = entry.download_files[0] if entry.download_files else ""
-    main_format = weight_format(main, None)
+    main_format = next((k for k in (weight_format(f, None) for f in entry.download_files) if k), None)
     out = {}
     for path, remote in listing.files.items():
         kind = weight_format(path, None)
-        same = kind is None and not is_optional(path) or (kind == main_format and entry.download_format != "gguf")
+        same = is_shared_file(path) or (kind is not None and kind == main_format and entry.download_format != "gguf")
         if path in old or (same and path not in old and entry.download_format != "gguf"):
             out[path] = remote
     return out
@@ -111,10 +110,14 @@ def update(entry: Entry, check: UpdateCheck, dry_run: bool, ctx: Context):
     from .download import describe, fetch
     from .transfer import FileJob
 
-    target = Path(entry.download_path)
-    listing = hub.list_repo(check.repo, check.latest_commit)
     removed = {c.path for c in check.changed if c.change == "removed"}
     files = [f for f in entry.download_files if f not in removed] + [c.path for c in check.changed if c.change == "added"]
+    from .hf_cache_link import in_cache, update_in_cache
+
+    if in_cache(entry.download_path):
+        return update_in_cache(entry, check, dry_run, ctx, files)
+    target = Path(entry.download_path)
+    listing = hub.list_repo(check.repo, check.latest_commit)
     changed = {c.path for c in check.changed if c.change in ("added", "changed")}
     from .cleanup import UPDATE_SUFFIX
 
@@ -137,7 +140,8 @@ def update(entry: Entry, check: UpdateCheck, dry_run: bool, ctx: Context):
     variant = describe(ctx, staging, files, jobs, entry.download_format or "safetensors", entry.quantization,
                        entry.backend or "vllm", entry.download_location or "", family=entry.family
                        or family_from_repo(check.repo), identity=lambda f, q: entry.identity or "",
-                       source=source, extra_root=None, aliases=entry.model_aliases)
+                       source=source, extra_root=None, aliases=entry.model_aliases,
+                       etags={f: listing.files[f].etag for f in files if f in listing.files})
     _exchange(str(staging), str(target))
     shutil.rmtree(staging)  # the old copy, now beside
     variant = attrs.evolve(variant, download_path=str(target),
