@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from imageworks_core import DownloadError, Interrupted, aligned_buffer
 
+from . import tls
 from .descriptors import workers_within_limit
 from .plain_http import PlainHttp, Unsupported
 from .transfer import FileJob, ProgressMeter, TransferStats, disk_error, finish
@@ -224,6 +225,7 @@ class PythonDownloader:
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=self.workers + 4)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        self.session.verify = tls.requests_verify()  # SSL_CERT_FILE too, which requests alone ignores
         self.plain = PlainHttp(timeout=timeout)
         self._buffers = threading.local()
         self._ready = threading.Condition()
@@ -500,6 +502,10 @@ class PythonDownloader:
                 raise
             except Unsupported:
                 work.plain = False  # an answer only requests reads: this file goes through it
+            except requests.exceptions.SSLError as exc:
+                if tls.untrusted(exc):  # no retry makes a certificate trusted
+                    raise tls.untrusted_error(urlsplit(work.resolved or job.url).netloc) from None
+                attempt = self._back_off(job, attempt, exc)
             except OSError as exc:
                 if not isinstance(exc, (ConnectionError, TimeoutError, requests.RequestException)):
                     raise disk_error(exc, job.staging) from None
