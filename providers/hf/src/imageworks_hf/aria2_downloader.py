@@ -18,7 +18,8 @@ from urllib.parse import urljoin, urlparse
 from imageworks_core import DownloadError, Interrupted
 
 from . import tls
-from .transfer import FileJob, PrefixHasher, ProgressMeter, TransferStats, finish
+from .download_hashing import PrefixHasher
+from .transfer import FileJob, ProgressMeter, TransferStats, finish
 
 # aria2c's exit codes (man aria2c, "EXIT STATUS")
 _EXIT = {

@@ -1,0 +1,59 @@
+"""How many connections a download uses: as many as pay, found while it runs.
+
+Over TLS on a fast link one stream can be the fastest (every extra connection shares the same
+cores' decryption and adds a handshake), while a server or CDN that throttles each connection
+needs dozens. So the pool starts with one connection and multiplies them by ``FACTOR`` after
+each ``WINDOW`` of transfer while the new level brings at least ``GAIN`` times the bytes per
+second of the one before; it settles at the first level that does not, going back one level
+when that level was slower.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+WINDOW = 0.25  # seconds of transfer measured at each level
+SETTLE = 0.05  # new connections' handshakes, not counted in their level's window
+GAIN = 1.4
+FACTOR = 4
+
+
+class ConnectionRamp:
+    def __init__(self, ceiling: int, *, start: int = 1):
+        self.ceiling = max(1, ceiling)
+        self.limit = min(start, self.ceiling)
+        self.settled = self.limit >= self.ceiling
+        self._lock = threading.Lock()
+        self._window_start: float | None = None  # set by the first bytes at this level
+        self._bytes = 0
+        self._previous: tuple[float, int] | None = None  # (bytes per second, limit) one level down
+
+    def add(self, count: int) -> bool:
+        """Count ``count`` bytes received; True when the limit just rose (wake the waiting)."""
+        if self.settled:
+            return False
+        now = time.monotonic()
+        with self._lock:
+            if self.settled:
+                return False
+            if self._window_start is None:
+                self._window_start, self._bytes = now, 0
+                return False
+            if now < self._window_start:
+                return False
+            self._bytes += count
+            elapsed = now - self._window_start
+            if elapsed < WINDOW:
+                return False
+            rate = self._bytes / elapsed
+            if self._previous is not None and rate < self._previous[0] * GAIN:
+                self.settled = True
+                if rate < self._previous[0]:
+                    self.limit = self._previous[1]
+                return False
+            self._previous = (rate, self.limit)
+            self.limit = min(self.ceiling, self.limit * FACTOR)
+            self.settled = self.limit >= self.ceiling
+            self._window_start, self._bytes = now + SETTLE, 0
+            return True
