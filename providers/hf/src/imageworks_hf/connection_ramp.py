@@ -4,8 +4,8 @@ Over TLS on a fast link one stream can be the fastest (every extra connection sh
 cores' decryption and adds a handshake), while a server or CDN that throttles each connection
 needs dozens. So the pool starts with one connection and multiplies them by ``FACTOR`` after
 each ``WINDOW`` of transfer while the new level brings at least ``GAIN`` times the bytes per
-second of the one before; it settles at the first level that does not, going back one level
-when that level was slower.
+second of the one before. The first level that does not is taken back: it settles one level
+down (the extra connections finish their pieces and then wait).
 """
 
 from __future__ import annotations
@@ -49,8 +49,7 @@ class ConnectionRamp:
             rate = self._bytes / elapsed
             if self._previous is not None and rate < self._previous[0] * GAIN:
                 self.settled = True
-                if rate < self._previous[0]:
-                    self.limit = self._previous[1]
+                self.limit = self._previous[1]
                 return False
             self._previous = (rate, self.limit)
             self.limit = min(self.ceiling, self.limit * FACTOR)
