@@ -38,6 +38,22 @@ def test_download_over_https_trusts_the_ca_from_the_environment(tls_hub, tls_rep
     assert resolved, "the file came from the redirect target, over TLS as well"
 
 
+def test_https_bodies_are_read_by_the_socket_client(tls_hub, tls_repo, cli, sandbox, monkeypatch):
+    from imageworks_hf import socket_http
+
+    def refuse(self, buffer):
+        raise AssertionError("an https body went through requests")
+
+    monkeypatch.setattr(socket_http.RequestsAnswer, "blocks", refuse)
+    monkeypatch.setenv("IMAGEWORKS_CONNECTIONS", "2")
+    result = cli("download", "o/secure", "-y", "--no-aria2")
+    assert result.exit_code == 0, result.stderr
+    assert (target(sandbox) / "model.safetensors").read_bytes() == tls_repo
+    pieces = [p for method, p, _ in tls_hub.requests if method == "GET" and p.startswith("/cdn/") and p.endswith(".safetensors")]
+    assert len(pieces) == 3  # 17 MiB in 8 MiB pieces, on kept-alive TLS connections
+    assert tls_hub.connections <= len(tls_hub.requests) - len(pieces) + 2
+
+
 @BACKENDS
 @pytest.mark.parametrize("variable", tls.CA_VARIABLES)
 def test_any_one_ca_variable_is_enough(tls_hub, tls_repo, cli, sandbox, monkeypatch, backend, variable):

@@ -82,7 +82,9 @@ def test_a_proxy_in_the_environment_carries_the_pieces(hub, cli, sandbox, monkey
     assert result.exit_code == 1 and "ProxyError" in result.stderr
     assert seen  # the hub itself was asked over the plain client
 
-def test_ctrl_c_stops_threads_waiting_on_a_stalled_server(hub, sandbox):
+@pytest.mark.parametrize("transport", ["http", "https"])
+def test_ctrl_c_stops_threads_waiting_on_a_stalled_server(request, sandbox, transport):
+    hub = request.getfixturevalue("hub" if transport == "http" else "tls_hub")
     hub.add_repo("o/stall", {"model.safetensors": random_bytes(20_000_000, seed=25), "config.json": b"{}"})
     hub.faults.stall_seconds = 60
     code = "from imageworks_core.cli.download_program import cli; cli()"

@@ -158,9 +158,9 @@ class SocketHttp:
         """The TLS handshake, within the connect timeout; a certificate the CA bundle does not
         vouch for raises ``ssl.SSLCertVerificationError`` (the caller stops, never retries)."""
         if self._tls is None:
-            from .tls import ssl_context
+            from .tls import client_context
 
-            self._tls = ssl_context() or ssl.create_default_context()
+            self._tls = client_context()
         try:
             return self._tls.wrap_socket(sock, server_hostname=host)
         except ssl.SSLCertVerificationError:

@@ -45,6 +45,22 @@ def ssl_context() -> "ssl.SSLContext | None":
     return ssl.create_default_context(cafile=bundle)
 
 
+def client_context() -> "ssl.SSLContext":
+    """The context our own sockets use: the named bundle; else the system's CAs, as
+    huggingface_hub's client uses (where a company CA is often installed); else, on a system
+    without any, certifi's, as requests uses."""
+    context = ssl_context()
+    if context is None:
+        import ssl
+
+        context = ssl.create_default_context()
+        if not context.cert_store_stats().get("x509_ca"):
+            import certifi
+
+            context.load_verify_locations(certifi.where())
+    return context
+
+
 def aria2c_options() -> list[str]:
     """aria2c reads no CA variable: name the bundle on its command line."""
     bundle = ca_bundle()
