@@ -13,10 +13,10 @@ from __future__ import annotations
 import threading
 import time
 
-WINDOW = 0.25  # seconds of transfer measured at each level
+WINDOW = 0.1  # seconds of transfer measured at each level
 SETTLE = 0.05  # new connections' handshakes, not counted in their level's window
 GAIN = 1.4
-FACTOR = 4
+FACTOR = 8
 
 
 class ConnectionRamp:
@@ -52,7 +52,9 @@ class ConnectionRamp:
                 self.limit = self._previous[1]
                 return False
             self._previous = (rate, self.limit)
+            if self.limit >= self.ceiling:  # the ceiling, and it paid: stay there
+                self.settled = True
+                return False
             self.limit = min(self.ceiling, self.limit * FACTOR)
-            self.settled = self.limit >= self.ceiling
             self._window_start, self._bytes = now + SETTLE, 0
             return True
