@@ -13,8 +13,8 @@ resume (ours SIGKILLed once the hub has served half the file, run again; the byt
 all) and start-up (a whole ``download`` of a 1 MiB repo against ``hf download`` of it into a
 folder).
 
-Knobs: BENCH_MIB, BENCH_RUNS (3), BENCH_TRANSPORTS (``https,http``), BENCH_TOOLS (e.g.
-``ours,hf_transfer,curl``; snapshot_download always runs), BENCH_ROWS (e.g. ``single``,
+Knobs: BENCH_MIB, BENCH_RUNS (3), BENCH_TRANSPORTS (``https,http``), BENCH_TOOLS (any of
+``ours,requests,aria2,hf_transfer,curl``; snapshot_download always runs), BENCH_ROWS (e.g. ``single``,
 ``unthrottled``), BENCH_DIR (where files are written; the same disk for every contender).
 Small and quick: ``BENCH_MIB=128 BENCH_RUNS=1 uv run python bench/download.py``.
 Targets (issue 24), over HTTPS: ours not slower than hf_transfer on any row, >= 10x
@@ -112,7 +112,8 @@ def contenders(hub, repo_id: str, env: dict[str, str], out: Path) -> dict:
         "hf_transfer": lambda: python(HF_TRANSFER, run_env, *urls),
         "curl": lambda: out.mkdir(parents=True, exist_ok=True) or timed(curl, run_env),
     }
-    return {k: v for k, v in runners.items() if k == ANCHOR or not TOOLS or k.split()[0] in TOOLS or k in TOOLS}
+    keys = {"ours via requests": "requests", "ours --aria2": "aria2"}  # BENCH_TOOLS names
+    return {k: v for k, v in runners.items() if k == ANCHOR or not TOOLS or keys.get(k, k) in TOOLS}
 
 
 def row(label: str, runners: dict, out: Path) -> dict[str, list[float]]:

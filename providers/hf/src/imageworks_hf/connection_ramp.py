@@ -5,7 +5,9 @@ cores' decryption and adds a handshake), while a server or CDN that throttles ea
 needs dozens. So the pool starts with one connection and multiplies them by ``FACTOR`` after
 each ``WINDOW`` of transfer while the new level brings at least ``GAIN`` times the bytes per
 second of the one before. The first level that does not is taken back: it settles one level
-down (the extra connections finish their pieces and then wait).
+down (the extra connections finish their pieces and then wait). A level's window opens once
+each of its connections has delivered a block (their handshakes are not the level's fault), or
+after ``SETTLE_LIMIT`` at the latest.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import threading
 import time
 
 WINDOW = 0.1  # seconds of transfer measured at each level
-SETTLE = 0.05  # new connections' handshakes, not counted in their level's window
+SETTLE_LIMIT = 0.5
 GAIN = 1.4
 FACTOR = 8
 
@@ -25,12 +27,15 @@ class ConnectionRamp:
         self.limit = min(start, self.ceiling)
         self.settled = self.limit >= self.ceiling
         self._lock = threading.Lock()
-        self._window_start: float | None = None  # set by the first bytes at this level
+        self._raised = time.monotonic()
+        self._delivered: set[int] = set()  # threads that delivered a block at this level
+        self._window_start: float | None = None
         self._bytes = 0
         self._previous: tuple[float, int] | None = None  # (bytes per second, limit) one level down
 
     def add(self, count: int) -> bool:
-        """Count ``count`` bytes received; True when the limit just rose (wake the waiting)."""
+        """Count ``count`` bytes this thread received; True when the limit just rose (wake the
+        waiting workers)."""
         if self.settled:
             return False
         now = time.monotonic()
@@ -38,9 +43,9 @@ class ConnectionRamp:
             if self.settled:
                 return False
             if self._window_start is None:
-                self._window_start, self._bytes = now, 0
-                return False
-            if now < self._window_start:
+                self._delivered.add(threading.get_ident())
+                if len(self._delivered) >= self.limit or now - self._raised > SETTLE_LIMIT:
+                    self._window_start, self._bytes = now, 0
                 return False
             self._bytes += count
             elapsed = now - self._window_start
@@ -56,5 +61,5 @@ class ConnectionRamp:
                 self.settled = True
                 return False
             self.limit = min(self.ceiling, self.limit * FACTOR)
-            self._window_start, self._bytes = now + SETTLE, 0
+            self._raised, self._delivered, self._window_start = now, set(), None
             return True

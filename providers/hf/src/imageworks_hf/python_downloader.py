@@ -119,6 +119,9 @@ class PythonDownloader:
             for job in jobs:  # in order: the pool works through them in this order
                 self._begin(job)
             pieces = sum(work.left for work in self._open)
+            # The ramp's ceiling: what these files can use at once.
+            usable = sum(min(self.per_file, work.left) for work in self._open)
+            self.ramp = ConnectionRamp(min(self.workers, max(1, usable)))
             threads = [threading.Thread(target=self._worker, name=f"fetch {i}", daemon=True)
                        for i in range(min(self.workers, pieces))]
             for thread in threads:

@@ -103,7 +103,12 @@ def configure_hub_client() -> None:
     if _configured and _configured[0] == bundle:
         return
     import huggingface_hub
-    from huggingface_hub.utils import _http
+
+    try:
+        from huggingface_hub.utils import _http
+    except ImportError:  # another layout: its client reads SSL_CERT_FILE on its own
+        _configured[:] = [bundle]
+        return
 
     def make_client():
         base = _http.default_client_factory()  # the hub's own settings and hooks, our trust
