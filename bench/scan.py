@@ -1,32 +1,40 @@
-"""Scan speed: 10,000 model folders (mixed GGUF and safetensors, small files).
+"""Whole commands, as a user runs them: ``scan`` and ``ingest-local-hf``, each a fresh process
+(interpreter, providers, discovery, the registry write of every new entry, the report).
 
-Prints scan time per 1,000 models, its ratio to a bare os.walk + lstat of the same tree, and
-peak memory: for a first (cold) scan, which must open each model's header or config files, and
-for a re-scan, which re-reads only folders whose files changed (the scan cache in the user cache directory). Then an HF
-cache of 10,000 repos: our ingest against huggingface_hub.scan_cache_dir.
-Targets (issue 16): scan under 2x os.walk, peak RSS under 150 MiB; HF cache ingest at least 2x
-faster than scan_cache_dir. Medians of N runs, with min and max.
+- ``scan --base`` of N model folders (half GGUF, half safetensors) against an ``os.walk`` +
+  ``lstat`` process over the same tree: a first scan (new registry, no scan cache) and a re-scan
+  (the same registry and cache, nothing new). Goal (issue 24): first scan < 3x the walk.
+- ``ingest-local-hf --root`` of a Hugging Face cache of N repos, laid out as huggingface_hub
+  lays it out (``blobs/`` named by sha1 or sha256, ``refs/main``, relative snapshot links),
+  against a process running ``huggingface_hub.scan_cache_dir()`` on it. Goal: ours >= 2x faster.
+
+Each row runs interleaved with its anchor, run by run (this machine's speed drifts over
+minutes), and prints median, min and max of the times and of the run-by-run ratios, plus peak
+memory. ``BENCH_MODELS`` (default 10000) and ``BENCH_RUNS`` (default 5) make it small:
+``BENCH_MODELS=500 BENCH_RUNS=2 uv run python bench/scan.py``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from imageworks_core.cachedir import cache_path
-from measure import spread, timed
+from measure import spread
 
 MODELS = int(os.environ.get("BENCH_MODELS", "10000"))
-RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+EXE = shutil.which("imageworks-download") or "imageworks-download"
+LOADER = shutil.which("imageworks-loader") or "imageworks-loader"
 
 
 def build_tree(root: Path) -> None:
+    """``org<k>/model-<i>``: odd ones a loose GGUF quant, even ones a safetensors model folder."""
     from imageworks_testing.fixtures import write_gguf, write_safetensors
 
     template_gguf = write_gguf(root / "_t.gguf", basename="Bench", size_label="1B")
@@ -46,117 +54,128 @@ def build_tree(root: Path) -> None:
             (folder / "model.safetensors").write_bytes(st_bytes)
 
 
-def build_cache(root: Path) -> None:
+def build_hf_cache(root: Path) -> None:
+    """``models--org--name`` repos as huggingface_hub writes them: each file's content once in
+    ``blobs/`` (named by its git sha1, or sha256 for LFS files such as weights), the commit in
+    ``refs/main``, and ``snapshots/<commit>/<file>`` a relative link to its blob."""
+    weights = b"\x08" + b"\0" * 7 + b"{}      "  # a valid, empty safetensors file
     for i in range(MODELS):
         repo = root / f"models--org{i % 100}--model-{i}"
-        commit = f"{i:040x}"
+        commit = hashlib.sha1(f"commit {i}".encode()).hexdigest()
         snapshot = repo / "snapshots" / commit
         (repo / "blobs").mkdir(parents=True)
-        snapshot.mkdir(parents=True)
         (repo / "refs").mkdir()
+        snapshot.mkdir(parents=True)
         (repo / "refs" / "main").write_text(commit)
-        for name, data in (("config.json", b'{"torch_dtype": "float16"}'), ("model.safetensors", b"\x08" + b"\0" * 7 + b"{}      ")):
-            blob = repo / "blobs" / f"{hash((i, name)) & 0xffffffffffff:040x}"
-            blob.write_bytes(data)
-            (snapshot / name).symlink_to(os.path.relpath(blob, snapshot))
+        files = {"config.json": (f'{{"torch_dtype": "float16", "model": {i}}}'.encode(), False),
+                 "generation_config.json": (b'{"do_sample": true}', False),
+                 "model.safetensors": (weights + str(i).encode().ljust(8), True)}
+        for name, (data, lfs) in files.items():
+            blob_name = hashlib.sha256(data).hexdigest() if lfs else hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+            (repo / "blobs" / blob_name).write_bytes(data)
+            (snapshot / name).symlink_to(f"../../blobs/{blob_name}")
 
 
 WALK = """
-import os, sys, time
-t = time.perf_counter()
+import os, sys
 n = 0
 for folder, dirs, files in os.walk(sys.argv[1]):
     for name in files + dirs:
         os.lstat(os.path.join(folder, name)); n += 1
-print(time.perf_counter() - t)
-"""
-
-SCAN = """
-import sys, time, resource
-from pathlib import Path
-from imageworks_core.session import Session
-from imageworks_core import DiscoverRequest
-from imageworks_core.discovery import collect_variants
-session = Session.open(sys.argv[2])
-session.plugins  # providers load once per process; that start-up is not scanning
-t = time.perf_counter()
-variants, warnings = collect_variants(session, [sys.argv[3]], DiscoverRequest(roots=(sys.argv[1],)))
-elapsed = time.perf_counter() - t
-assert len(variants) >= int(sys.argv[4]), (len(variants), warnings[:3])
-print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(n)
 """
 
 SCAN_CACHE_DIR = """
-import sys, time
+import sys
 from huggingface_hub import scan_cache_dir
-t = time.perf_counter()
 info = scan_cache_dir(sys.argv[1])
-print(time.perf_counter() - t, len(info.repos))
+print(len(info.repos), sum(len(r.revisions) for r in info.repos))
 """
 
 
-def run(code: str, *args: str) -> list[str]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # as installed: with .pyc
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, env=env)
-    return out.stdout.split()
+def run(cmd: list[str], env: dict[str, str], out: Path) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MiB) of one whole process; its
+    output to ``out`` (as a user's redirect would); a failure raises. The CPU time is the steadier
+    figure on a loaded machine: a process waiting for a core loses wall time, not CPU time."""
+    errors = out.with_suffix(".err")  # a file, not a pipe: a full pipe would stall the child
+    with open(out, "wb") as sink, open(errors, "wb") as err_sink:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=sink, stderr=err_sink)
+        _, status, usage = os.wait4(proc.pid, 0)  # wait4: this child's own CPU time and peak RSS
+        elapsed = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        err = errors.read_text(errors="replace")
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err[-500:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values)
+def report(label: str, row: tuple[list, list, list], anchor: tuple[list, list, list], anchor_label: str,
+           goal: str) -> None:
+    times, cpu, peaks = row
+    ratios = [t / a for t, a in zip(times, anchor[0])]
+    cpu_ratios = [t / a for t, a in zip(cpu, anchor[1])]
+    print(f"{label}: {spread(times)}; run by run {spread(ratios, unit='x')} {anchor_label} ({goal}); "
+          f"CPU {spread(cpu)} = {spread(cpu_ratios, unit='x')}; peak memory {max(peaks):.0f} MiB")
 
 
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="iw-bench-scan-"))
     try:
-        tree, cache, registry = tmp / "tree", tmp / "cache", tmp / "configs"
+        tree, cache, out = tmp / "tree", tmp / "hf-cache", tmp / "out.txt"
         tree.mkdir()
-        os.environ["IMAGEWORKS_CACHE_DIR"] = str(tmp / "user-cache")  # the scan cache, outside the home
         cache.mkdir()
         started = time.perf_counter()
         build_tree(tree)
-        build_cache(cache)
-        print(f"built {MODELS} model folders and {MODELS} cache repos in {time.perf_counter() - started:.0f}s")
-        # The anchor and each scan interleaved, run by run: this machine's speed drifts by 1.5x
-        # over minutes, so a ratio of medians taken minutes apart says little.
-        walks, cold, warm = [], [], []
-        for _ in range(RUNS):
-            walks.append(float(run(WALK, str(tree))[0]))
-            cache_path(registry, "scan").unlink(missing_ok=True)
-            cold.append(run(SCAN, str(tree), str(registry), "local_scan", str(MODELS)))
-            warm.append(run(SCAN, str(tree), str(registry), "local_scan", str(MODELS)))
-        walk = median(walks)
-        print(f"os.walk + lstat: {spread(walks)}")
-        for label, scans in (("first scan", cold), ("re-scan", warm)):
-            scan = median([float(s[0]) for s in scans])
-            peak_mb = max(int(s[1]) for s in scans) / 1024
-            times = [float(s[0]) for s in scans]
-            ratios = [float(s[0]) / w for s, w in zip(scans, walks)]
-            print(f"{label}: {spread(times)} = {scan / MODELS * 1000:.3f}s per 1,000 models; "
-                  f"run by run {spread(ratios, unit='x')} os.walk (target < 2x); peak memory {peak_mb:.0f} MiB "
-                  f"(target < 150)")
-        # The whole command as a person runs it (piped): discovery, registry write and the report.
-        exe = shutil.which("imageworks-download") or "imageworks-download"
-        whole = []
-        for i in range(RUNS):
-            fresh = tmp / f"configs-cli-{i}"
-            env = {**os.environ, "IMAGEWORKS_REGISTRY_DIR": str(fresh), "IMAGEWORKS_LOG_DIR": str(tmp / "logs")}
-            started = time.perf_counter()
-            out = subprocess.run([exe, "scan", "--base", str(tree)], env=env, capture_output=True, text=True, check=True)
-            whole.append(time.perf_counter() - started)
-            assert out.stdout.count("\t") >= MODELS, out.stdout[-300:]
-        # Start-up as this command pays it (interpreter, click, the providers): a scan of nothing.
-        empty_env = {**os.environ, "IMAGEWORKS_REGISTRY_DIR": str(tmp / "configs-empty"), "IMAGEWORKS_LOG_DIR": str(tmp / "logs")}
+        build_hf_cache(cache)
+        print(f"built {MODELS} model folders and a {MODELS}-repo Hugging Face cache in "
+              f"{time.perf_counter() - started:.0f}s; {RUNS} runs of each, interleaved")
+        base_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # as installed: .pyc
+        base_env.update(IMAGEWORKS_LOG_DIR=str(tmp / "logs"), HF_HOME=str(tmp / "hf-home"),
+                        HF_HUB_DISABLE_TELEMETRY="1")
+
+        def env_for(name: str) -> dict[str, str]:
+            return {**base_env, "IMAGEWORKS_REGISTRY_DIR": str(tmp / name / "configs"),
+                    "IMAGEWORKS_CACHE_DIR": str(tmp / name / "cache")}
+
+        walk_cmd = [sys.executable, "-c", WALK, str(tree)]
+        theirs_cmd = [sys.executable, "-c", SCAN_CACHE_DIR, str(cache)]
+        # Warm-up: the trees into the page cache, .pyc files written.
+        run(walk_cmd, base_env, out)
+        run([EXE, "scan", "--base", str(tree), "--dry-run"], env_for("warm-up"), out)
+        run(theirs_cmd, base_env, out)
+        run([LOADER, "ingest-local-hf", "--root", str(cache), "--dry-run"], env_for("warm-up"), out)
+        rows: dict[str, tuple[list[float], list[float], list[float]]] = {
+            k: ([], [], []) for k in ("walk", "first", "rescan", "theirs", "ingest", "startup")}
+
+        def record(key: str, result: tuple[float, float, float]) -> None:
+            for series, value in zip(rows[key], result):
+                series.append(value)
+
         (tmp / "nothing").mkdir()
-        startup = median([timed([exe, "scan", "--base", str(tmp / "nothing")], empty_env) for _ in range(RUNS)])
-        first = median([float(s[0]) for s in cold])
-        print(f"scan command, first scan, piped: {median(whole):.2f}s = start-up {startup:.2f}s + discovery {first:.2f}s "
-              f"+ registry write and report {median(whole) - startup - first:.2f}s")
-        walk_cache = median([float(run(WALK, str(cache))[0]) for _ in range(RUNS)])
-        ours = median([float(run(SCAN, str(cache), str(registry), "hf", str(MODELS))[0]) for _ in range(RUNS)])
-        theirs = median([float(run(SCAN_CACHE_DIR, str(cache))[0]) for _ in range(RUNS)])
-        print(f"HF cache: os.walk {walk_cache:.2f}s, scan_cache_dir {theirs:.2f}s ({theirs / walk_cache:.1f}x walk), "
-              f"our ingest {ours:.2f}s ({ours / walk_cache:.1f}x walk)")
-        print(f"ingest / scan_cache_dir: {ours / theirs:.2f}x (issue 16: <= 0.5x, i.e. at least 2x faster)")
+        for i in range(RUNS):
+            record("walk", run(walk_cmd, base_env, out))
+            record("first", run([EXE, "scan", "--base", str(tree)], env_for(f"scan-{i}"), out))
+            lines = out.read_text().count("\n")
+            assert lines >= MODELS, f"scan reported {lines} lines for {MODELS} models"
+            record("rescan", run([EXE, "scan", "--base", str(tree)], env_for(f"scan-{i}"), out))
+            record("startup", run([EXE, "scan", "--base", str(tmp / "nothing")], env_for(f"empty-{i}"), out))
+            record("theirs", run(theirs_cmd, base_env, out))
+            record("ingest", run([LOADER, "ingest-local-hf", "--root", str(cache)], env_for(f"ingest-{i}"), out))
+            lines = out.read_text().count("\n")
+            assert lines >= MODELS, f"ingest-local-hf reported {lines} lines for {MODELS} repos"
+        walk, theirs = rows["walk"], rows["theirs"]
+        print(f"os.walk + lstat process: {spread(walk[0])}, CPU {spread(walk[1])}")
+        report("scan, first (whole command)", rows["first"], walk, "os.walk", "goal < 3x")
+        report("scan, re-scan (whole command)", rows["rescan"], walk, "os.walk", "no goal")
+        print(f"  start-up (a scan of an empty folder): {spread(rows['startup'][0])}, CPU {spread(rows['startup'][1])}")
+        print(f"scan_cache_dir() process: {spread(theirs[0])}, CPU {spread(theirs[1])}")
+        report("ingest-local-hf (whole command)", rows["ingest"], theirs, "scan_cache_dir",
+               "goal <= 0.5x, i.e. at least 2x faster")
+        speedups = [t / o for t, o in zip(theirs[0], rows["ingest"][0])]
+        cpu_speedups = [t / o for t, o in zip(theirs[1], rows["ingest"][1])]
+        print(f"  ingest-local-hf is {spread(speedups, unit='x')} faster than scan_cache_dir() "
+              f"(CPU: {spread(cpu_speedups, unit='x')})")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -7,7 +7,7 @@
 
 import sys
 
-from imageworks_core.cli.download_program import cli
+from imageworks_core.kit import program
 
 if __name__ == "__main__":
-    cli.main(["import-ollama", *sys.argv[1:]], prog_name="import_ollama_models.py")
+    program("imageworks-download").main(["import-ollama", *sys.argv[1:]], prog_name="import_ollama_models.py")

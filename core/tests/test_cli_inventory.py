@@ -81,17 +81,17 @@ def test_corrupt_registry_is_exit_2_one_line(sandbox, cli):
 
 
 def test_config_show_set_and_sources(sandbox, cli, monkeypatch):
-    monkeypatch.setenv("IMAGEWORKS_CONNECTIONS", "8")
+    monkeypatch.setenv("IMAGEWORKS_LOCK_TIMEOUT_S", "8")
     data = cli("config", "show", "--json").json()
-    assert data["connections"] == {"value": 8, "source": "environment IMAGEWORKS_CONNECTIONS"}
+    assert data["lock_timeout_s"] == {"value": 8.0, "source": "environment IMAGEWORKS_LOCK_TIMEOUT_S"}
     assert data["backups_keep"]["source"] == "default"
     assert cli("config", "set", "backups_keep", "5").exit_code == 0
     assert cli("config", "set", "locations.fast", str(sandbox.root / "fast")).exit_code == 0
     data = cli("config", "--json").json()
     assert data["backups_keep"]["value"] == 5 and data["backups_keep"]["source"].startswith("project file")
     assert data["locations"]["value"]["fast"] == str(sandbox.root / "fast")
-    bad = cli("config", "set", "connections", "many")
-    assert bad.exit_code == 2 and "connections" in bad.stderr
+    bad = cli("config", "set", "backups_keep", "many")
+    assert bad.exit_code == 2 and "backups_keep" in bad.stderr
     assert cli("config", "set", "nonsense", "1").exit_code == 2
     assert "registry_dir" in cli("config", "path").stdout
 
@@ -128,7 +128,7 @@ def test_unknown_command_and_option_exit_2(sandbox, cli):
 
 
 def test_commands_write_structured_log(populated, cli):
-    cli("config", "set", "retries", "3")
+    cli("config", "set", "backups_keep", "3")
     record = populated.log_records()[-1]
     assert record["event"] == "config_set" and record["command"] == "config"
     assert {"ts", "level", "event", "command"} <= set(record)

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from imageworks_core import aligned_buffer
+from imageworks_core.kit import aligned_buffer
 from imageworks_core import hashing
 from imageworks_core.cachedir import cache_path
 from imageworks_core.hashing import HashCache, hash_files, start_hashing

@@ -169,7 +169,7 @@ def test_prune_and_purge_commands(sandbox, cli):
 
 
 def test_caches_live_in_the_user_cache_dir_not_the_registry(weights, cli, sandbox):
-    """registry.md §1: the registry directory holds the registry and nothing else; caches are
+    """docs/registry.md §1: the registry directory holds the registry and nothing else; caches are
     per machine, under IMAGEWORKS_CACHE_DIR keyed by the registry's real path."""
     from imageworks_core.cachedir import registry_cache_dir
 

@@ -60,8 +60,33 @@ def test_in_process_plugin_discovers_and_adds_commands(sandbox, cli):
         remove_plugin("thirdparty")
 
 
+def test_discover_all_accepts_the_earlier_spellings_for_any_provider(sandbox, cli, tmp_path):
+    """--skip-NAME and --NAME-root (the earlier --skip-ollama, --hf-root) work for every provider,
+    without the core naming one."""
+    seen = []
+
+    class Recorder(ThirdParty):
+        @hookimpl
+        def imageworks_discover(self, request, ctx):
+            seen.append(request.roots)
+            return []
+
+    add_plugin("thirdparty", Recorder())
+    try:
+        (tmp_path / "here").mkdir()
+        result = cli("discover-all", "--skip-thirdparty", "--json", program="imageworks-loader")
+        assert result.exit_code == 0, result.stderr
+        assert seen == []
+        result = cli("discover-all", "--thirdparty-root", str(tmp_path / "here"), "--skip-ollama",
+                     program="imageworks-loader")
+        assert result.exit_code == 0, result.stderr
+        assert seen == [(str(tmp_path / "here"),)]
+    finally:
+        remove_plugin("thirdparty")
+
+
 def test_a_command_for_a_missing_provider_does_not_exist(sandbox, tmp_path):
-    """With only core and hf loaded, scan and import-ollama do not exist (providers.md): click's
+    """With only core and hf loaded, scan and import-ollama do not exist (docs/providers.md): click's
     "No such command", exit 2, naming the distribution to install; download still does."""
     from imageworks_testing.plugin import run_process
 
@@ -77,3 +102,36 @@ def test_a_command_for_a_missing_provider_does_not_exist(sandbox, tmp_path):
     assert run_process("download", "--help", env=env).exit_code == 0
     loader = run_process("rebuild-ollama", program="imageworks-loader", env=env)
     assert loader.exit_code == 2 and "imageworks-ollama" in loader.stderr
+
+
+def test_precedence_is_declared_not_alphabetical(monkeypatch):
+    """Providers are asked in ascending IMAGEWORKS_PRECEDENCE, then by name: a provider named
+    ``aaa`` does not step ahead of one that declares a lower precedence."""
+    import importlib.metadata
+    import types
+
+    from imageworks_core import hookimpl
+    from imageworks_core.plugins import build_plugin_manager
+
+    def provider(name, precedence=None):
+        module = types.ModuleType(name)
+        if precedence is not None:
+            module.IMAGEWORKS_PRECEDENCE = precedence
+        module.imageworks_download = hookimpl(lambda request, ctx: name)
+        return module
+
+    modules = {"aaa": provider("aaa"), "zzz": provider("zzz", 10), "mmm": provider("mmm")}
+
+    class FakeEntryPoint:
+        def __init__(self, name):
+            self.name, self.dist = name, None
+
+        def load(self):
+            return modules[self.name]
+
+    monkeypatch.setattr(importlib.metadata, "entry_points",
+                        lambda group: [FakeEntryPoint(n) for n in ("mmm", "aaa", "zzz")])
+    plugins = build_plugin_manager()
+    assert plugins.hook.imageworks_download(request=None, ctx=None) == "zzz"
+    callers = plugins.manager.hook.imageworks_download.get_hookimpls()
+    assert [impl.plugin_name for impl in reversed(callers) if impl.plugin_name != "default"] == ["zzz", "aaa", "mmm"]

@@ -1,4 +1,4 @@
-"""registry.md §1: the registry never depends on the folder a command runs in; caches and logs
+"""docs/registry.md §1: the registry never depends on the folder a command runs in; caches and logs
 stay out of the registry directory."""
 
 import os

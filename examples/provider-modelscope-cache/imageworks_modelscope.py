@@ -1,5 +1,6 @@
 """ImageWorks provider for the ModelScope cache (``~/.cache/modelscope/hub/models/<owner>/<name>``,
-or ``<owner>/<name>`` directly under ``hub/`` in older releases), using only the public API."""
+or ``<owner>/<name>`` directly under ``hub/`` in older releases), using only the public API: the
+contract in ``imageworks_core`` and the toolkit ``imageworks_core.kit``."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from pathlib import Path
 
 import click
 
-from imageworks_core import (DiscoverRequest, GuiPanel, RemovedFiles, SettingSpec, copy_identity, discover,
-                             dry_run_option, family_from_repo, folder_variant, gguf_variants, has_weights, hookimpl,
-                             print_report, report_options, safe_delete, session_from, under, warn_printer)
+from imageworks_core import DiscoverRequest, GuiPanel, hookimpl, RemovedFiles, SettingSpec
+from imageworks_core.kit import (copy_identity, discover, dry_run_option, family_from_repo, folder_variant,
+                                 gguf_variants, has_weights, print_report, report_options, safe_delete,
+                                 session_from, under, warn_printer)
 
 NAME = "modelscope"
 

@@ -1,4 +1,4 @@
-"""reliability.md #8: links are removed, never followed; nothing outside the roots is deleted."""
+"""docs/reliability.md #8: links are removed, never followed; nothing outside the roots is deleted."""
 
 import os
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""reliability.md #1, #2, #3, #7, #9, #10, #11: downloads under kills, bad servers, hostile
+"""docs/reliability.md #1, #2, #3, #7, #9, #10, #11: downloads under kills, bad servers, hostile
 metadata, full disks, access errors; and secrets that must never leak."""
 
 import hashlib
@@ -14,7 +14,7 @@ import pytest
 from imageworks_testing.plugin import run_process
 from imageworks_testing.fakehub import random_bytes
 
-from .conftest import CANARY
+from imageworks_testing.plugin import HUB_TOKEN as CANARY
 
 SIZE = 6_000_000
 CODE = "import sys; from imageworks_core.cli.download_program import main; sys.argv[0]='imageworks-download'; main()"

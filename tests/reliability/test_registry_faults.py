@@ -1,4 +1,4 @@
-"""reliability.md #4, #5, #6, #9, #12: the registry under concurrency, crashes and bad input."""
+"""docs/reliability.md #4, #5, #6, #9, #12: the registry under concurrency, crashes and bad input."""
 
 import json
 import os

@@ -1,4 +1,4 @@
-"""cleanup (cli.md "Across stores"): every store built in tmp_path with each kind of leftover
+"""cleanup (docs/commands.md "Across stores"): every store built in tmp_path with each kind of leftover
 next to live data; the dry run lists exactly the leftovers with exact bytes; --apply deletes
 them, every live model still verifies, and each tool's own reader still accepts its store."""
 

@@ -1,4 +1,4 @@
-"""dupes, dedupe and link (cli.md "Across stores"): one copy of every weight, shared between a
+"""dupes, dedupe and link (docs/commands.md "Across stores"): one copy of every weight, shared between a
 weights folder, the Ollama store and LM Studio, checked with the layout rules the tools use."""
 
 import hashlib

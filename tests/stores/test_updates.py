@@ -1,4 +1,4 @@
-"""outdated -> update -> lock -> sync (cli.md "Across stores") against a fake hub whose commits
+"""outdated -> update -> lock -> sync (docs/commands.md "Across stores") against a fake hub whose commits
 move: a repo's commit changes when its files change, old commits stay fetchable, branches move."""
 
 import os
@@ -19,9 +19,6 @@ V2 = {**{k: v for k, v in V1.items() if k != "tokenizer.json"},
 
 @pytest.fixture
 def hf(hub, monkeypatch):
-    from huggingface_hub import constants
-
-    monkeypatch.setattr(constants, "ENDPOINT", hub.url)
     monkeypatch.setenv("IMAGEWORKS_USE_ARIA2", "never")
     return hub
 
@@ -124,6 +121,16 @@ def test_sync_fetches_only_what_is_missing_and_refuses_a_wrong_hash(hf, cli, san
     result = cli("sync", str(bad), "--json")
     assert result.exit_code == 1 and "sha256 differs" in result.json()[0]["problem"]
     assert cli("list", "--json").json() == []
+    # The source names its provider: one that is not installed fails that model, a source without
+    # a provider is bad input.
+    elsewhere = tmp_path / "elsewhere.lock"
+    elsewhere.write_text(lock.read_text().replace('"hf:acme/m"', '"nosuch:acme/m"'))
+    result = cli("sync", str(elsewhere), "--json")
+    assert result.exit_code == 1 and result.json()[0]["problem"] == "provider nosuch is not installed"
+    bare = tmp_path / "bare.lock"
+    bare.write_text(lock.read_text().replace('"hf:acme/m"', '"acme/m"'))
+    result = cli("sync", str(bare))
+    assert result.exit_code == 2 and "is not PROVIDER:SOURCE" in result.stderr
 
 
 def test_pinned_entries_are_never_outdated_and_offline_is_one_line(hf, cli, sandbox, monkeypatch):

@@ -37,6 +37,6 @@ def acquire(session: Session, request: DownloadRequest, *, on_progress: Callable
             (change,) = register_variants(tx, [result.variant])
     session.log.event("download_finished", source=request.source, name=change.name if change else None,
                       bytes=result.bytes_transferred, seconds=round(result.seconds, 3),
-                      already_present=result.already_present, backend=result.backend_used,
+                      already_present=result.already_present, via=result.via,
                       files=len(result.files), dry_run=result.dry_run)
     return Acquired(result, change)

@@ -1,5 +1,5 @@
 """Where the tools remember things between runs (validated layer digests, content hashes, scan
-results): the user's cache directory, never the registry directory (registry.md §1).
+results): the user's cache directory, never the registry directory (docs/registry.md §1).
 
 Caches are per machine (content hashes are keyed by inode, scans by this host's folders) while a
 registry directory may be shared, versioned or read-only, so each registry gets its own folder

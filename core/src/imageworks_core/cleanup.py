@@ -1,4 +1,4 @@
-"""``cleanup``: one reclaim of every store's leftovers (cli.md "Across stores").
+"""``cleanup``: one reclaim of every store's leftovers (docs/commands.md "Across stores").
 
 Providers report candidates (``imageworks_orphans``); the core decides. A candidate survives only
 if no registry entry lists it (curated or discovered), nothing in it changed for

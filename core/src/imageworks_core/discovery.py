@@ -50,10 +50,10 @@ def collect_variants(session: Session, providers: Iterable[str], request: Discov
     variants: list[Variant] = []
     with remembered_real_dirs(), few_full_collections():
         answers = plugins.only("imageworks_discover", providers)(request=request, ctx=ctx)
-    # pluggy answers last-registered first; providers register sorted by name, so reversing
-    # gives a stable name order (hf before local_scan: of two providers seeing the same files,
-    # the one that knows more registers them).
-    for found in reversed(answers):
+    # Answers come in the providers' precedence order (plugins.py): of two providers seeing the
+    # same files, the one asked first registers them, so a provider that knows more about a layout
+    # declares a lower IMAGEWORKS_PRECEDENCE.
+    for found in answers:
         for variant in found or ():
             variants.append(_apply_overrides(variant, backend, location_label))
     return variants, list(ctx.warnings)

@@ -1,4 +1,4 @@
-"""The registry's data model (registry.md §3): frozen attrs classes, serialised by ``converter``.
+"""The registry's data model (docs/registry.md §3): frozen attrs classes, serialised by ``converter``.
 
 Field order is the order of the contract's table; it is also the order fields are written in.
 """
@@ -10,9 +10,6 @@ from typing import Any
 import attrs
 
 from .entry_shape import CAPABILITY_KEYS, ENTRY_FIELDS, NAME_MAX, NAME_PATTERN, SCHEMA_VERSION, name_problem
-
-TEMPLATE_SOURCES = ("embedded", "external", "none")
-LAYERS = ("curated", "discovered")
 
 
 @attrs.frozen

@@ -15,7 +15,7 @@ NAME_MAX = 96
 SCHEMA_VERSION = 1
 CAPABILITY_KEYS = ("text", "vision", "audio", "embedding", "tools", "thinking")
 
-# Field order is the order of the contract's table (registry.md §3); it is also the order
+# Field order is the order of the contract's table (docs/registry.md §3); it is also the order
 # fields are written in.
 ENTRY_FIELDS = (
     "name", "display_name", "family", "backend", "download_format", "quantization",

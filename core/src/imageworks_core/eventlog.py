@@ -19,10 +19,20 @@ def debug_enabled() -> bool:
     return os.environ.get("IMAGEWORKS_DEBUG", "") not in ("", "0", "false")
 
 
+# Secret values known to this process, never written anywhere: providers add the tokens they use
+# (add_secret), and settings declared ``SettingSpec(secret=True)`` add their values when resolved.
+_secrets: set[str] = set()
+
+
+def add_secret(value: str | None) -> None:
+    """Make a secret value (a token) known, so that ``redact`` hides it from then on."""
+    if value and len(value) >= 4:
+        _secrets.add(value)
+
+
 def secret_values() -> list[str]:
-    """Token values known to this process: never written anywhere."""
-    values = [os.environ.get(name, "") for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")]
-    return [v for v in values if len(v) >= 4]
+    """Known secrets, longest first (a secret containing another is hidden whole)."""
+    return sorted(_secrets, key=len, reverse=True)
 
 
 def redact(value: Any) -> Any:

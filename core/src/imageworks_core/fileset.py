@@ -1,4 +1,4 @@
-"""Derived values of an entry's files (registry.md §3.2)."""
+"""Derived values of an entry's files (docs/registry.md §3.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Garbage collection for work that builds many long-lived objects at once.
+"""Garbage collection for work that builds many long-lived objects at once: the one place the
+core changes how the cyclic collector runs (docs/architecture.md, "Performance notes").
 
 A scan or a registry commit makes thousands of variants, entries and rows that live to the end
 of the run, and hardly any reference cycles. With the default thresholds the collector walks all
@@ -25,3 +26,17 @@ def few_full_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """No cyclic collection at all inside the block (restored after, as it was): for a burst
+    that builds containers none of which can form a cycle (parsing a registry layer, building
+    ``list`` rows), where the collector would only walk them again and again."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

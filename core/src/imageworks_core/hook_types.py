@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 @attrs.frozen
 class Variant:
     """One variant a provider found or fetched. The core names it and merges it into the
-    discovered layer; ``identity`` (registry.md §4) decides which entry it updates."""
+    discovered layer; ``identity`` (docs/registry.md §4) decides which entry it updates."""
 
     provider: str
     identity: str
@@ -38,6 +38,9 @@ class Variant:
     display_name: str | None = None
     license: str | None = None
     deprecated: bool | None = None  # None: keep whatever the entry had
+    # Sizes of ``download_files`` (links followed) as the provider's walk saw them; None: the
+    # core stats the files when it registers the variant.
+    file_sizes: dict[str, int] | None = None
 
 
 @attrs.frozen
@@ -137,6 +140,16 @@ class UpdateCheck:
 
 
 @attrs.frozen
+class LockSource:
+    """Where an entry's exact bytes can be fetched again (``imageworks_lock_source``): the lock
+    file records it as ``<provider>:<source>`` with the revision and commit."""
+
+    source: str  # the provider's own name of the source (a repo id, say)
+    revision: str
+    commit: str
+
+
+@attrs.frozen
 class CleanupRequest:
     """What ``cleanup`` asks of every provider."""
 
@@ -194,7 +207,7 @@ class Progress:
 
 @attrs.frozen
 class DownloadRequest:
-    """The ``download`` command's source and options (cli.md)."""
+    """The ``download`` command's source and options (docs/commands.md)."""
 
     source: str
     formats: tuple[str, ...] = ()
@@ -205,9 +218,11 @@ class DownloadRequest:
     include_optional: bool = False
     non_interactive: bool = False
     force: bool = False
-    use_aria2: bool | None = None  # None: settings decide (auto)
     backend: str | None = None
     dry_run: bool = False
+    # Options only the claiming provider understands, by name (the download command's own flags,
+    # such as hf's ``aria2``): the core passes them through untouched.
+    options: dict[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -229,7 +244,7 @@ class DownloadResult:
     seconds: float = 0.0
     already_present: bool = False
     dry_run: bool = False
-    backend_used: str | None = None  # "aria2c" or "python"
+    via: str | None = None  # how the bytes came, as a person names it (a downloader's name)
 
 
 @attrs.frozen
@@ -264,7 +279,8 @@ class SettingSpec:
     ``path``, ``paths``, ``int``, ``float``, ``bool``, ``list``, ``table``,
     ``choice:a,b``), default, the environment variables other tools define for it (read after
     ``IMAGEWORKS_<KEY>``), and ``derive``: a function of the value (None when unset) that fills in
-    a default found on disk (LM Studio's home, the Ollama store)."""
+    a default found on disk (a tool's home folder). A credential is not a setting: a provider
+    hands the tokens it uses to ``kit.add_secret`` so that no log line or message shows them."""
 
     key: str
     kind: str

@@ -134,8 +134,7 @@ def link(session: Session, name: str, target: str, *, mode: str = "hard", model_
     if entry is None:
         raise NotFoundError(f"no entry named {name!r}", hint="see `imageworks-download list`")
     if entry.download_format != "gguf" or not entry.download_path:
-        raise BadInputError(f"{name} is not an installed GGUF model; only GGUF files can be shared between "
-                            "Ollama, LM Studio and llama.cpp")
+        raise BadInputError(f"{name} is not an installed GGUF model; only GGUF files can be linked")
     ctx = session.context()
     plugins = session.plugins
     files = plugins.for_entry("imageworks_gguf_files", entry)(entry=entry, ctx=ctx) or []
@@ -147,7 +146,7 @@ def link(session: Session, name: str, target: str, *, mode: str = "hard", model_
         folder = Path(target).expanduser().absolute()
         request = LinkRequest("folder", entry, tuple(files), mode, model_name, dry_run)
         result = link_to_folder(request, folder)
-        provider = "local_scan" if "local_scan" in plugins.providers else None
+        provider = None  # whichever provider's discovery finds the new copy registers it
     elif is_provider:
         request = LinkRequest(target, entry, tuple(files), mode, model_name, dry_run)
         result = plugins.only("imageworks_link_in", [target])(request=request, ctx=ctx)
@@ -158,19 +157,21 @@ def link(session: Session, name: str, target: str, *, mode: str = "hard", model_
         raise BadInputError(f"--to {target!r} is neither an installed provider ({', '.join(plugins.providers)}) "
                             "nor a directory path")
     registered = None
-    if not dry_run and provider is not None:
-        registered = _register_copy(session, provider, result, entry.name)
+    if not dry_run:
+        registered = _register_copy(session, [provider] if provider else plugins.providers, result, entry.name)
     session.log.event("link", entry=name, target=target, mode=mode, paths=list(result.paths),
                       already=result.already, registered=registered, dry_run=dry_run)
     return Linked(result, provider, registered)
 
 
-def _register_copy(session: Session, provider: str, result: LinkResult, source_name: str) -> str | None:
+def _register_copy(session: Session, providers: list[str], result: LinkResult, source_name: str) -> str | None:
+    """Rediscover the new copy with ``providers`` (the first, in precedence order, whose variant
+    lists the linked files) and register it as linked from ``source_name``."""
     from .discovery import collect_variants
     from .registry.register import register_variants
     from .registry.store import utc_now
 
-    variants, _warnings = collect_variants(session, [provider], DiscoverRequest(roots=(result.root,)))
+    variants, _warnings = collect_variants(session, providers, DiscoverRequest(roots=(result.root,)))
     wanted = {os.path.normpath(p) for p in result.paths}
     mine = [v for v in variants if v.download_path and any(
         os.path.normpath(os.path.join(v.download_path, f)) in wanted for f in v.download_files)]

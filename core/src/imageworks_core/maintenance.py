@@ -17,8 +17,6 @@ from .registry.store import utc_now
 from .session import Session
 from .hook_types import Finding, Redetected
 
-PLACEHOLDER_PREFIX = "model-ollama-gguf"
-
 
 # ---------------------------------------------------------------------------------------- verify
 @attrs.frozen
@@ -27,14 +25,6 @@ class VerifyResult:
     ok: bool
     problems: tuple[str, ...]
     fixed: bool = False
-
-
-def _selected_rows(view, names: Iterable[str]) -> list[dict[str, Any]]:
-    """The JSON rows ``_select`` will turn into entries (unknown names: none, it raises)."""
-    names = list(names)
-    if not names:
-        return [row for row in view.rows.values() if row.get("download_path")]
-    return [view.rows[n] for n in names if n in view.rows and view.rows[n].get("download_path")]
 
 
 def _select(session: Session, names: Iterable[str], view=None) -> list[Entry]:

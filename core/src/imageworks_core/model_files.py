@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .detect import GGUFHeaderError, detect_folder, gguf_sets, quant_label_from_filename, read_gguf_info
-from .detect.folder import WEIGHT_SUFFIXES, capabilities_from
+from .detect.folder import NO_TEMPLATE, WEIGHT_SUFFIXES, capabilities_from
 from .entry import Capabilities, ChatTemplate
 from .realpaths import real_path
 from .registry.naming import family_from_file, family_from_repo
@@ -18,13 +17,12 @@ from .hook_types import Context, Variant
 if TYPE_CHECKING:
     from .settings import Settings
 
-TESTING_NAMES = re.compile(r"^(test[-_]?model|demo[-_]?model|placeholder|dummy[-_]?model|tiny[-_]?random)", re.I)
 SAFETENSORS_BACKENDS = {"mlx": "mlx", "onnx": "unassigned"}
 
 
 def default_backend(download_format: str | None, *, at: str | os.PathLike | None = None,
                     settings: "Settings | None" = None) -> str:
-    """The one rule (cli.md "Backends chosen by default"): GGUF files are served by the backend
+    """The one rule (docs/commands.md "Backends chosen by default"): GGUF files are served by the backend
     of the location holding them when a provider declared one (LM Studio's folder: ``lmstudio``),
     else ``llamacpp``; safetensors-family formats by ``vllm`` (MLX by ``mlx``)."""
     if download_format == "gguf":
@@ -52,10 +50,6 @@ def _location_prefixes(locations: tuple[tuple[str, str], ...]) -> list[tuple[str
     return sorted(prefixes, key=lambda item: -len(item[0]))
 
 
-def is_testing_name(name: str) -> bool:
-    return bool(TESTING_NAMES.match(name))
-
-
 def gguf_variants(
     ctx: Context,
     provider: str,
@@ -67,9 +61,11 @@ def gguf_variants(
     source: dict[str, Any] | None = None,
     identity_fn: "Callable[[str | None, str], str] | None" = None,
     extra_metadata: dict[str, Any] | None = None,
+    sizes: dict[str, int] | None = None,
 ) -> list[Variant]:
     """One variant per GGUF quant file or complete split set in ``folder``; projectors attach
-    to every variant beside them. Unreadable headers are reported and skipped."""
+    to every variant beside them. Unreadable headers are reported and skipped. ``sizes``: the
+    files' sizes if the caller's walk already has them (the registry then stats nothing)."""
     folder = os.fspath(folder)  # plain strings: this runs for every GGUF of a scan
     sets, projectors, incomplete = gguf_sets(names)
     for name in incomplete:
@@ -107,12 +103,13 @@ def gguf_variants(
             metadata["gguf_split_count"] = len(files)
         metadata.update(extra_metadata or {})
         template = info.chat_template
-        chat = ChatTemplate("embedded", files[0], info.chat_template_sha256()) if template else ChatTemplate("none")
+        chat = ChatTemplate("embedded", files[0], info.chat_template_sha256()) if template else NO_TEMPLATE
         caps = capabilities_from({}, template or "", projector=bool(usable_projectors))
         fam = family or family_from_file(
             files[0], info.values.get("general.basename") if isinstance(info.values.get("general.basename"), str) else None,
             size_label if isinstance(size_label, str) else None,
         )
+        names_held = (*files, *usable_projectors)
         variants.append(Variant(
             provider=provider,
             identity=identity_fn(quant, main) if identity_fn else f"{provider}:{real_path(main)}",
@@ -121,12 +118,13 @@ def gguf_variants(
             download_format="gguf",
             quantization=quant,
             download_path=folder,
-            download_files=(*files, *usable_projectors),
+            download_files=names_held,
             download_location=location_label(ctx, folder),
             source=source,
             chat_template=chat,
             capabilities=caps,
             metadata=metadata,
+            file_sizes=sizes_of(sizes, names_held),
         ))
     return variants
 
@@ -145,11 +143,13 @@ def folder_variant(
     fallback_format: str | None = None,
     extra_metadata: dict[str, Any] | None = None,
     location: str | None = None,
+    sizes: dict[str, int] | None = None,
 ) -> Variant | None:
     """The variant a safetensors/MLX/PyTorch/ONNX folder holds, or None if it holds no weights.
 
     ``identity_fn(format, quantization)`` names it once its format is known (else ``identity``,
-    else ``<provider>:<real path>``); ``location`` overrides the configured location's label."""
+    else ``<provider>:<real path>``); ``location`` overrides the configured location's label;
+    ``sizes``: the files' sizes if the caller's walk already has them."""
     folder = os.fspath(folder)
     facts = detect_folder(folder, names)
     fmt = facts.download_format or fallback_format
@@ -174,7 +174,18 @@ def folder_variant(
         chat_template=facts.chat_template,
         capabilities=facts.capabilities,
         metadata=metadata,
+        file_sizes=sizes_of(sizes, facts.files),
     )
+
+
+def sizes_of(sizes: dict[str, int] | None, names: tuple[str, ...]) -> dict[str, int] | None:
+    """The sizes of ``names`` from ``sizes``; None unless every one is known."""
+    if sizes is None:
+        return None
+    try:
+        return {name: sizes[name] for name in names}
+    except KeyError:
+        return None
 
 
 def has_weights(names: list[str]) -> bool:
@@ -185,4 +196,4 @@ def has_weights(names: list[str]) -> bool:
 
 
 __all__ = ["Capabilities", "default_backend", "folder_variant", "gguf_variants", "has_weights",
-           "is_testing_name", "location_label"]
+           "location_label"]

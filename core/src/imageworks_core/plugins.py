@@ -1,5 +1,10 @@
 """The plugin manager factory: entry points of the group ``imageworks``, chosen by
-``IMAGEWORKS_LOAD_PLUGINS``; a provider that fails to import is reported, the rest load."""
+``IMAGEWORKS_LOAD_PLUGINS``; a provider that fails to import is reported, the rest load.
+
+Precedence is explicit: a provider module may set ``IMAGEWORKS_PRECEDENCE`` (an int, default
+``DEFAULT_PRECEDENCE``); hooks ask providers in ascending precedence, then by name, and the core's
+default plugin last. A single hook implementation can still step ahead or aside with pluggy's
+``@hookimpl(tryfirst=True)`` / ``(trylast=True)``, which win over precedence."""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from . import hookspecs
 
 ENTRY_POINT_GROUP = "imageworks"
 DEFAULT_PLUGIN = "default"
+DEFAULT_PRECEDENCE = 100
+PRECEDENCE_ATTRIBUTE = "IMAGEWORKS_PRECEDENCE"
 HOOK_NAMES = tuple(name for name in dir(hookspecs) if name.startswith("imageworks_"))
 
 
@@ -65,8 +72,9 @@ def _wanted() -> set[str] | None:
 
 
 def build_plugin_manager(extra_plugins: list[tuple[str, object]] | None = None) -> Plugins:
-    """Make a plugin manager: load the chosen entry points, register ``extra_plugins``
-    (name, module) as given (tests and embedding tools), and check every hook against its spec."""
+    """Make a plugin manager: load the chosen entry points in order of precedence, register
+    ``extra_plugins`` (name, module) as given (tests and embedding tools), and check every hook
+    against its spec."""
     from . import default_plugin
 
     manager = pluggy.PluginManager(hookspecs.PROJECT)
@@ -74,26 +82,40 @@ def build_plugin_manager(extra_plugins: list[tuple[str, object]] | None = None) 
     # Built-in behaviour goes through the same hooks, registered first so that it runs last.
     manager.register(default_plugin, name=DEFAULT_PLUGIN)
     infos: list[PluginInfo] = []  # providers only: the default plugin is part of the core
+    loaded: list[tuple[str, object, str | None, str | None]] = []
     wanted = _wanted()
-    for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         if wanted is not None and ep.name not in wanted:
+            continue
+        if any(name == ep.name for name, *_ in loaded):
             continue
         dist = ep.dist.name if ep.dist else None
         version = ep.dist.version if ep.dist else None
-        if manager.has_plugin(ep.name):
-            continue
         try:
-            plugin = ep.load()
-            manager.register(plugin, name=ep.name)
+            loaded.append((ep.name, ep.load(), dist, version))
         except Exception as exc:  # noqa: BLE001 - one broken provider must not stop the rest
             infos.append(PluginInfo(ep.name, dist, version, (), f"{type(exc).__name__}: {exc}"))
+    # pluggy asks the plugin registered last first: register in reverse order of asking.
+    for name, plugin, dist, version in sorted(loaded, key=lambda p: (precedence_of(p[1]), p[0]), reverse=True):
+        try:
+            manager.register(plugin, name=name)
+        except Exception as exc:  # noqa: BLE001 - a provider whose hooks do not match the specs
+            infos.append(PluginInfo(name, dist, version, (), f"{type(exc).__name__}: {exc}"))
             continue
-        infos.append(PluginInfo(ep.name, dist, version, _hooks_of(manager, plugin)))
+        infos.append(PluginInfo(name, dist, version, _hooks_of(manager, plugin)))
+    infos.sort(key=lambda info: info.name)
+    # In-process plugins (tests, embedding tools) come last, so they are asked first.
     for name, plugin in extra_plugins or []:
         manager.register(plugin, name=name)
         infos.append(PluginInfo(name, None, None, _hooks_of(manager, plugin)))
     manager.check_pending()
     return Plugins(manager, infos)
+
+
+def precedence_of(plugin: object) -> int:
+    """A provider's declared precedence (lower is asked first)."""
+    value = getattr(plugin, PRECEDENCE_ATTRIBUTE, DEFAULT_PRECEDENCE)
+    return value if isinstance(value, int) else DEFAULT_PRECEDENCE
 
 
 def _hooks_of(manager: pluggy.PluginManager, plugin: object) -> tuple[str, ...]:

@@ -1,8 +1,9 @@
-"""Deleting files safely (cli.md, reliability.md #8): only inside the configured roots, links
+"""Deleting files safely (docs/commands.md, docs/reliability.md #8): only inside the configured roots, links
 removed and never followed, every path checked before anything is deleted."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
@@ -67,11 +68,16 @@ def safe_delete(path: Path, roots: Iterable[Path]) -> list[str]:
         return deleted
     for folder, dirs, files in os.walk(path, topdown=False, followlinks=False):
         here = Path(folder)
+        before = here.lstat()
         for name in files + [d for d in dirs if (here / d).is_symlink()]:
             target = here / name
             if not inside(target, real):  # a folder swapped for a link mid-walk
                 raise UnsafePathError(f"refusing to delete {target}: it now resolves outside the roots")
             target.unlink(missing_ok=True)
+            # Keep the folder's own time: if this delete is killed after the last file went, the
+            # empty folder must not look "changed just now" to the next cleanup's --older-than.
+            with contextlib.suppress(OSError):
+                os.utime(here, ns=(before.st_atime_ns, before.st_mtime_ns), follow_symlinks=False)
             deleted.append(str(target))
         for name in dirs:
             sub = here / name

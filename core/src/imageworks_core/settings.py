@@ -1,9 +1,8 @@
-"""Settings (cli.md §Settings): defaults < user file < project file < environment < options,
+"""Settings (docs/commands.md §Settings): defaults < user file < project file < environment < options,
 with the source of every value kept for ``config show``."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -11,23 +10,15 @@ from typing import Any
 from .errors import BadInputError
 
 PROJECT_FILE = "imageworks.toml"
+# The label of ``<model_root>/weights``, where downloads and scans go when nothing says otherwise
+# (the name earlier ImageWorks registries use).
+DEFAULT_LOCATION = "linux_wsl"
 
 
 # The core's own settings: key -> (kind, default). Provider settings are declared by providers.
 SCHEMA: dict[str, tuple[str, Any]] = {
     "model_root": ("path", "~/ai-models"),
     "locations": ("table", {}),
-    # At most this many at once on one file. aria2c is capped at 16; the built-in downloader
-    # is not, and against a server that limits each connection (as CDNs do) 32 fetched a
-    # 1 GiB file 1.6x faster than 16 (bench/download.py).
-    "connections": ("int", 32),
-    "concurrent_downloads": ("int", 4),
-    "retries": ("int", 5),
-    "timeout_s": ("float", 60.0),
-    "use_aria2": ("choice:auto,always,never", "auto"),
-    "preferred_formats": ("list", ["awq", "gptq", "safetensors", "gguf"]),
-    "preferred_quants": ("list", ["q4_k_m"]),
-    "include_optional": ("bool", False),
     "log_dir": ("path", None),
     "backups_keep": ("int", 20),
     "lock_timeout_s": ("float", 30.0),
@@ -99,6 +90,8 @@ class Settings:
     the roots they own are resolved on first use, so that commands that need none of them (``list``,
     ``stats``) never load a provider."""
 
+    default_location = DEFAULT_LOCATION  # the label of <model_root>/weights
+
     def __init__(self, values: dict[str, Any], sources: dict[str, str], registry_dir: Path,
                  raw: list[tuple[str, dict[str, Any]]] | None = None, overrides: dict[str, Any] | None = None):
         self._core_values = values
@@ -142,7 +135,7 @@ class Settings:
     # -- places
     def location_dir(self, label_or_path: str | None) -> tuple[str, Path]:
         """A location label or a directory -> (label, directory). Unknown labels are an error."""
-        label = label_or_path or "linux_wsl"
+        label = label_or_path or DEFAULT_LOCATION
         locations = self.values["locations"]
         if label in locations:
             return label, Path(locations[label])
@@ -154,12 +147,12 @@ class Settings:
     def default_location_for(self, download_format: str | None) -> str:
         """The label a download of ``download_format`` goes to when none is given: a location a
         provider declares as that format's home (LM Studio's folder for GGUF) if its directory
-        exists, else ``linux_wsl``."""
+        exists, else the default location (``<model_root>/weights``)."""
         self._resolve()
         for label, formats in self.location_formats.items():
             if download_format in formats and Path(self.values["locations"][label]).is_dir():
                 return label
-        return "linux_wsl"
+        return DEFAULT_LOCATION
 
     def backend_at(self, path: str | os.PathLike) -> str | None:
         """The backend a provider declared for the location holding ``path`` (LM Studio's folder
@@ -279,7 +272,7 @@ def _derive(values: dict[str, Any], sources: dict[str, str], registry_dir: Path)
     values["model_root"] = expand(values["model_root"])
     if values["log_dir"] is None:
         # A project's configs/ keeps its logs beside it; any other registry directory (the user
-        # data directory, a shared folder) holds the registry and nothing else (registry.md §1).
+        # data directory, a shared folder) holds the registry and nothing else (docs/registry.md §1).
         if registry_dir.name == "configs":
             values["log_dir"] = str(registry_dir.parent / "logs")
             sources["log_dir"] = "default (beside the configs/ registry directory)"
@@ -299,7 +292,7 @@ def _derive(values: dict[str, Any], sources: dict[str, str], registry_dir: Path)
         values["cache_dir"] = expand(values["cache_dir"])
     cachedir.configure(values["cache_dir"])
     locations = {label: expand(path) for label, path in values["locations"].items()}
-    locations.setdefault("linux_wsl", str(Path(values["model_root"]) / "weights"))
+    locations.setdefault(DEFAULT_LOCATION, str(Path(values["model_root"]) / "weights"))
     values["locations"] = locations
 
 
@@ -332,6 +325,3 @@ def set_project_value(registry_dir: Path, key: str, raw_value: str) -> Path:
     atomic_write(path, tomli_w.dumps(table).encode("utf-8"))
     return path
 
-
-def settings_as_json(settings: Settings) -> str:
-    return json.dumps({k: {"value": v, "source": settings.sources[k]} for k, v in settings.values.items()}, indent=2)

@@ -1,4 +1,4 @@
-"""``dupes`` and ``dedupe`` (cli.md "Across stores"): identical files held by several entries or
+"""``dupes`` and ``dedupe`` (docs/commands.md "Across stores"): identical files held by several entries or
 stores, and replacing the extra copies by hard links.
 
 A file's content identity is its sha256. It is known for free from what the registry already

@@ -1,4 +1,4 @@
-"""``outdated``, ``update``, ``lock`` and ``sync`` (cli.md "Across stores"): the core selects
+"""``outdated``, ``update``, ``lock`` and ``sync`` (docs/commands.md "Across stores"): the core selects
 entries and routes each to its own provider (``imageworks_check_updates``, ``imageworks_download``);
 the lock file is the core's."""
 
@@ -9,7 +9,7 @@ from typing import Iterable
 
 from .entry import Entry
 from .errors import NotFoundError
-from .hook_types import UpdateCheck
+from .hook_types import LockSource, UpdateCheck
 from .session import Session
 
 
@@ -80,10 +80,11 @@ def lock_document(session: Session, entries: list[Entry]) -> tuple[dict, list[st
 
     models, warnings = [], []
     cache = HashCache(cache_path(session.registry.directory, CACHE_NAME))
+    ctx = session.context()
     for entry in sorted(entries, key=lambda e: e.name):
-        source = entry.source or {}
-        if not source.get("repo_id") or not source.get("commit") or not entry.download_path:
-            warnings.append(f"{entry.name}: no hub source and commit recorded; it cannot be fetched again (left out)")
+        locked = _lock_source(session, entry, ctx)
+        if locked is None or not entry.download_path:
+            warnings.append(f"{entry.name}: its provider records no source and commit to fetch it again (left out)")
             continue
         recorded = {a.path: a for a in entry.artifacts.files}
         paths = {rel: os.path.join(entry.download_path, rel) for rel in entry.download_files}
@@ -100,13 +101,26 @@ def lock_document(session: Session, entries: list[Entry]) -> tuple[dict, list[st
             files.append({"path": rel, "size": size, "sha256": sha})
         else:
             models.append({
-                "name": entry.name, "source": f"hf:{source['repo_id']}", "revision": source.get("revision") or "main",
-                "commit": source["commit"], "format": entry.download_format or "", "quantization": entry.quantization or "",
+                "name": entry.name, "source": f"{entry.source_provider}:{locked.source}", "revision": locked.revision,
+                "commit": locked.commit, "format": entry.download_format or "", "quantization": entry.quantization or "",
                 "backend": entry.backend or "", "location": entry.download_location or "", "roles": sorted(entry.roles),
                 "files": files,
             })
     cache.save()
     return {"version": LOCK_VERSION, "model": models}, warnings
+
+
+def _lock_source(session: Session, entry: Entry, ctx=None) -> LockSource | None:
+    """Where the entry's own provider says its exact bytes can be fetched again, or None."""
+    if not entry.source_provider:
+        return None
+    return session.plugins.for_entry("imageworks_lock_source", entry)(entry=entry, ctx=ctx or session.context())
+
+
+def _split_source(source: str) -> tuple[str, str]:
+    """A lock file's ``<provider>:<source>`` -> (provider, the provider's own source)."""
+    provider, _, rest = source.partition(":")
+    return provider, rest
 
 
 def read_lock(path) -> list[dict]:
@@ -128,26 +142,36 @@ def read_lock(path) -> list[dict]:
         for key in ("name", "source", "commit", "files"):
             if key not in model:
                 raise BadInputError(f"{path}: $.model[{i}].{key} is missing")
-        if not str(model["source"]).startswith("hf:"):
-            raise BadInputError(f"{path}: $.model[{i}].source {model['source']!r} is not hf:owner/repo")
+        provider, rest = _split_source(str(model["source"]))
+        if not provider or not rest:
+            raise BadInputError(f"{path}: $.model[{i}].source {model['source']!r} is not PROVIDER:SOURCE")
     return models
 
 
 # ------------------------------------------------------------------------------------------ sync
-def _satisfied(session: Session, model: dict) -> Entry | None:
+def _installed_sources(session: Session) -> list[tuple[Entry, LockSource]]:
+    """Every installed entry whose provider says where its bytes come from (asked once a sync)."""
+    ctx = session.context()
+    found = []
+    for entry in session.registry.load().entries:
+        locked = _lock_source(session, entry, ctx) if entry.download_path else None
+        if locked is not None:
+            found.append((entry, locked))
+    return found
+
+
+def _satisfied(session: Session, model: dict, installed: list[tuple[Entry, LockSource]]) -> Entry | None:
     """A registered copy at the locked commit whose files hash as locked (cache-checked)."""
     import os
 
     from .cachedir import cache_path
     from .hashing import CACHE_NAME, HashCache, hash_files
 
-    view = session.registry.load()
-    repo = model["source"].removeprefix("hf:")
-    candidates = [e for e in view.entries if e.name == model["name"] or (
-        (e.source or {}).get("repo_id") == repo and (e.source or {}).get("commit") == model["commit"])]
+    provider, source = _split_source(model["source"])
     cache = HashCache(cache_path(session.registry.directory, CACHE_NAME))
-    for entry in candidates:
-        if not entry.download_path or (entry.source or {}).get("commit") != model["commit"]:
+    for entry, locked in installed:
+        if entry.source_provider != provider or locked.commit != model["commit"] or (
+                entry.name != model["name"] and locked.source != source):
             continue
         paths = {f["path"]: os.path.join(entry.download_path, f["path"]) for f in model["files"]}
         digests = hash_files(list(paths.values()), cache)
@@ -172,15 +196,26 @@ def sync(session: Session, models: list[dict], *, location: str | None, dry_run:
     from .registry.store import utc_now
 
     report = []
+    installed = _installed_sources(session)
     for model in models:
-        kept = _satisfied(session, model)
+        kept = _satisfied(session, model, installed)
         if kept is not None:
             report.append({"name": model["name"], "action": "kept", "bytes_fetched": 0, "entry": kept.name})
             continue
-        repo = model["source"].removeprefix("hf:")
+        provider, source = _split_source(model["source"])
+        if provider not in session.plugins.providers:
+            report.append({"name": model["name"], "action": "failed", "bytes_fetched": 0,
+                           "problem": f"provider {provider} is not installed"})
+            continue
+        ask = session.plugins.only("imageworks_locked_download", [provider])
+        pinned = ask(source=source, commit=model["commit"])
+        if pinned is None:
+            report.append({"name": model["name"], "action": "failed", "bytes_fetched": 0,
+                           "problem": f"provider {provider} cannot fetch {source} by commit"})
+            continue
         weights = tuple(f["path"] for f in model["files"] if f["path"].lower().endswith(
             (".gguf", ".safetensors", ".bin", ".onnx", ".pt", ".pth")))
-        request = DownloadRequest(source=f"{repo}@{model['commit']}", formats=(model.get("format"),) if model.get("format") else (),
+        request = DownloadRequest(source=pinned, formats=(model.get("format"),) if model.get("format") else (),
                                   quant=model.get("quantization") or None, location=location, weights=weights,
                                   include_optional=True, non_interactive=True, dry_run=dry_run)
         if dry_run:
@@ -188,7 +223,7 @@ def sync(session: Session, models: list[dict], *, location: str | None, dry_run:
             continue
         ctx = session.context()
         try:
-            result = session.plugins.hook.imageworks_download(request=request, ctx=ctx)
+            result = session.plugins.only("imageworks_download", [provider])(request=request, ctx=ctx)
         except ImageworksError as exc:
             report.append({"name": model["name"], "action": "failed", "bytes_fetched": 0, "problem": exc.message})
             continue
@@ -215,5 +250,6 @@ def sync(session: Session, models: list[dict], *, location: str | None, dry_run:
             entry = variant_entry(variant, model["name"], existing, utc_now())
             tx.put(attrs.evolve(entry, roles=tuple(model.get("roles", ()))))
         report.append({"name": model["name"], "action": "fetched", "bytes_fetched": result.bytes_transferred})
+        installed = _installed_sources(session)  # a later locked model may be this copy
     session.log.event("sync", models=[r["name"] for r in report], failed=[r["name"] for r in report if r["action"] == "failed"])
     return report

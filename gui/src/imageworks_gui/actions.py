@@ -35,11 +35,9 @@ def run(argv: list[str]) -> CommandResult:
     from click.testing import CliRunner
 
     program, *args = argv
-    if program == "imageworks-loader":
-        from imageworks_core.cli.loader_program import cli
-    else:
-        from imageworks_core.cli.download_program import cli
-    result = CliRunner().invoke(cli, args, prog_name=program, catch_exceptions=True)
+    from imageworks_core.kit import program as program_named
+
+    result = CliRunner().invoke(program_named(program), args, prog_name=program, catch_exceptions=True)
     stderr = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         stderr += f"\nerror: {type(result.exception).__name__}: {result.exception}"

@@ -1,4 +1,4 @@
-"""File listings of real Hugging Face repos, as the hub lists them (providers.md hf: the repo as
+"""File listings of real Hugging Face repos, as the hub lists them (docs/providers.md hf: the repo as
 published, minus other formats' weights). Contents are small stand-ins; names are the real ones."""
 
 from __future__ import annotations

@@ -69,3 +69,29 @@ def test_discover_all_runs_every_provider(sandbox, cli, hub):
     assert providers == {"ollama", "hf"}
     dry = cli("discover-all", "--skip-ollama", "--dry-run", program="imageworks-loader")
     assert dry.exit_code == 0
+
+
+def test_cache_ingest_knows_links_and_sizes_from_its_listing(sandbox, cli, monkeypatch):
+    """The listing tells which folders are no links (identities need no lstat per folder), a
+    linked repo folder still gets its real path, and the sizes the listing read reach the entry
+    without another stat."""
+    import imageworks_core.registry.register as register
+
+    cache = sandbox.root / "cache"
+    plain = make_cache_repo(cache, "o/plain", "a" * 40, lambda d: write_hf_folder(d))
+    elsewhere = make_cache_repo(sandbox.root / "disk2", "o/linked", "b" * 40, lambda d: write_hf_folder(d))
+    (cache / "models--o--linked").symlink_to(elsewhere.parents[1])
+
+    def no_stat(*_args):
+        raise AssertionError("the registry stat the files again")
+
+    monkeypatch.setattr(register, "stat_sizes", no_stat)
+    result = cli("ingest-local-hf", "--root", str(cache), program="imageworks-loader")
+    assert result.exit_code == 0, result.stderr
+    rows = {r["source"]["repo_id"]: r for r in cli("list", "--json").json()}
+    assert rows["o/plain"]["metadata"]["identity"].endswith("@" + os.path.realpath(plain))
+    assert rows["o/linked"]["metadata"]["identity"].endswith("@" + os.path.realpath(elsewhere))
+    assert str(sandbox.root / "disk2") in rows["o/linked"]["metadata"]["identity"]
+    for repo, snapshot in (("o/plain", plain), ("o/linked", elsewhere)):
+        held = rows[repo]["download_files"]
+        assert rows[repo]["download_size_bytes"] == sum((snapshot / name).stat().st_size for name in held)

@@ -1,4 +1,4 @@
-"""File selection on real repo layouts (providers.md hf): the repo as published, minus the
+"""File selection on real repo layouts (docs/providers.md hf): the repo as published, minus the
 weights of other formats and quants."""
 
 import os

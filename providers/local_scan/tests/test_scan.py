@@ -12,23 +12,6 @@ def weights(sandbox):
     return sandbox.root / "models" / "weights"
 
 
-@pytest.fixture(params=["serial", "forked"])
-def forking(request, monkeypatch):
-    """Scan in one process, or with the sub-trees shared with a forked child (which a scan does
-    on its own from SHARE_AT sub-trees up): the same entries, the same warnings."""
-    from imageworks_local_scan import plugin
-
-    forks = []
-    if request.param == "forked":
-        real_fork = os.fork
-        monkeypatch.setattr(plugin, "SHARE_AT", 2)
-        monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
-    else:
-        monkeypatch.setattr(plugin, "SHARE_AT", 10**9)  # never shared: all walked here
-    yield request.param
-    assert bool(forks) == (request.param == "forked")
-
-
 @pytest.mark.parametrize("file_type, quant", [
     (0, "f32"), (1, "f16"), (2, "q4_0"), (7, "q8_0"), (15, "q4_k_m"), (17, "q5_k_m"), (18, "q6_k"),
     (30, "iq4_xs"), (19, "iq2_xxs"), (32, "bf16"), (38, "mxfp4_moe"),
@@ -114,7 +97,7 @@ def test_label_disagreement_is_flagged(weights, cli):
     assert row["metadata"]["quant_label"] == "q8_0" and "q8_0" in row["metadata"]["quant_mismatch"]
 
 
-def test_bad_files_are_reported_and_skipped(weights, cli, sandbox, forking):
+def test_bad_files_are_reported_and_skipped(weights, cli, sandbox):
     good = write_gguf(weights / "good" / "Good-Q4_K_M.gguf")
     truncated = weights / "bad" / "Bad-Q4_K_M.gguf"
     truncated.parent.mkdir(parents=True)
@@ -200,8 +183,7 @@ def test_file_type_table_matches_the_gguf_package():
     assert FILE_TYPES == expected
 
 
-def test_rescans_reuse_unchanged_folders(weights, cli, sandbox, monkeypatch, forking):
-    """Forked, the first scan's folders are read by two processes: the cache still gets all."""
+def test_rescans_reuse_unchanged_folders(weights, cli, sandbox, monkeypatch):
     import imageworks_core.model_files as model_files
     from imageworks_core.cachedir import cache_path
 
@@ -224,8 +206,7 @@ def test_rescans_reuse_unchanged_folders(weights, cli, sandbox, monkeypatch, for
     assert calls == ["B-Q8_0.gguf"]
     calls.clear()
     cli("scan", "--base", str(weights), "--include-testing")  # other options: detect afresh
-    if forking == "serial":  # forked, a child reads some, where this patch does not see them
-        assert sorted(calls) == ["A-Q4_K_M.gguf", "B-Q8_0.gguf", "C-Q4_K_M.gguf"]
+    assert sorted(calls) == ["A-Q4_K_M.gguf", "B-Q8_0.gguf", "C-Q4_K_M.gguf"]
     cache_path(sandbox.registry_dir, "scan").write_bytes(b"garbage")
     assert cli("scan", "--base", str(weights)).exit_code == 0
 
@@ -259,7 +240,7 @@ def test_header_reader_skips_a_large_vocabulary(tmp_path):
         read_gguf_info(truncated)
 
 
-def test_loose_ggufs_do_not_hide_the_folders_beside_them(sandbox, cli, forking):
+def test_loose_ggufs_do_not_hide_the_folders_beside_them(sandbox, cli):
     """A real ~/models: loose GGUF files at the top and in an owner folder, next to model
     folders and GGUF repo folders; a model folder still owns its onnx/ and original/."""
     models = sandbox.home / "models"
@@ -317,7 +298,7 @@ def test_keys_after_a_large_vocabulary_are_read_as_the_gguf_package_reads_them(t
     reader's buffers; every key after it must still come out right."""
     import gguf
 
-    from imageworks_core import read_gguf_info
+    from imageworks_core.kit import read_gguf_info
     from imageworks_testing.fixtures import write_gguf
 
     vocabulary = [("▁tok" * (i % 37)) + f"é{i}" + ("x" * (i % 300)) for i in range(120_000)]
@@ -332,7 +313,7 @@ def test_keys_after_a_large_vocabulary_are_read_as_the_gguf_package_reads_them(t
     assert info.quant == "q4_k_m" and "tokenizer.ggml.tokens" not in info.values
 
 
-def test_identities_are_real_paths_through_links(sandbox, forking):
+def test_identities_are_real_paths_through_links(sandbox):
     """A variant's identity is its file's (or folder's) real path, whatever way the walk came to
     it: a base named through a link, a GGUF that is a link to elsewhere, folders the walk knows
     are not links without asking the disk."""
@@ -367,7 +348,7 @@ def test_fields_across_the_first_buffer_are_read_as_the_gguf_package_reads_them(
     can straddle: each value still equals what the gguf package reads."""
     import gguf
 
-    from imageworks_core import read_gguf_info
+    from imageworks_core.kit import read_gguf_info
     from imageworks_core.detect.gguf_header import _Reader
     from imageworks_testing.fixtures import write_gguf
 
@@ -383,3 +364,25 @@ def test_fields_across_the_first_buffer_are_read_as_the_gguf_package_reads_them(
             assert info.values[key] == field.contents(), key
     assert info.values["general.basename"] == "Edge" and info.values["general.note11"] == "é" * 11
     assert info.context_length == 4096 and info.quant == "q4_k_m"
+
+
+def test_the_walks_sizes_reach_the_registry_without_another_stat(weights, cli, monkeypatch):
+    """The sizes the walk read travel in the variant: registering stats no file again, and the
+    entry's size and checksum are what a stat gives."""
+    import imageworks_core.registry.register as register
+    from imageworks_core.fileset import directory_checksum
+
+    gguf = write_gguf(weights / "a" / "A-Q4_K_M.gguf")
+    folder = weights / "b" / "Model"
+    write_hf_folder(folder)
+
+    def no_stat(*_args):
+        raise AssertionError("the registry stat the files again")
+
+    monkeypatch.setattr(register, "stat_sizes", no_stat)
+    assert cli("scan", "--base", str(weights)).exit_code == 0
+    rows = {r["download_path"]: r for r in cli("list", "--json").json()}
+    assert rows[str(gguf.parent)]["download_size_bytes"] == gguf.stat().st_size
+    held = {name: (folder / name).stat().st_size for name in rows[str(folder)]["download_files"]}
+    assert rows[str(folder)]["download_size_bytes"] == sum(held.values())
+    assert rows[str(folder)]["download_directory_checksum"] == directory_checksum(held)

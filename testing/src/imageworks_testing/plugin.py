@@ -1,6 +1,7 @@
 """The pytest plugin (entry point ``pytest11``) for the core's, the providers' and third-party
-providers' tests: an isolated home, registry, cache and log dir (``sandbox``), and helpers to run
-the CLI in-process (``cli``) or as a process (``run_process``)."""
+providers' tests: an isolated home, registry, cache and log dir (``sandbox``), helpers to run
+the CLI in-process (``cli``) or as a process (``run_process``), and the loopback fake hub
+(``hub``, the one fixture every suite shares)."""
 
 from __future__ import annotations
 
@@ -87,11 +88,9 @@ class Result:
 
 
 def _program(name: str):
-    if name == "imageworks-download":
-        from imageworks_core.cli.download_program import cli
-    else:
-        from imageworks_core.cli.loader_program import cli
-    return cli
+    from imageworks_core.kit import program
+
+    return program(name)
 
 
 def run_cli(*args: str, program: str = "imageworks-download", input: str | None = None) -> Result:
@@ -107,7 +106,7 @@ def run_cli(*args: str, program: str = "imageworks-download", input: str | None 
 def run_process(*args: str, program: str = "imageworks-download", env: dict[str, str] | None = None,
                 timeout: float = 120, input: str | None = None) -> Result:
     """Run a command as a separate process, as a person would."""
-    code = f"import sys; from imageworks_core.cli.{program.split('-')[1]}_program import main; sys.argv[0] = {program!r}; main()"
+    code = f"from imageworks_core.kit import run_main; run_main({program!r})"
     proc = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout,
         env={**os.environ, **(env or {})}, input=input if input is not None else "",
@@ -118,3 +117,46 @@ def run_process(*args: str, program: str = "imageworks-download", env: dict[str,
 @pytest.fixture
 def cli():
     return run_cli
+
+
+# The token the fake hub's gated and private repos accept: a canary that must never show up in
+# output, logs or files.
+HUB_TOKEN = "hf_CANARY_5f3a9c1e7d2b4a60"
+
+
+def _serve_hub(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, *, tls: bool):
+    from huggingface_hub import constants
+
+    from .fakehub import FakeHub
+
+    server = FakeHub(token=HUB_TOKEN, tls=tls).start()
+    cache = str(sandbox.root / "hf_home" / "hub")
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    monkeypatch.setattr(constants, "ENDPOINT", server.url)
+    monkeypatch.setenv("HF_HUB_CACHE", cache)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", cache)
+    monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
+    if tls:
+        for name, value in server.ca_environ().items():
+            monkeypatch.setenv(name, value)
+    return server
+
+
+@pytest.fixture
+def hub(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch):
+    """The loopback fake hub (``fakehub.FakeHub``), started for the test and stopped after it,
+    with ``HF_ENDPOINT`` and huggingface_hub pointed at it and the hub cache inside the sandbox.
+    Gated and private repos need ``HUB_TOKEN``."""
+    server = _serve_hub(sandbox, monkeypatch, tls=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def tls_hub(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch):
+    """The same hub over HTTPS (``FakeHub(tls=True)``), trusted the way a company CA is set up:
+    through the environment only (REQUESTS_CA_BUNDLE, SSL_CERT_FILE and CURL_CA_BUNDLE all name
+    its throwaway CA)."""
+    server = _serve_hub(sandbox, monkeypatch, tls=True)
+    yield server
+    server.stop()

@@ -1,1 +1,1 @@
-"""The two programs, ``imageworks-download`` and ``imageworks-loader`` (cli.md)."""
+"""The two programs, ``imageworks-download`` and ``imageworks-loader`` (docs/commands.md)."""

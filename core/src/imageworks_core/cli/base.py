@@ -50,12 +50,15 @@ class ProgramGroup(click.Group):
         try:
             return super().resolve_command(ctx, args)
         except click.UsageError as exc:
-            from .catalogue import COMMANDS
+            import json
+            from importlib.resources import files
 
             from ..plugins import get_plugins
 
+            # Data, not code: which distribution brings which built-in provider command.
+            catalogue = json.loads(files(__package__).joinpath("catalogue.json").read_text("utf-8"))
             name = click.utils.make_str(args[0]) if args else ""
-            dist = COMMANDS.get(self.program, {}).get(name)
+            dist = catalogue.get(self.program, {}).get(name)
             if dist is None:
                 raise
             broken = [info for info in get_plugins().failed if info.distribution == dist]
@@ -180,7 +183,7 @@ def session_from(ctx: click.Context, command: str, overrides: dict[str, Any] | N
 
     root = ctx.find_root()
     session = Session.open(root.params.get("registry_dir"), command=command, overrides=overrides)
-    # Every command leaves a record (cli.md): what ran, on which registry; debug adds the settings.
+    # Every command leaves a record (docs/commands.md): what ran, on which registry; debug adds the settings.
     session.log.event("command", argv=[command, *ctx.args] if not sys.argv[1:] else sys.argv[1:],
                       registry_dir=str(session.registry_dir))
     session.log.debug("settings", sources={k: v for k, v in session.settings.core_sources.items() if v != "default"})

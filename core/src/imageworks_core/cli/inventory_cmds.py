@@ -22,9 +22,17 @@ from .base import dry_run_option, emit_json, json_option, print_table, session_f
 def list_command(ctx, details, as_json, backend, download_format, quant, location, role,
                  show_deprecated, include_logical, include_testing):
     """List registered model variants."""
-    import gc
+    from ..gc_policy import paused
 
-    gc.disable()  # a short-lived process building rows without cycles: the cyclic GC only costs time
+    # Rows without cycles: the cyclic GC would only cost time (paused, not disabled for good:
+    # the GUI runs this command in its own long-lived process).
+    with paused():
+        _list(ctx, details, as_json, backend, download_format, quant, location, role, show_deprecated,
+              include_logical, include_testing)
+
+
+def _list(ctx, details, as_json, backend, download_format, quant, location, role, show_deprecated,
+          include_logical, include_testing) -> None:
     from ..inventory import ListFilter, as_json as rows_json, is_installed, select
     from ..units import human_bytes
 
@@ -39,7 +47,8 @@ def list_command(ctx, details, as_json, backend, download_format, quant, locatio
     entries = [view.get(name) for name in names]
     if not entries:
         click.echo("No entries match." if len(view) else
-                   f"The registry at {session.registry_dir} is empty: try `scan`, `import-ollama` or `download`.")
+                   f"The registry at {session.registry_dir} is empty: try `discover-all`, "
+                   "or a provider's import or download command.")
         return
     columns = ["name", "format", "quant", "backend", "location", "size", "installed", "layer"]
     if details:

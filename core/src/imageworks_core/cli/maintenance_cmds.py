@@ -106,14 +106,19 @@ def remove_command(ctx, name, delete_files, purge, force, include_curated, dry_r
 
 
 def _delete_and_report(session, title: str, names: list[str], *, dry_run: bool, no_backup: bool, event: str,
-                       curated: list[str] = ()) -> None:
-    """The shared end of the prune/purge/reset commands: the table, the deletion (with its
-    backup) or the dry run, and where the backups went."""
+                       curated: list[str] = (), kept: list[str] = (), why: dict[str, str] | None = None) -> None:
+    """The shared end of the prune/purge/reset commands: the table (with the entries ``kept``
+    and ``why`` each goes, when given), the deletion (with its backup) or the dry run, and
+    where the backups went."""
     from ..maintenance import delete_discovered
 
     shown = sorted(set(names) | set(curated))
     if shown:
-        print_table(title, ["name", "action"], [[n, "would delete" if dry_run else "deleted"] for n in shown])
+        action = "would delete" if dry_run else "deleted"
+        rows = [[n, "keep"] for n in kept] + [[n, action] for n in shown]
+        if why is not None:
+            rows = [row + [why.get(row[0], "")] for row in rows]
+        print_table(title, ["name", "action"] + (["why"] if why is not None else []), rows)
     click.echo(f"{len(shown)} entr{'y' if len(shown) == 1 else 'ies'} {'would be ' if dry_run else ''}deleted"
                + (" (dry run: nothing written)" if dry_run else ""))
     _backups(delete_discovered(session, names, curated=curated, dry_run=dry_run, backup=not no_backup, event=event))
@@ -126,34 +131,25 @@ def _delete_and_report(session, title: str, names: list[str], *, dry_run: bool, 
 @click.pass_context
 def prune_duplicates_command(ctx, dry_run, backend, no_backup):
     """Entries with the same content (same files or digests): keep the best-described one."""
-    from ..maintenance import delete_discovered, duplicate_groups
+    from ..maintenance import duplicate_groups
 
     session = session_from(ctx, "prune-duplicates")
     groups = duplicate_groups(session, backend)
-    rows = []
-    for keep, drop in groups:
-        rows.append([keep.name, "keep", ""])
-        rows += [[e.name, "would delete" if dry_run else "delete", f"duplicate of {keep.name}"] for e in drop]
-    if rows:
-        print_table("prune-duplicates", ["name", "action", "why"], rows)
-    names = [e.name for _, drop in groups for e in drop]
-    backups = delete_discovered(session, names, dry_run=dry_run, backup=not no_backup, event="prune_duplicates")
-    click.echo(f"{len(names)} duplicate(s) {'would be ' if dry_run else ''}deleted")
-    _backups(backups)
+    why = {e.name: f"duplicate of {keep.name}" for keep, drop in groups for e in drop}
+    _delete_and_report(session, "prune-duplicates", list(why), dry_run=dry_run, no_backup=no_backup,
+                       event="prune_duplicates", kept=[keep.name for keep, _ in groups], why=why)
 
 
 @click.command("prune-deprecated")
-@click.option("--placeholders-only", is_flag=True, help="Only model-ollama-gguf* placeholders.")
+@click.option("--placeholders-only", is_flag=True, help="Only entries their provider calls placeholders.")
 @dry_run_option
 @no_backup_option
 @click.pass_context
 def prune_deprecated_command(ctx, placeholders_only, dry_run, no_backup):
     """Delete deprecated entries from the discovered layer."""
-    from ..maintenance import PLACEHOLDER_PREFIX
-
     session = session_from(ctx, "prune-deprecated")
-    names = [e.name for e in session.registry.read("discovered").entries
-             if e.deprecated and (not placeholders_only or e.name.startswith(PLACEHOLDER_PREFIX))]
+    names = [e.name for e in session.registry.read("discovered").entries if e.deprecated and (
+        not placeholders_only or session.plugins.for_entry("imageworks_is_placeholder", e)(entry=e))]
     _delete_and_report(session, "prune-deprecated", names, dry_run=dry_run, no_backup=no_backup,
                        event="prune_deprecated")
 
@@ -192,7 +188,8 @@ def reset_discovered_command(ctx, backend, dry_run, no_backup):
 
 
 @click.command("purge-imported")
-@click.option("--providers", default="all", show_default=True, help="all, or a comma list of hf,ollama,lmstudio,local_scan.")
+@click.option("--providers", default="all", show_default=True,
+              help="all, or a comma list of provider names (see `plugins`).")
 @click.option("--apply", is_flag=True, help="Write (default: show what would go).")
 @no_backup_option
 @click.pass_context
@@ -306,8 +303,8 @@ def dedupe_command(ctx, apply, as_json):
 
 @click.command("link")
 @click.argument("name")
-@click.option("--to", "target", required=True, help="ollama, lmstudio (any provider that links in), or a directory.")
-@click.option("--as", "model_name", default=None, help="Name in the target tool (Ollama: MODEL[:TAG]).")
+@click.option("--to", "target", required=True, help="A provider that links models in (see `plugins`), or a directory.")
+@click.option("--as", "model_name", default=None, help="The model's name in the target tool (its own syntax).")
 @click.option("--symlink", is_flag=True, help="A symbolic link instead of a hard link.")
 @click.option("--copy", is_flag=True, help="Copy (verified) when hard links cannot work (another filesystem).")
 @dry_run_option

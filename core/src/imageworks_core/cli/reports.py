@@ -24,6 +24,16 @@ def print_report(report, title: str, *, details: bool = False, as_json: bool = F
     """The summary and the changes, at a cost small next to the work that found them: added and
     updated rows (all rows with ``--details``) as a table at a terminal, compact tab-separated
     lines when piped or long, one JSON document with ``--json``."""
+    from ..gc_policy import few_full_collections
+
+    # The run left its variants and entries in the collector's middle generation; with the
+    # default thresholds back, the rows made here would have it walk them all again (measured:
+    # 55 ms of a 10,000-model scan's report).
+    with few_full_collections():
+        _print_report(report, title, details=details, as_json=as_json)
+
+
+def _print_report(report, title: str, *, details: bool, as_json: bool) -> None:
     from ..units import human_bytes
 
     changes = report.changes if details or as_json else [c for c in report.changes if c.action in ("added", "updated")]

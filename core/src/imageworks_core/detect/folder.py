@@ -140,6 +140,9 @@ def _quant_config(config: dict[str, Any], folder: str | Path, names: set[str]) -
     return "safetensors", method or None, details
 
 
+NO_TEMPLATE = ChatTemplate("none")  # frozen: one object shared by every folder without a template
+
+
 def chat_template_of(folder: str | Path, names: set[str]) -> tuple[ChatTemplate, str]:
     """Where the folder's chat template lives, and its text (read once: a tokenizer_config.json
     can be megabytes)."""
@@ -157,12 +160,16 @@ def chat_template_of(folder: str | Path, names: set[str]) -> tuple[ChatTemplate,
         if template:
             text = template if isinstance(template, str) else json.dumps(template, sort_keys=True)
             return ChatTemplate("embedded", "tokenizer_config.json", hashlib.sha256(text.encode()).hexdigest()), text
-    return ChatTemplate("none"), ""
+    return NO_TEMPLATE, ""
+
+
+# Frozen, so shared: most GGUF files of a scan get one of these.
+_TEXT_ONLY = {vision: Capabilities(text=True, vision=vision) for vision in (False, True)}
 
 
 def capabilities_from(config: dict[str, Any], template: str, *, projector: bool = False) -> Capabilities:
     if not config and not template:  # a GGUF without a chat template: nothing to look through
-        return Capabilities(text=True, vision=projector, audio=False, embedding=False, tools=False, thinking=False)
+        return _TEXT_ONLY[bool(projector)]
     archs = " ".join(str(a) for a in config.get("architectures") or []).lower()
     model_type = str(config.get("model_type", "")).lower()
     vision = projector or "vision_config" in config or any(t in archs for t in ("vl", "vision", "llava", "imagetext")) \

@@ -1,4 +1,4 @@
-"""The merge rule (registry.md §2): discovered first, curated laid over it, field by field."""
+"""The merge rule (docs/registry.md §2): discovered first, curated laid over it, field by field."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ class MergedView:
 
     def full_row(self, name: str) -> dict[str, Any]:
         """The row with every field present, in the contract's order (for JSON output);
-        ``display_name`` defaults to the name (registry.md §3)."""
+        ``display_name`` defaults to the name (docs/registry.md §3)."""
         row = {**_DEFAULTS, **self.rows[name]}
         if row["display_name"] is None:
             row["display_name"] = name

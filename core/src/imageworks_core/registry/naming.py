@@ -1,4 +1,4 @@
-"""Identity and names (registry.md §4). Pure functions: every provider names entries through here."""
+"""Identity and names (docs/registry.md §4). Pure functions: every provider names entries through here."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ _QUANT = (
     r"|int\d+|\d+bit|\d+bpw|\d+(?:\.\d+)?bpw|w\d+a\d+(?:_?[a-z0-9]+)?"
 )
 _TOKEN = re.compile(rf"(?:^|[-._ ])(?:{'|'.join(FORMAT_WORDS)}|{_QUANT})(?=$|[-._ ])")
-_QUANT_ONLY = re.compile(rf"(?:{_QUANT})\Z")
 _HEX40 = re.compile(r"[0-9a-f]{40}\Z")
 
 
@@ -43,10 +42,6 @@ def strip_format_tokens(text: str) -> str:
     return text
 
 
-def is_quant_label(text: str) -> bool:
-    return bool(_QUANT_ONLY.match(text.lower()))
-
-
 def revision_suffix(revision: str | None) -> str | None:
     if not revision or revision == "main":
         return None
@@ -59,19 +54,6 @@ def family_from_repo(repo: str, revision: str | None = None) -> str:
     family = slug(strip_format_tokens(name)) or slug(name)
     suffix = revision_suffix(revision)
     return slug(f"{family}-{suffix}") if suffix else family
-
-
-def family_from_ollama(shown_name: str) -> str:
-    """``qwen3:8b`` -> ``qwen3-8b``; ``llama3.2:latest`` -> ``llama3.2``;
-    ``hf.co/bartowski/Foo-GGUF:Q5_K_M`` -> ``foo``; ``user/model:tag`` -> ``model-tag``."""
-    model, _, tag = shown_name.partition(":")
-    model = model.rsplit("/", 1)[-1]
-    family = slug(strip_format_tokens(model)) or slug(model)
-    if tag and tag != "latest":
-        tag_rest = slug(strip_format_tokens(tag))
-        if tag_rest:
-            family = slug(f"{family}-{tag_rest}")
-    return family
 
 
 def family_from_file(file_name: str, basename: str | None = None, size_label: str | None = None) -> str:
@@ -93,7 +75,7 @@ COPY_SEPARATOR = "@/"
 
 
 def copy_identity(base: str, path: str | os.PathLike) -> str:
-    """An identity that names one *copy* (registry.md §4): ``<base>@<real path>``. The same repo
+    """An identity that names one *copy* (docs/registry.md §4): ``<base>@<real path>``. The same repo
     in the weights folder and in the Hugging Face cache is two copies, two entries."""
     from ..realpaths import real_path
 
@@ -125,16 +107,18 @@ def entry_name(
     overlay, or an entry from an earlier version) is not a different identity.
     """
     family = slug(family) or "model"
+    words = family.split("-")
     tokens: list[str] = []
     for part in (backend, download_format, quantization):
-        token = slug(part or "")
-        if token and token not in family.split("-") and token not in tokens:
+        token = slug(part) if part else ""
+        if token and token not in words and token not in tokens:
             tokens.append(token)
     suffix = "".join(f"-{t}" for t in tokens)
 
     def build(extra: str) -> str:
         room = NAME_MAX - len(suffix) - len(extra)
-        return slug(family[:room]) + suffix + extra
+        # A slug stays a slug unless cut (a cut may end on '-'): one slug call per name, not two.
+        return (family if len(family) <= room else slug(family[:room])) + suffix + extra
 
     name = build("")
     if taken is not None and identity is not None:

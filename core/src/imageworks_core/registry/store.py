@@ -23,7 +23,7 @@ LOCK = ".model_registry.lock"
 
 
 def locate_registry_dir(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> tuple[Path, str]:
-    """The registry directory and why it was chosen (registry.md §1): ``--registry-dir``,
+    """The registry directory and why it was chosen (docs/registry.md §1): ``--registry-dir``,
     ``IMAGEWORKS_REGISTRY_DIR``, the nearest ``configs/`` holding a curated layer (walking up as
     git finds ``.git``), else the user data directory. Never the folder a command runs in."""
     if explicit:
@@ -76,6 +76,13 @@ class Registry:
     def backups_dir(self) -> Path:
         return self.directory / "backups"
 
+    def cache_path(self, name: str) -> Path:
+        """Where this registry's cache file ``name`` lives: in the user's cache directory, never
+        the registry directory (registry.md §1). Its folder may not exist yet."""
+        from ..cachedir import cache_path
+
+        return cache_path(self.directory, name)
+
     # -- reading
     def read(self, kind: str) -> Layer:
         layer = read_layer(self.layer_path(kind), kind)
@@ -84,7 +91,7 @@ class Registry:
         return layer
 
     def _notice_unknown(self, layer: Layer) -> None:
-        """registry.md §3: unknown fields are kept, and reported once (per command) with paths."""
+        """docs/registry.md §3: unknown fields are kept, and reported once (per command) with paths."""
         key = (str(layer.path), layer.unknown)
         if key in self._noticed or self.on_notice is None:
             return

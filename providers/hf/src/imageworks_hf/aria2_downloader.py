@@ -144,7 +144,7 @@ class Aria2Downloader:
     def _run_once(self, jobs: list[FileJob], before: dict[str, int]) -> tuple[int, str]:
         import tempfile
 
-        from imageworks_core import redact
+        from imageworks_core.kit import redact
 
         # aria2c's output goes to a file, not a pipe: if we are killed, a pipe would break and
         # SIGPIPE would end aria2c before it saves its control files (and the resume state).

@@ -10,8 +10,8 @@ import attrs
 from typing import Iterator
 
 from imageworks_core import Context, Variant
-from imageworks_core import default_backend, folder_variant, gguf_variants, has_weights
-from imageworks_core import copy_identity, family_from_repo
+from imageworks_core.kit import default_backend, folder_variant, gguf_variants, has_weights
+from imageworks_core.kit import copy_identity, family_from_repo, not_a_link, real_path
 
 NAME = "hf"
 CACHE_LABEL = "hf_cache"  # the location label of Hugging Face cache entries
@@ -22,21 +22,25 @@ def identity(repo_id: str, revision: str, fmt: str | None, quant: str | None, fo
     return copy_identity(f"hf:{repo_id}@{revision}:{fmt}" + (f":{quant}" if quant else ""), folder)
 
 
-def repo_variants(ctx: Context, folder: Path, repo_id: str, revision: str, names: list[str],
-                  commit: str | None = None, location: str | None = None) -> list[Variant]:
+def repo_variants(ctx: Context, folder: str | Path, repo_id: str, revision: str, names: list[str],
+                  commit: str | None = None, location: str | None = None,
+                  sizes: dict[str, int] | None = None) -> list[Variant]:
+    """``sizes``: the files' sizes when the listing already has them (the registry then stats
+    nothing again)."""
     source = {"repo_id": repo_id, "revision": revision, **({"commit": commit} if commit else {})}
     family = family_from_repo(repo_id, revision)
     ggufs = [n for n in names if n.lower().endswith(".gguf")]
     if ggufs:
         variants = gguf_variants(ctx, NAME, folder, ggufs, family=family, source=source,
                                  backend=default_backend("gguf", at=folder, settings=ctx.settings),
-                                 identity_fn=lambda quant, _main: identity(repo_id, revision, "gguf", quant, folder))
+                                 identity_fn=lambda quant, _main: identity(repo_id, revision, "gguf", quant, folder),
+                                 sizes=sizes)
     elif not has_weights(names):
         return []
     else:
         variant = folder_variant(ctx, NAME, folder, names, family=family, source=source,
                                  identity_fn=lambda fmt, quant: identity(repo_id, revision, fmt, quant, folder),
-                                 location=location)
+                                 location=location, sizes=sizes)
         return [] if variant is None else [variant]
     if location:
         variants = [attrs.evolve(v, download_location=location) for v in variants]
@@ -51,12 +55,20 @@ def _files(folder: str | Path) -> list[str]:
 
 
 def _folders(path: str | Path) -> list[str]:
-    """Names of the visible sub-folders, sorted; none when ``path`` cannot be read."""
+    """Names of the visible sub-folders, sorted; none when ``path`` cannot be read. Those that
+    are no links are told to ``not_a_link``: identities (real paths) below them need no lstat."""
+    folders = []
+    path = os.fspath(path)
     try:
         with os.scandir(path) as entries:
-            return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
+            for entry in entries:
+                if not entry.name.startswith(".") and entry.is_dir():
+                    folders.append(entry.name)
+                    if not entry.is_symlink():
+                        not_a_link(path, entry.name)
     except OSError:
         return []
+    return sorted(folders)
 
 
 def owner_repo_folders(ctx: Context, root: Path) -> Iterator[Variant]:
@@ -64,13 +76,15 @@ def owner_repo_folders(ctx: Context, root: Path) -> Iterator[Variant]:
     if not root.is_dir():
         ctx.warn(str(root), "folder does not exist")
         return
-    for owner in _folders(root):
+    top = os.path.abspath(root)
+    real_path(top)  # known from here down: the listings below say what is no link
+    for owner in _folders(top):
         if owner.startswith("models--"):
-            yield from cache_repo(ctx, root / owner)
+            yield from cache_repo(ctx, os.path.join(top, owner))
             continue
-        for repo in _folders(root / owner):
+        for repo in _folders(os.path.join(top, owner)):
             name, _, revision = repo.partition("@")
-            folder = root / owner / repo
+            folder = os.path.join(top, owner, repo)
             yield from repo_variants(ctx, folder, f"{owner}/{name}", revision or "main", _files(folder))
 
 
@@ -84,21 +98,23 @@ def cache_dir() -> Path:
     return Path(home).expanduser() / "hub"
 
 
-def cache_repo(ctx: Context, folder: Path) -> Iterator[Variant]:
+def cache_repo(ctx: Context, folder: str | Path) -> Iterator[Variant]:
     """One cache repo: each snapshot is a variant; its revision is the ref that points at it."""
-    parts = folder.name.split("--")
+    folder = os.fspath(folder)  # plain strings: this runs for every repo of a cache
+    parts = os.path.basename(folder).split("--")
     if len(parts) < 3 or parts[0] != "models":
         return
     repo_id = f"{parts[1]}/{'--'.join(parts[2:])}"
     refs = _refs(os.path.join(folder, "refs"))
     snapshots = os.path.join(folder, "snapshots")
+    real_path(snapshots)  # one lstat; the snapshots' real paths then follow from the listing
     for commit in _folders(snapshots):
         path = os.path.join(snapshots, commit)
-        names, broken = _snapshot_files(path)
+        names, sizes, broken = _snapshot_files(path)
         for name in broken:
             ctx.warn(os.path.join(path, name), "broken symlink into blobs/ (incomplete download?)")
-        yield from repo_variants(ctx, Path(path), repo_id, refs.get(commit, commit), names, commit=commit,
-                                 location=CACHE_LABEL)
+        yield from repo_variants(ctx, path, repo_id, refs.get(commit, commit), names, commit=commit,
+                                 location=CACHE_LABEL, sizes=sizes)
 
 
 def _refs(refs_dir: str) -> dict[str, str]:
@@ -128,25 +144,29 @@ def _refs(refs_dir: str) -> dict[str, str]:
     return refs
 
 
-def _snapshot_files(path: str) -> tuple[list[str], list[str]]:
-    """A snapshot's files (links into blobs/, followed) and its broken links, in one listing."""
-    names, broken = [], []
+def _snapshot_files(path: str) -> tuple[list[str], dict[str, int], list[str]]:
+    """A snapshot's files (links into blobs/, followed), their sizes and its broken links, in
+    one listing (``is_file`` on a link stats its blob, and the entry keeps that stat)."""
+    names, sizes, broken = [], {}, []
     try:
         with os.scandir(path) as entries:
             for entry in entries:
                 if entry.is_file():
                     names.append(entry.name)
+                    sizes[entry.name] = entry.stat().st_size
                 elif entry.is_symlink() and not os.path.exists(entry.path):
                     broken.append(entry.name)
     except OSError:
         pass
-    return sorted(names), sorted(broken)
+    return sorted(names), sizes, sorted(broken)
 
 
 def hf_cache(ctx: Context, root: Path | None = None) -> Iterator[Variant]:
     root = root or cache_dir()
     if not root.is_dir():
         return
-    for name in _folders(root):
+    top = os.path.abspath(root)
+    real_path(top)  # known from here down: the listings below say what is no link
+    for name in _folders(top):
         if name.startswith("models--"):
-            yield from cache_repo(ctx, root / name)
+            yield from cache_repo(ctx, os.path.join(top, name))

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from imageworks_core import (DiscoverRequest, DownloadRequest, acquire, discover, dry_run_option, human_bytes,
-                             location_label_of, print_report, print_table, report_options, session_from,
-                             warn_printer)
+from imageworks_core import DiscoverRequest, DownloadRequest
+from imageworks_core.kit import (acquire, discover, dry_run_option, human_bytes, location_label_of,
+                                 print_report, print_table, report_options, session_from, warn_printer)
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -104,7 +104,7 @@ def download_command(ctx, source, formats, quant, location, weights, support_rep
         source=source, formats=_split(formats), quant=quant.lower() if quant else None, location=location,
         weights=_split(weights), support_repo=support_repo, include_optional=include_optional,
         non_interactive=non_interactive or not sys.stdin.isatty(), force=force,
-        use_aria2=use_aria2, backend=backend, dry_run=dry_run)
+        backend=backend, dry_run=dry_run, options={"aria2": use_aria2})
     printer = ProgressPrinter()
     try:
         with _terminate_as_interrupt():
@@ -115,7 +115,7 @@ def download_command(ctx, source, formats, quant, location, weights, support_rep
     if result.dry_run:
         rows = [[f.path, human_bytes(f.size), "present" if f.present else "download", (f.sha256 or "")[:12]]
                 for f in result.files]
-        print_table(f"download plan → {result.target_dir} (via {result.backend_used})",
+        print_table(f"download plan → {result.target_dir} (via {result.via})",
                     ["file", "size", "action", "sha256"], rows)
         todo = sum(f.size or 0 for f in result.files if not f.present)
         click.echo(f"{len(result.files)} files, {human_bytes(todo)} to download (dry run: nothing written)")
@@ -133,7 +133,7 @@ def download_command(ctx, source, formats, quant, location, weights, support_rep
         ("files", str(len(entry.download_files)) if entry else "-"),
         ("size", human_bytes(entry.download_size_bytes) if entry else "-"),
         ("chat template", entry.chat_template.source if entry and entry.chat_template else "none"),
-        ("time", f"{result.seconds:.1f}s, {human_bytes(int(speed))}/s average via {result.backend_used}"
+        ("time", f"{result.seconds:.1f}s, {human_bytes(int(speed))}/s average via {result.via}"
          if not result.already_present else "no transfer"),
         ("registry", f"{done.change.action} in {session.registry.layer_path('discovered')}" if done.change else "-"),
     ]

@@ -10,9 +10,9 @@ from urllib.parse import urlparse
 
 from imageworks_core import ArtifactFile, Context, DownloadRequest, DownloadResult, PlannedFile, Variant
 from imageworks_core import BadInputError, DownloadError
-from imageworks_core import with_aggregate
-from imageworks_core import default_backend
-from imageworks_core import copy_identity, family_from_file, family_from_repo
+from imageworks_core.kit import with_aggregate
+from imageworks_core.kit import default_backend
+from imageworks_core.kit import copy_identity, family_from_file, family_from_repo
 
 from . import hub, tls
 from .cache_ingest import identity
@@ -81,7 +81,7 @@ def download(request: DownloadRequest, ctx: Context) -> DownloadResult:
                                **({"url": request.source} if request.source.startswith("http") else {})},
                        extra_root=extra_root, aliases=(source.repo_id,))
     return DownloadResult(variant, target, result.files, result.bytes_transferred, result.seconds,
-                          result.already_present, False, result.backend_used)
+                          result.already_present, False, result.via)
 
 
 def _format_of(path: str) -> str:
@@ -117,7 +117,7 @@ def download_url(request: DownloadRequest, source: Source, ctx: Context) -> Down
     result = fetch(ctx, request, [job], target, source.url, send_token=False)
     if result.dry_run:
         return result
-    from imageworks_core import read_gguf_info
+    from imageworks_core.kit import read_gguf_info
 
     quant = None
     if fmt == "gguf":
@@ -131,7 +131,7 @@ def download_url(request: DownloadRequest, source: Source, ctx: Context) -> Down
                        family=family_from_file(file_name),
                        source={"url": source.url}, extra_root=extra_root, aliases=(source.url,))
     return DownloadResult(variant, target, result.files, result.bytes_transferred, result.seconds,
-                          result.already_present, False, result.backend_used)
+                          result.already_present, False, result.via)
 
 
 def fetch(ctx: Context, request: DownloadRequest, jobs: list[FileJob], target: Path, label: str,
@@ -144,7 +144,7 @@ def fetch(ctx: Context, request: DownloadRequest, jobs: list[FileJob], target: P
         planned.append(PlannedFile(job.path, job.size, job.sha256, present))
         if not present:
             todo.append(job)
-    use_aria2 = request.use_aria2
+    use_aria2 = request.options.get("aria2")  # --aria2/--no-aria2; None: the use_aria2 setting
     if use_aria2 is None:
         # auto: the built-in downloader. Measured (bench/download.py) faster than aria2c on every
         # row, it hashes while the bytes arrive, and it is not capped at 16 connections a file.
@@ -157,7 +157,7 @@ def fetch(ctx: Context, request: DownloadRequest, jobs: list[FileJob], target: P
                                 hint="install aria2 (apt-get install aria2), or drop --aria2 / use_aria2=always")
     backend_name = "aria2c" if use_aria2 else "python"
     if request.dry_run:
-        return DownloadResult(None, target, tuple(planned), dry_run=True, backend_used=backend_name,
+        return DownloadResult(None, target, tuple(planned), dry_run=True, via=backend_name,
                               already_present=not todo)
     if request.force:
         for job in todo:
@@ -165,7 +165,7 @@ def fetch(ctx: Context, request: DownloadRequest, jobs: list[FileJob], target: P
                           job.staging.with_name(job.staging.name + ".state.json")):
                 stale.unlink(missing_ok=True)
     if not todo:
-        return DownloadResult(None, target, tuple(planned), already_present=True, backend_used=None)
+        return DownloadResult(None, target, tuple(planned), already_present=True, via=None)
     _preflight(todo, target)
     total = sum(j.size or 0 for j in todo) or None
     meter = ProgressMeter(label, total, ctx.on_progress)
@@ -208,7 +208,7 @@ def _preflight(jobs: list[FileJob], target: Path) -> None:
         probe = probe.parent
     free = shutil.disk_usage(probe).free
     if need > free:
-        from imageworks_core import human_bytes
+        from imageworks_core.kit import human_bytes
 
         raise DownloadError(f"not enough disk space in {probe}: {human_bytes(need)} needed, {human_bytes(free)} free",
                             hint="free some space or choose --location on another disk")
@@ -218,7 +218,8 @@ def describe(ctx: Context, target: Path, files: list[str], jobs: list[FileJob], 
              backend: str, label: str, *, identity, family: str, source: dict, extra_root: Path | None,
              aliases: tuple[str, ...]) -> Variant:
     """The registry's view of what now lies in ``target``."""
-    from imageworks_core import Capabilities, ChatTemplate, detect_folder, gguf_variants
+    from imageworks_core import Capabilities, ChatTemplate
+    from imageworks_core.kit import detect_folder, gguf_variants
 
     metadata: dict = {}
     top_level = [f for f in files if "/" not in f]
@@ -248,7 +249,7 @@ def describe(ctx: Context, target: Path, files: list[str], jobs: list[FileJob], 
         job = known.get(rel)
         sha = job.sha256 if job else None
         if sha is None and (target / rel).stat().st_size <= 16 << 20:
-            from imageworks_core import sha256_of
+            from imageworks_core.kit import sha256_of
 
             sha = sha256_of(target / rel)  # small non-LFS files: cheap, and verify --hash can check them
         artifacts.append(ArtifactFile(rel, (target / rel).stat().st_size, sha))

@@ -1,4 +1,4 @@
-"""Hub file names are untrusted input (reliability.md #7): refuse anything that could escape
+"""Hub file names are untrusted input (docs/reliability.md #7): refuse anything that could escape
 the target folder or confuse a file system, before anything is written."""
 
 from __future__ import annotations

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from imageworks_core import GuiPanel
 
+from .cache_ingest import CACHE_LABEL as HF_CACHE  # also `download --location hf_cache`
+
 DOWNLOAD, LOADER = "imageworks-download", "imageworks-loader"
+
+
+def location_name(label: str) -> str:
+    return "hf_cache (🤗 Hugging Face cache)" if label == HF_CACHE else label
 
 
 def download_panel(kit) -> None:
     import streamlit as st
 
     session = kit.session
-    from imageworks_core import DownloadRequest, ImageworksError, acquire, human_bytes
+    from imageworks_core import DownloadRequest, ImageworksError
+    from imageworks_core.kit import acquire, human_bytes
 
     cols = st.columns([3, 1])
     model = cols[0].text_input("Model (owner/repo, Hugging Face URL or https:// file URL)", key="dl-model")
@@ -20,8 +27,12 @@ def download_panel(kit) -> None:
     formats = cols[0].text_input("Format preference (e.g. awq,safetensors)", key="dl-formats")
     quant = cols[1].text_input("GGUF quant (e.g. q4_k_m)", key="dl-quant")
     locations = list(session.settings.locations)
-    location = cols[2].selectbox("Location", locations + ["custom path…"], key="dl-location")
+    locations += [HF_CACHE] if HF_CACHE not in locations else []
+    location = cols[2].selectbox("Location", locations + ["custom path…"], key="dl-location", format_func=location_name)
     custom = st.text_input("Custom directory", key="dl-custom") if location == "custom path…" else ""
+    if location == HF_CACHE:
+        st.caption("Straight into the Hugging Face cache layout: transformers, sentence-transformers, vLLM and "
+                   "llama.cpp `-hf` find it by repo id the moment it is done, offline, with no second copy.")
     weights = st.text_input("Only these weight files (comma list, optional)", key="dl-weights")
     support = st.text_input("Support repo (optional)", key="dl-support")
     flags = st.columns(5)
@@ -54,7 +65,8 @@ def download_panel(kit) -> None:
     request = DownloadRequest(source=source, formats=split(formats), quant=quant.lower() or None,
                               location=where or None, weights=split(weights), support_repo=support or None,
                               include_optional=optional, non_interactive=True, force=force,
-                              use_aria2=True if aria2 else None, backend=backend or None, dry_run=dry)
+                              backend=backend or None, dry_run=dry,
+                              options={"aria2": True if aria2 else None})
     try:
         done = acquire(session, request, on_progress=on_progress)
     except ImageworksError as exc:

@@ -36,8 +36,11 @@ class RepoListing:
 def token() -> str | None:
     """HF_TOKEN or the huggingface_hub login; never stored, logged or put on a command line."""
     from huggingface_hub import get_token
+    from imageworks_core.kit import add_secret
 
-    return get_token()
+    value = get_token()
+    add_secret(value)  # from now on redacted from every log line and message
+    return value
 
 
 def endpoint() -> str:
@@ -78,28 +81,37 @@ def translate(exc: Exception, repo_id: str, revision: str) -> Exception:
     return DownloadError(f"hub request failed: {type(exc).__name__}: {exc}")
 
 
+def _tree_files(api, repo_id: str, commit: str) -> dict[str, RemoteFile]:
+    """The recursive tree at ``commit``: every file with its size and LFS sha256."""
+    from huggingface_hub.hf_api import RepoFile
+
+    files: dict[str, RemoteFile] = {}
+    for item in api.list_repo_tree(repo_id, revision=commit, recursive=True):
+        if isinstance(item, RepoFile):
+            lfs = item.lfs
+            sha = (lfs.sha256 if hasattr(lfs, "sha256") else (lfs or {}).get("sha256")) if lfs else None
+            files[item.path] = RemoteFile(item.path, item.size, sha)
+    return files
+
+
+def _sibling_files(info) -> dict[str, RemoteFile]:
+    return {s.rfilename: RemoteFile(s.rfilename, s.size, s.lfs.sha256 if s.lfs else None)
+            for s in info.siblings or []}
+
+
 def list_repo(repo_id: str, revision: str) -> RepoListing:
     """Model info (commit, gating) and the recursive tree (every file with size and LFS sha256)."""
     from huggingface_hub import HfApi
-    from huggingface_hub.hf_api import RepoFile
 
     tls.configure_hub_client()
     api = HfApi(token=token())
     try:
         info = api.model_info(repo_id, revision=revision, files_metadata=True)
-        tree = [item for item in api.list_repo_tree(repo_id, revision=info.sha or revision, recursive=True)
-                if isinstance(item, RepoFile)]
+        files = _tree_files(api, repo_id, info.sha or revision)
     except Exception as exc:  # noqa: BLE001 - mapped to a domain error
         raise translate(exc, repo_id, revision) from None
-    files: dict[str, RemoteFile] = {}
-    for item in tree:
-        lfs = item.lfs
-        sha = (lfs.sha256 if hasattr(lfs, "sha256") else (lfs or {}).get("sha256")) if lfs else None
-        files[item.path] = RemoteFile(item.path, item.size, sha)
-    for sibling in info.siblings or []:  # a listing without the tree still works
-        if sibling.rfilename not in files:
-            sha = sibling.lfs.sha256 if sibling.lfs else None
-            files[sibling.rfilename] = RemoteFile(sibling.rfilename, sibling.size, sha)
+    for path, sibling in _sibling_files(info).items():  # a listing without the tree still works
+        files.setdefault(path, sibling)
     check_listing([(f.path, f.size, f.sha256) for f in files.values()])
     commit = info.sha or revision
     if not (len(commit) == 40 and all(c in "0123456789abcdef" for c in commit)):
@@ -109,18 +121,22 @@ def list_repo(repo_id: str, revision: str) -> RepoListing:
 
 def model_files(repo_id: str, revision: str) -> RepoListing:
     """One metadata request (model info with file metadata): the commit a revision points to now,
-    and every file with its size and LFS sha256. ``outdated`` makes exactly one per repo."""
+    and every file with its size and LFS sha256. ``outdated`` makes exactly one per repo.
+
+    A mirror may drop the query that asks for file metadata (olah 0.5.4 forwards
+    ``/revision/main`` without ``?blobs=true``): siblings then come without sizes, and the tree at
+    that commit is asked too, or a changed weight file of the same name would go unnoticed."""
     from huggingface_hub import HfApi
 
     tls.configure_hub_client()
+    api = HfApi(token=token())
     try:
-        info = HfApi(token=token()).model_info(repo_id, revision=revision, files_metadata=True)
+        info = api.model_info(repo_id, revision=revision, files_metadata=True)
+        files = _sibling_files(info)
+        if info.sha and any(f.size is None for f in files.values()):
+            files = _tree_files(api, repo_id, info.sha)
     except Exception as exc:  # noqa: BLE001 - mapped to a domain error
         raise translate(exc, repo_id, revision) from None
-    files = {}
-    for sibling in info.siblings or []:
-        sha = sibling.lfs.sha256 if sibling.lfs else None
-        files[sibling.rfilename] = RemoteFile(sibling.rfilename, sibling.size, sha)
     return RepoListing(repo_id, revision, info.sha or revision, files, bool(info.gated))
 
 

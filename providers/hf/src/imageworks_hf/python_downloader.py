@@ -27,7 +27,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from imageworks_core import DownloadError, Interrupted, aligned_buffer
+from imageworks_core import DownloadError, Interrupted
+from imageworks_core.kit import aligned_buffer
 
 from . import tls
 from .connection_ramp import ConnectionRamp

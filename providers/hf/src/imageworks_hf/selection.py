@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import attrs
 
-from imageworks_core import gguf_sets, quant_label_from_filename
+from imageworks_core.kit import gguf_sets, quant_label_from_filename
 from imageworks_core import BadInputError, NotFoundError
 
 SUPPORT_FILES = (
@@ -98,7 +98,7 @@ def choose(
     include_optional: bool,
     ask_quant=None,
 ) -> Selection:
-    """The repo as published minus the weights of other formats and quants (providers.md hf):
+    """The repo as published minus the weights of other formats and quants (docs/providers.md hf):
     every config, tokenizer, template, processor, sentence-transformers module and custom code
     file comes along, so the model loads as its authors ship it."""
     available = repo_formats(paths, config)

@@ -105,7 +105,8 @@ def update(entry: Entry, check: UpdateCheck, dry_run: bool, ctx: Context):
 
     import attrs
 
-    from imageworks_core import DownloadRequest, copy_identity, family_from_repo
+    from imageworks_core import DownloadRequest
+    from imageworks_core.kit import copy_identity, family_from_repo
 
     from .download import describe, fetch
     from .transfer import FileJob

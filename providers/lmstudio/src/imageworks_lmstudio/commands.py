@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from imageworks_core import (DiscoverRequest, DiscoveryReport, discover, dry_run_option, location_label_of,
-                             print_report, report_options, session_from, under, warn_printer)
+from imageworks_core import DiscoverRequest
+from imageworks_core.kit import (discover, DiscoveryReport, dry_run_option, location_label_of, print_report,
+                                 report_options, session_from, under, warn_printer)
 
 from .plugin import NAME
 

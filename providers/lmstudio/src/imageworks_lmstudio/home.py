@@ -1,4 +1,4 @@
-"""Where LM Studio keeps its models (providers.md §lmstudio): its home, and the models folder inside."""
+"""Where LM Studio keeps its models (docs/providers.md §lmstudio): its home, and the models folder inside."""
 
 from __future__ import annotations
 

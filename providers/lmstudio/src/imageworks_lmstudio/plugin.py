@@ -54,8 +54,8 @@ def imageworks_discover(request: DiscoverRequest, ctx: Context):
 
 
 def discover_roots(ctx: Context, roots: list[Path]) -> Iterator[Variant]:
-    from imageworks_core import folder_variant, gguf_variants, has_weights
-    from imageworks_core import family_from_repo
+    from imageworks_core.kit import folder_variant, gguf_variants, has_weights
+    from imageworks_core.kit import family_from_repo
 
     for root in roots:
         if not root.is_dir():
@@ -93,7 +93,7 @@ def imageworks_remove(entry, delete_files: bool, ctx: Context):
     """Delete a variant's files, then its repo and publisher folders if empty; never the root."""
     if not delete_files:
         return None
-    from imageworks_core import delete_entry_files, prune_empty_parents
+    from imageworks_core.kit import delete_entry_files, prune_empty_parents
 
     result = delete_entry_files(entry, ctx)
     roots = [Path(p) for p in ctx.settings.lmstudio_roots]
@@ -133,7 +133,8 @@ def imageworks_orphans(request, ctx: Context):
 @hookimpl
 def imageworks_link_in(request, ctx: Context):
     """``<first LM Studio root>/<publisher>/<repo>/<file>.gguf``, the layout LM Studio reads."""
-    from imageworks_core import BadInputError, LinkResult, place_file
+    from imageworks_core import BadInputError, LinkResult
+    from imageworks_core.kit import place_file
 
     roots = ctx.settings.lmstudio_roots
     if not roots:

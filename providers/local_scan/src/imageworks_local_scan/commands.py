@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from imageworks_core import (BadInputError, DiscoverRequest, discover, dry_run_option, location_label_of,
-                             print_report, report_options, session_from, under, warn_printer)
+from imageworks_core import BadInputError, DiscoverRequest
+from imageworks_core.kit import (discover, dry_run_option, location_label_of, print_report, report_options,
+                                 session_from, under, warn_printer)
 
 from .plugin import NAME
 
@@ -27,7 +28,7 @@ def scan_command(ctx, bases, dry_run, update_existing, include_testing, fallback
                  details, as_json):
     """Register model folders and GGUF files found under DIR."""
     session = session_from(ctx, "scan")
-    base_paths = [Path(b).expanduser().absolute() for b in bases] or [Path(session.settings.locations["linux_wsl"])]
+    base_paths = [Path(b).expanduser().absolute() for b in bases] or [Path(session.settings.locations[session.settings.default_location])]
     for base in base_paths:
         if not base.is_dir():
             raise BadInputError(f"scan base {base} is not a directory")

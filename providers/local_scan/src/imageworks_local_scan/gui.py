@@ -10,7 +10,7 @@ DOWNLOAD = "imageworks-download"
 def scan_panel(kit) -> None:
     import streamlit as st
 
-    base = st.text_input("Base directory", value=kit.session.settings.locations.get("linux_wsl", ""), key="scan-base")
+    base = st.text_input("Base directory", value=kit.session.settings.locations.get(kit.session.settings.default_location, ""), key="scan-base")
     cols = st.columns(4)
     dry = cols[0].checkbox("Dry run", value=True, key="scan-dry")
     update = cols[1].checkbox("Update existing", key="scan-update")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from imageworks_core import (DiscoverRequest, collect_variants, discover, dry_run_option, location_label_of,
-                             print_report, register_variants, report_options, session_from, warn_printer)
+from imageworks_core import DiscoverRequest
+from imageworks_core.kit import (collect_variants, discover, dry_run_option, location_label_of, print_report,
+                                 register_variants, report_options, session_from, warn_printer)
 
 from . import maintenance
 from .maintenance import NAME, backfill_ollama_paths, restore_ollama

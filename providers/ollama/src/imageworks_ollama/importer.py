@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterator
 
-from imageworks_core import (ArtifactFile, Capabilities, ChatTemplate, Context, Finding, GGUFHeaderError, Redetected,
-                             RemovedFiles, Variant, copy_identity, family_from_ollama, read_gguf_info, sha256_of,
-                             with_aggregate)
+from imageworks_core import (ArtifactFile, Capabilities, ChatTemplate, Context, Finding, Redetected,
+                             RemovedFiles, Variant)
+from imageworks_core.kit import copy_identity, GGUFHeaderError, read_gguf_info, sha256_of, with_aggregate
 
+from .naming import family_from_ollama
 from .store import Manifest, ManifestError, read_config, read_manifest, manifest_paths, referenced_blobs
 
 NAME = "ollama"
@@ -156,7 +157,7 @@ def redetect(entry, ctx: Context) -> Redetected | None:
 
 def remove_model(entry, ctx: Context) -> RemovedFiles:
     """What ``ollama rm`` does: the manifest, and only blobs no other manifest references."""
-    from imageworks_core import check_paths, entry_roots, prune_empty_parents, safe_delete
+    from imageworks_core.kit import check_paths, entry_roots, prune_empty_parents, safe_delete
 
     store = Path(entry.download_path)
     rel = _manifest_of(entry)

@@ -15,8 +15,8 @@ import re
 import uuid
 from pathlib import Path
 
-from imageworks_core import (BadInputError, GgufFile, ImageworksError, LinkRequest, LinkResult, place_file,
-                             read_gguf_info)
+from imageworks_core import BadInputError, GgufFile, ImageworksError, LinkRequest, LinkResult
+from imageworks_core.kit import place_file, read_gguf_info
 
 from .store import DEFAULT_HOST, DEFAULT_NAMESPACE, MEDIA_PREFIX, read_config, read_manifest
 

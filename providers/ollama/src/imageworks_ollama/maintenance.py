@@ -7,8 +7,8 @@ from pathlib import Path
 
 import attrs
 
-from imageworks_core import (BadInputError, DiscoverRequest, Entry, NotFoundError, collect_variants, read_layer,
-                             utc_now, variant_entry)
+from imageworks_core import BadInputError, DiscoverRequest, Entry, NotFoundError
+from imageworks_core.kit import collect_variants, read_layer, utc_now, variant_entry
 
 NAME = "ollama"
 PLACEHOLDER_PREFIX = "model-ollama-gguf"

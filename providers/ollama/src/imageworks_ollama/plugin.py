@@ -132,3 +132,11 @@ def imageworks_gguf_files(entry, ctx: Context):
     from .linking import gguf_files
 
     return gguf_files(entry, Path(entry.download_path))
+
+
+@hookimpl
+def imageworks_is_placeholder(entry):
+    """``model-ollama-gguf*``: the placeholders earlier ImageWorks versions registered."""
+    from .maintenance import PLACEHOLDER_PREFIX
+
+    return entry.name.startswith(PLACEHOLDER_PREFIX)

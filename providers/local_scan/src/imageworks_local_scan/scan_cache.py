@@ -6,8 +6,9 @@ the name, size and mtime of each file in it. A re-scan lists and stats the folde
 warnings from last time instead of opening the files again. Any change to a file, the options
 or the settings that shape a variant (locations, LM Studio roots) means a fresh detection.
 
-The cache is ``scan`` in the registry's cache folder (``cachedir``), in ``marshal`` format (plain data only; a
-broken or foreign file is ignored and rebuilt). It is not written on a dry run.
+The cache is ``scan`` in the registry's cache folder (``Registry.cache_path``), in ``marshal``
+format (plain data only; a broken or foreign file is ignored and rebuilt). It is not written on a
+dry run. Only local_scan uses it.
 """
 
 from __future__ import annotations
@@ -22,12 +23,10 @@ from typing import Any
 
 import attrs
 
-from .cachedir import cache_path, ensure_cache_dir
-from .entry import ArtifactFile, Artifacts, Capabilities, ChatTemplate
-from .hook_types import Context, Variant
+from imageworks_core import ArtifactFile, Artifacts, Capabilities, ChatTemplate, Context, Variant
 
 CACHE_NAME = "scan"
-FORMAT = 2
+FORMAT = 3  # 3: variants carry their files' sizes
 
 
 def folder_signature(entries: list[os.DirEntry]) -> tuple:
@@ -57,7 +56,7 @@ _VARIANT, _FILE, _CHAT, _CAPABILITIES = _getter(Variant), _getter(ArtifactFile),
 
 def plain_variant(variant: Variant) -> tuple:
     """A Variant as positional plain data (tuples, strings, numbers): far fewer objects to load
-    than dicts with keys, and fast to marshal or pickle. The cache stores this form."""
+    than dicts with keys, and fast to marshal. The cache stores this form."""
     values = list(_VARIANT(variant))
     art = variant.artifacts
     values[_ARTIFACTS] = (tuple(_FILE(f) for f in art.files), art.aggregate_sha256)
@@ -78,10 +77,9 @@ def variant_from_plain(data: tuple) -> Variant:
 
 class FolderCache:
     def __init__(self, ctx: Context, provider: str, options: tuple):
-        from . import __version__
+        from imageworks_core import __version__
 
-        self.registry_dir = Path(ctx.registry.directory)
-        self.path = cache_path(self.registry_dir, CACHE_NAME)
+        self.path = Path(ctx.registry.cache_path(CACHE_NAME))
         self.key = (FORMAT, __version__, sys.version_info[:2], provider, options,
                     tuple(sorted(ctx.settings.locations.items())), tuple(sorted(ctx.settings.location_backends.items())))
         self.old: dict[str, tuple] = {}
@@ -114,24 +112,15 @@ class FolderCache:
         self.new[folder] = found
         return variants, [tuple(w) for w in found[2]]
 
-    def keep(self, folder: str) -> None:
-        """Keep a folder that another process (a forked share of the walk) found unchanged."""
-        if folder in self.old:
-            self.new[folder] = self.old[folder]
-
     def store(self, folder: str, signature: tuple, variants: list[Variant], warnings: list[tuple[str, str]]) -> None:
         self.new[folder] = (signature, [plain_variant(v) for v in variants], list(warnings))
-
-    def store_plain(self, folder: str, signature: tuple, variants: list[tuple], warnings: list[tuple[str, str]]) -> None:
-        """``store`` for variants already in ``plain_variant`` form (a forked share's)."""
-        self.new[folder] = (signature, list(variants), list(warnings))
 
     def save(self, folders_kept: dict[str, tuple] | None = None) -> None:
         """Write what this scan saw, plus ``folders_kept`` (cached folders outside its bases)."""
         folders = {**(folders_kept or {}), **self.new}
         tmp = self.path.with_name(f".{CACHE_NAME}.{os.getpid()}.tmp")
         try:
-            ensure_cache_dir(self.registry_dir)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(tmp, "wb") as handle:
                 marshal.dump({"key": self.key, "folders": folders}, handle)
             os.replace(tmp, self.path)
