@@ -1,7 +1,7 @@
 """Hashing a file while it downloads: a thread follows the finished prefix from the page cache,
 so the sha256 check runs on another core while the bytes arrive, and little is left to hash
 when they stop. Every reader here shares one loop (``hash_range``); a whole finished file is
-hashed by ``imageworks_core.sha256_of``."""
+hashed by ``imageworks_core.kit.sha256_of``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imageworks_core import aligned_buffer
+from imageworks_core.kit import aligned_buffer
 
 if TYPE_CHECKING:
     from .download_state import Segment

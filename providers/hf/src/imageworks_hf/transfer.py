@@ -11,7 +11,8 @@ from typing import Callable, Iterator
 
 import attrs
 
-from imageworks_core import DownloadError, VerificationError, sha256_of
+from imageworks_core import DownloadError, VerificationError
+from imageworks_core.kit import sha256_of
 from imageworks_core import Progress
 
 STAGING = ".imageworks-partial"
