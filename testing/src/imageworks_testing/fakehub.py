@@ -7,6 +7,10 @@ sha256 (``/api/models/<repo>[/revision/<rev>]``), the recursive tree API
 and an optional 302 redirect to a CDN-like path. Faults can be injected per test: throttling,
 dropped connections, ignored Range, 429/503 with Retry-After, gated and private repos, tokens.
 Bound to 127.0.0.1 only; ``stop()`` (or the context manager) shuts it down.
+
+``FakeHub(tls=True)`` serves HTTPS instead: a throw-away CA and a certificate for 127.0.0.1 and
+localhost are made at start (``trustme``); ``ca_bundle`` is the CA's PEM file, and
+``ca_environ()`` the variables a company CA is set up with, for clients to trust it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import socket
+import ssl
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -94,7 +101,10 @@ class Faults:
 
 
 class FakeHub:
-    def __init__(self, token: str | None = None):
+    def __init__(self, token: str | None = None, *, tls: bool = False):
+        self.tls = tls
+        self.ca_bundle: Path | None = None  # with tls: the PEM of the CA that signed the server's certificate
+        self._tls_context: ssl.SSLContext | None = None
         self.repos: dict[str, HubRepo] = {}
         self.token = token  # when set, gated/private repos need it
         self.faults = Faults()
@@ -140,10 +150,31 @@ class FakeHub:
 
     # -- server
     @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    @property
     def url(self) -> str:
         assert self._server is not None
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
+
+    def ca_environ(self) -> dict[str, str]:
+        """The variables a company CA is set up with, all naming this hub's CA (tls only)."""
+        assert self.ca_bundle is not None, "the hub serves plain HTTP"
+        return {name: str(self.ca_bundle) for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE")}
+
+    def _make_certificates(self) -> None:
+        import trustme
+
+        ca = trustme.CA()
+        certificate = ca.issue_cert("127.0.0.1", "localhost")  # the redirect's CDN host is localhost
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        certificate.configure_cert(context)
+        folder = Path(tempfile.mkdtemp(prefix="fakehub-ca-"))
+        self.ca_bundle = folder / "ca.pem"
+        ca.cert_pem.write_to_path(str(self.ca_bundle))
+        self._tls_context = context
 
     def start(self) -> "FakeHub":
         hub = self
@@ -153,7 +184,10 @@ class FakeHub:
 
         Handler.hub = hub
         self._stopping.clear()
+        if self.tls and self._tls_context is None:
+            self._make_certificates()
         self._server = _Server(("127.0.0.1", 0), Handler)
+        self._server.tls_context = self._tls_context
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
         self._thread.start()
@@ -179,6 +213,9 @@ class FakeHub:
                 thread.join(max(0.0, deadline - time.monotonic()))
         self._server.server_close()
         self._server = None
+        if self.ca_bundle is not None:
+            shutil.rmtree(self.ca_bundle.parent, ignore_errors=True)
+            self.ca_bundle, self._tls_context = None, None
 
     def __enter__(self) -> "FakeHub":
         return self.start()
@@ -202,6 +239,24 @@ class _Server(ThreadingHTTPServer):
     # at once (hf_transfer opens up to 100) has its SYNs dropped and waits 1-3 s to retry. Real
     # servers accept far more; so does this one.
     request_queue_size = 1024
+    tls_context: ssl.SSLContext | None = None
+
+    def finish_request(self, request, client_address) -> None:
+        """Over TLS, the handshake happens here, in the connection's own thread (never in the
+        accepting one), bounded in time; a client that does not trust the CA ends it quietly."""
+        if self.tls_context is None:
+            super().finish_request(request, client_address)
+            return
+        try:
+            request.settimeout(10)
+            secured = self.tls_context.wrap_socket(request, server_side=True)
+            secured.settimeout(None)
+        except (ssl.SSLError, OSError):
+            return
+        try:
+            super().finish_request(secured, client_address)
+        finally:
+            secured.close()
 
     def handle_error(self, request, client_address) -> None:
         # A client killed or stopped mid-answer resets its connections: that is the tests'
@@ -334,7 +389,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if hub.faults.redirect:
                 port = self.server.server_address[1]
-                cdn = f"http://{hub.faults.cdn_host}:{port}" if hub.faults.cdn_host else ""
+                cdn = f"{hub.scheme}://{hub.faults.cdn_host}:{port}" if hub.faults.cdn_host else ""
                 f = repo.files[path]
                 # As the hub: an LFS file's answer names the pointer (ETag) and the content
                 # (X-Linked-ETag, its sha256); a regular git file is named by its git blob id.
@@ -426,8 +481,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 with open(f.disk, "rb") as handle:
                     while position < end:
-                        count = os.sendfile(self.connection.fileno(), handle.fileno(), position,
-                                            min(1 << 20, end - position))
+                        count = self._send_from(handle.fileno(), position, min(1 << 20, end - position))
                         if count <= 0:
                             break
                         hub.count(path, count)
@@ -461,6 +515,19 @@ class _Handler(BaseHTTPRequestHandler):
                         hub._stopping.wait(ahead)
         except (BrokenPipeError, ConnectionResetError, OSError):
             self.close_connection = True
+
+
+    def _send_from(self, fd: int, position: int, size: int) -> int:
+        """Up to ``size`` bytes of a file at ``position`` to the client: ``sendfile`` over plain
+        TCP; over TLS (which must encrypt them) read into one reused buffer, then sent."""
+        if not isinstance(self.connection, ssl.SSLSocket):
+            return os.sendfile(self.connection.fileno(), fd, position, size)
+        buffer = getattr(self, "_buffer", None)
+        if buffer is None:
+            buffer = self._buffer = memoryview(bytearray(1 << 20))
+        count = os.preadv(fd, [buffer[:size]], position)
+        self.connection.sendall(buffer[:count])
+        return count
 
 
 def _tree(repo: HubRepo, prefix: str, recursive: bool) -> list[dict[str, Any]]:

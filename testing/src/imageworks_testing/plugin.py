@@ -124,21 +124,39 @@ def cli():
 HUB_TOKEN = "hf_CANARY_5f3a9c1e7d2b4a60"
 
 
-@pytest.fixture
-def hub(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch):
-    """The loopback fake hub (``fakehub.FakeHub``), started for the test and stopped after it,
-    with ``HF_ENDPOINT`` and huggingface_hub pointed at it and the hub cache inside the sandbox.
-    Gated and private repos need ``HUB_TOKEN``."""
+def _serve_hub(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, *, tls: bool):
     from huggingface_hub import constants
 
     from .fakehub import FakeHub
 
-    server = FakeHub(token=HUB_TOKEN).start()
+    server = FakeHub(token=HUB_TOKEN, tls=tls).start()
     cache = str(sandbox.root / "hf_home" / "hub")
     monkeypatch.setenv("HF_ENDPOINT", server.url)
     monkeypatch.setattr(constants, "ENDPOINT", server.url)
     monkeypatch.setenv("HF_HUB_CACHE", cache)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", cache)
     monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
+    if tls:
+        for name, value in server.ca_environ().items():
+            monkeypatch.setenv(name, value)
+    return server
+
+
+@pytest.fixture
+def hub(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch):
+    """The loopback fake hub (``fakehub.FakeHub``), started for the test and stopped after it,
+    with ``HF_ENDPOINT`` and huggingface_hub pointed at it and the hub cache inside the sandbox.
+    Gated and private repos need ``HUB_TOKEN``."""
+    server = _serve_hub(sandbox, monkeypatch, tls=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def tls_hub(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch):
+    """The same hub over HTTPS (``FakeHub(tls=True)``), trusted the way a company CA is set up:
+    through the environment only (REQUESTS_CA_BUNDLE, SSL_CERT_FILE and CURL_CA_BUNDLE all name
+    its throwaway CA)."""
+    server = _serve_hub(sandbox, monkeypatch, tls=True)
     yield server
     server.stop()

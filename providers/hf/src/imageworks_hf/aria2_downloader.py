@@ -17,7 +17,9 @@ from urllib.parse import urljoin, urlparse
 
 from imageworks_core import DownloadError, Interrupted
 
-from .transfer import FileJob, PrefixHasher, ProgressMeter, TransferStats, finish
+from . import tls
+from .download_hashing import PrefixHasher
+from .transfer import FileJob, ProgressMeter, TransferStats, finish
 
 # aria2c's exit codes (man aria2c, "EXIT STATUS")
 _EXIT = {
@@ -44,8 +46,10 @@ def resolve_redirect(url: str, headers: dict[str, str], timeout: float) -> tuple
         same = urlparse(current).netloc == origin
         try:
             response = requests.head(current, headers=headers if same else {"User-Agent": headers.get("User-Agent", "")},
-                                     allow_redirects=False, timeout=timeout)
+                                     allow_redirects=False, timeout=timeout, verify=tls.requests_verify())
         except requests.RequestException as exc:
+            if tls.untrusted(exc):
+                raise tls.untrusted_error(urlparse(current).netloc) from None
             raise DownloadError(f"cannot reach {urlparse(current).netloc}: {type(exc).__name__}") from None
         if response.status_code in (301, 302, 303, 307, 308) and response.headers.get("Location"):
             current = urljoin(current, response.headers["Location"])
@@ -99,6 +103,7 @@ class Aria2Downloader:
             "--auto-save-interval=1", "--summary-interval=0", "--console-log-level=error", "--show-console-readout=false",
             "--download-result=hide", "--enable-color=false", "--no-conf=true",
             f"--stop-with-process={os.getpid()}", "--user-agent=imageworks-model-manager",
+            *tls.aria2c_options(),
         ]
 
     def run(self, jobs: list[FileJob]) -> TransferStats:

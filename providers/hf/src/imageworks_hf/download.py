@@ -14,7 +14,7 @@ from imageworks_core.kit import with_aggregate
 from imageworks_core.kit import default_backend
 from imageworks_core.kit import copy_identity, family_from_file, family_from_repo
 
-from . import hub
+from . import hub, tls
 from .cache_ingest import CACHE_LABEL, identity
 from .filenames import unsafe_reason
 from .selection import SUPPORT_FILES, check_support_repo, choose
@@ -122,8 +122,11 @@ def download_url(request: DownloadRequest, source: Source, ctx: Context) -> Down
     if unsafe_reason(file_name) or not file_name:
         raise BadInputError(f"cannot use the file name of {source.url!r}")
     try:
-        head = requests.head(source.url, allow_redirects=True, timeout=30, headers={"User-Agent": "imageworks-model-manager"})
+        head = requests.head(source.url, allow_redirects=True, timeout=30, headers={"User-Agent": "imageworks-model-manager"},
+                             verify=tls.requests_verify())
     except requests.RequestException as exc:
+        if tls.untrusted(exc):
+            raise tls.untrusted_error(url.netloc) from None
         raise DownloadError(f"cannot reach {url.netloc}: {type(exc).__name__}") from None
     if head.status_code >= 400:
         raise DownloadError(f"{source.url} answered {head.status_code}")

@@ -9,6 +9,7 @@ import attrs
 
 from imageworks_core import BadInputError, DownloadError, NotFoundError
 
+from . import tls
 from .filenames import check_listing
 
 
@@ -58,6 +59,10 @@ def translate(exc: Exception, repo_id: str, revision: str) -> Exception:
     from huggingface_hub import errors
 
     name = type(exc).__name__
+    if tls.untrusted(exc):
+        from urllib.parse import urlsplit
+
+        return tls.untrusted_error(urlsplit(endpoint()).netloc)
     if isinstance(exc, errors.GatedRepoError):
         return DownloadError(f"{repo_id} is a gated repo and this token has no access",
                              hint=f"request access at https://huggingface.co/{repo_id} and set HF_TOKEN (or `hf auth login`)")
@@ -104,6 +109,7 @@ def list_repo(repo_id: str, revision: str) -> RepoListing:
     """Model info (commit, gating) and the recursive tree (every file with size and LFS sha256)."""
     from huggingface_hub import HfApi
 
+    tls.configure_hub_client()
     api = HfApi(token=token())
     try:
         info = api.model_info(repo_id, revision=revision, files_metadata=True)
@@ -128,6 +134,7 @@ def model_files(repo_id: str, revision: str) -> RepoListing:
     that commit is asked too, or a changed weight file of the same name would go unnoticed."""
     from huggingface_hub import HfApi
 
+    tls.configure_hub_client()
     api = HfApi(token=token())
     try:
         info = api.model_info(repo_id, revision=revision, files_metadata=True)
@@ -144,7 +151,8 @@ def read_small_file(repo_id: str, commit: str, path: str) -> bytes | None:
     import requests
 
     try:
-        response = requests.get(resolve_url(repo_id, commit, path), headers=auth_headers(), timeout=30)
+        response = requests.get(resolve_url(repo_id, commit, path), headers=auth_headers(), timeout=30,
+                                verify=tls.requests_verify())
         if response.status_code != 200 or len(response.content) > 4 << 20:
             return None
         return response.content

@@ -8,8 +8,10 @@ pieces in file order, each file hashed by its own thread while its pieces arrive
 - Pieces are handed out in file order, so each file's finished prefix grows steadily and its
   hasher, which follows that prefix from the page cache, is left with little more than the last
   pieces when the bytes stop arriving: the sha256 check costs the second core, not extra time.
-- Resume state lives beside the partial file as JSON whose numbers are padded to a fixed width,
-  so recording a piece's progress is one small ``pwrite`` in place. It is recorded every
+- How many connections work at once adapts to what each delivers (``ConnectionRamp``): one
+  first, more while more bring more. Over TLS on a fast link one stream can be the fastest, and
+  32 would only share it; a server that throttles each connection gets as many as pay.
+- Resume state (``download_state``) lives beside the partial file, updated in place every
   ``STATE_EVERY`` bytes (what a SIGKILL can cost per active connection) and on every stop.
 """
 
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import json
 import os
 import random
 import re
@@ -25,24 +26,23 @@ import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
-from typing import TYPE_CHECKING
 
 from imageworks_core import DownloadError, Interrupted
 from imageworks_core.kit import aligned_buffer
 
+from . import tls
+from .connection_ramp import ConnectionRamp
 from .descriptors import workers_within_limit
-from .plain_http import PlainHttp, Unsupported
+from .download_hashing import FileHasher, hash_prefix
+from .download_state import Segment, StateFile
+from .socket_http import RequestsAnswer, SocketHttp, Unsupported
 from .transfer import FileJob, ProgressMeter, TransferStats, disk_error, finish
-
-if TYPE_CHECKING:
-    import requests
 
 PIECE = 8 << 20  # one ranged request; a file below two pieces is fetched in one stream
 STATE_EVERY = 64 << 10
-# One read from the socket. Over a plain socket a read also returns after plain_http's
-# FLUSH_AFTER without new bytes, so a SIGKILL costs a slow connection what came in that time.
+# One read from the socket. A read also returns after socket_http's FLUSH_AFTER without new
+# bytes, so a SIGKILL costs a slow connection what came in that time.
 BLOCK = 1 << 20
-HASH_BLOCK = 4 << 20  # one read back from the page cache by a hasher
 
 
 class RangeIgnored(Exception):
@@ -51,129 +51,6 @@ class RangeIgnored(Exception):
 
 class Stopped(Exception):
     """This worker stops because the download as a whole is stopping."""
-
-
-class Segment:
-    """A byte range of one file and how much of it is on disk."""
-
-    __slots__ = ("start", "end", "done")
-
-    def __init__(self, start: int, end: int, done: int = 0):
-        self.start, self.end, self.done = start, end, done  # end exclusive; -1: size unknown
-
-    @property
-    def finished(self) -> bool:
-        return self.end >= 0 and self.start + self.done >= self.end
-
-    def __repr__(self) -> str:
-        return f"Segment({self.start}, {self.end}, {self.done})"
-
-
-class StateFile:
-    """``{"size": N, "sha256": "…", "segments": [[start, end, done], …]}`` with every number
-    padded to 20 characters (JSON allows the spaces): a segment's entry has a fixed offset, so
-    saving one segment's progress is one ``pwrite`` of its 66 bytes. A process killed at any
-    instant leaves each entry old or new, never torn (the kernel finishes a write it has begun)."""
-
-    WIDTH = 20
-
-    def __init__(self, path: Path, job: FileJob, segments: list[Segment]):
-        self.path = path
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        self.rewrite(job, segments)
-
-    @classmethod
-    def load(cls, path: Path, job: FileJob) -> list[Segment] | None:
-        """The saved segments, if they describe this very file and its partial is still there."""
-        try:
-            doc = json.loads(path.read_bytes())
-            if doc.get("size") != job.size or doc.get("sha256") != job.sha256 or not job.staging.exists():
-                return None
-            segments = [Segment(int(s), int(e), int(d)) for s, e, d in doc["segments"]]
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        return segments or None
-
-    def _number(self, value: int | None) -> str:
-        return f"{'null' if value is None else value:>{self.WIDTH}}"
-
-    def _entry(self, segment: Segment) -> bytes:
-        n = self._number
-        return f"[{n(segment.start)}, {n(segment.end)}, {n(segment.done)}]".encode("ascii")
-
-    def rewrite(self, job: FileJob, segments: list[Segment]) -> None:
-        self.segments = segments
-        head = f'{{"size": {self._number(job.size)}, "sha256": {json.dumps(job.sha256)}, "segments": ['.encode("ascii")
-        self._head, self._stride = len(head), len(self._entry(Segment(0, 0))) + 2
-        data = head + b", ".join(self._entry(s) for s in segments) + b"]}\n"
-        os.pwrite(self.fd, data, 0)
-        os.ftruncate(self.fd, len(data))
-
-    def save(self, index: int) -> None:
-        os.pwrite(self.fd, self._entry(self.segments[index]), self._head + index * self._stride)
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-
-class FileHasher(threading.Thread):
-    """Hashes one file from the page cache as its finished prefix grows (pieces in order)."""
-
-    def __init__(self, path: Path, segments: list[Segment], stop: threading.Event):
-        super().__init__(daemon=True, name=f"hash {path.name}")
-        self.path, self.segments, self.stop = path, segments, stop
-        self.cancelled = False
-        self.digest = hashlib.sha256()
-        self.position = 0
-        self.front = 0  # index of the first segment not wholly hashed past
-        self.wake = threading.Event()
-        self.error: OSError | None = None
-        self.size = segments[-1].end
-
-    def prefix_end(self) -> int:
-        segments = self.segments
-        while self.front < len(segments) and segments[self.front].finished:
-            self.front += 1
-        if self.front == len(segments):
-            return self.size
-        current = segments[self.front]
-        return current.start + current.done
-
-    def run(self) -> None:
-        buffer = aligned_buffer(HASH_BLOCK)
-        try:
-            with open(self.path, "rb", buffering=0) as handle:
-                fd = handle.fileno()
-                while self.position < self.size and not self.stop.is_set() and not self.cancelled:
-                    end = self.prefix_end()
-                    if end <= self.position:
-                        self.wake.wait(0.05)
-                        self.wake.clear()
-                        continue
-                    while self.position < end:
-                        count = os.preadv(fd, [buffer[: min(HASH_BLOCK, end - self.position)]], self.position)
-                        if count <= 0:
-                            raise OSError(f"{self.path}: short read at {self.position}")
-                        self.digest.update(buffer[:count])
-                        self.position += count
-        except OSError as exc:
-            self.error = exc
-
-    def cancel(self) -> None:
-        self.cancelled = True
-        self.wake.set()
-        self.join()
-
-    def result(self) -> str | None:
-        """The file's sha256 once every byte is hashed; None when following failed (the caller
-        then reads the file whole)."""
-        self.wake.set()
-        self.join()
-        if self.error is not None or self.position != self.size:
-            return None
-        return self.digest.hexdigest()
 
 
 class FileWork:
@@ -192,7 +69,7 @@ class FileWork:
         self.transferred = 0
         self.queued: collections.deque[tuple[int, bool]] = collections.deque()  # (segment, probe?)
         self.active = 0  # pieces being fetched now
-        self.plain = True  # through the plain client while its answers are ones it reads
+        self.direct = True  # through the socket client while its answers are ones it reads
         self.resolved: str | None = None  # where the URL last redirected to
         self.auth_host = urlsplit(job.url).netloc  # the token goes there only, as requests does
 
@@ -225,7 +102,10 @@ class PythonDownloader:
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=self.workers + 4)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.plain = PlainHttp(timeout=timeout)
+        self.session.verify = tls.requests_verify()  # SSL_CERT_FILE too, which requests alone ignores
+        self.sockets = SocketHttp(timeout=timeout)
+        self.ramp = ConnectionRamp(self.workers)
+        self._in_flight = 0  # pieces being fetched now, at most ramp.limit
         self._buffers = threading.local()
         self._ready = threading.Condition()
         self._probing = 0  # probes whose answer may still release more pieces
@@ -240,6 +120,9 @@ class PythonDownloader:
             for job in jobs:  # in order: the pool works through them in this order
                 self._begin(job)
             pieces = sum(work.left for work in self._open)
+            # The ramp's ceiling: what these files can use at once.
+            usable = sum(min(self.per_file, work.left) for work in self._open)
+            self.ramp = ConnectionRamp(min(self.workers, max(1, usable)))
             threads = [threading.Thread(target=self._worker, name=f"fetch {i}", daemon=True)
                        for i in range(min(self.workers, pieces))]
             for thread in threads:
@@ -255,7 +138,7 @@ class PythonDownloader:
                 raise Interrupted("interrupted; partial files are kept and the next run resumes them") from None
         finally:
             self.stop.set()  # nothing runs past here: the hashers of unfinished files stop too
-            self.plain.close()
+            self.sockets.close()
             for work in self._open:
                 if work.hasher is not None:
                     work.hasher.join()
@@ -269,7 +152,7 @@ class PythonDownloader:
 
     def _halt(self) -> None:
         self.stop.set()
-        self.plain.shutdown()  # wakes the threads waiting for a block
+        self.sockets.shutdown()  # wakes the threads waiting for a block
         with self._ready:
             self._ready.notify_all()
 
@@ -322,7 +205,8 @@ class PythonDownloader:
             self._ready.notify()
 
     def _next(self) -> tuple[FileWork, int, bool] | None:
-        """The next piece in file order, from the first file below its connection cap."""
+        """The next piece in file order, from the first file below its connection cap, once
+        fewer pieces than the ramp allows are in flight."""
         with self._ready:
             while True:
                 if self.stop.is_set():
@@ -331,9 +215,10 @@ class PythonDownloader:
                 for work in self._open:
                     if work.queued:
                         waiting = True
-                        if work.active < self.per_file:
+                        if work.active < self.per_file and self._in_flight < self.ramp.limit:
                             index, probe = work.queued.popleft()
                             work.active += 1
+                            self._in_flight += 1
                             return work, index, probe
                 if not waiting and not self._probing:
                     return None  # nothing queued and no probe can release more
@@ -354,6 +239,7 @@ class PythonDownloader:
             finally:
                 with self._ready:
                     work.active -= 1
+                    self._in_flight -= 1
                     self._ready.notify_all()
 
     def _release(self, work: FileWork, probe: _Probe, *, pieces: bool) -> None:
@@ -398,20 +284,10 @@ class PythonDownloader:
         if last:
             self._complete(work)
 
-    def _hash_done_part(self, work: FileWork, segment: Segment):
+    @staticmethod
+    def _hash_done_part(work: FileWork, segment: Segment):
         """One stream: hash while writing; after a resume, hash the part already on disk first."""
-        hasher = hashlib.sha256()
-        if not segment.done:
-            return hasher
-        position = 0
-        with open(work.job.staging, "rb", buffering=0) as handle:
-            while position < segment.done:
-                block = handle.read(min(HASH_BLOCK, segment.done - position))
-                if not block:
-                    break
-                hasher.update(block)
-                position += len(block)
-        return hasher
+        return hash_prefix(work.job.staging, segment.done)
 
     def _restart_whole(self, work: FileWork) -> None:
         if work.hasher is not None:
@@ -500,8 +376,10 @@ class PythonDownloader:
             except (RangeIgnored, Stopped, DownloadError):
                 raise
             except Unsupported:
-                work.plain = False  # an answer only requests reads: this file goes through it
+                work.direct = False  # an answer only requests reads: this file goes through it
             except OSError as exc:
+                if tls.untrusted(exc):  # no retry makes a certificate trusted
+                    raise tls.untrusted_error(urlsplit(work.resolved or job.url).netloc) from None
                 if not isinstance(exc, (ConnectionError, TimeoutError, requests.RequestException)):
                     raise disk_error(exc, job.staging) from None
                 attempt = self._back_off(job, attempt, exc)
@@ -523,19 +401,19 @@ class PythonDownloader:
             raise _Retry(206, None)
 
     def _request(self, work: FileWork, headers: dict[str, str]):
-        """The answer to one GET: over a plain socket where that client can, else requests."""
+        """The answer to one GET: through the socket client where it can, else requests."""
         job = work.job
         url = work.resolved or job.url
-        if work.plain and self.plain.handles(url):
+        if work.direct and self.sockets.handles(url):
             try:
-                answer = self.plain.get(url, headers, auth_host=work.auth_host)
+                answer = self.sockets.get(url, headers, auth_host=work.auth_host)
             except Unsupported:
-                work.plain = False
+                work.direct = False
             else:
                 if answer.url != job.url:
                     work.resolved = answer.url  # later pieces go straight to the redirect target
                 return answer
-        return _RequestsAnswer(self.session.get(job.url, headers=headers, stream=True,
+        return RequestsAnswer(self.session.get(job.url, headers=headers, stream=True,
                                                 timeout=(10, self.timeout), allow_redirects=True))
 
     def _copy(self, work: FileWork, index: int, segment: Segment, response, hasher) -> None:
@@ -548,7 +426,7 @@ class PythonDownloader:
 
     def _copy_blocks(self, work: FileWork, index: int, segment: Segment, response, hasher) -> None:
         unsaved = 0
-        fd, meter, stop = work.fd, self.meter, self.stop
+        fd, meter, stop, ramp = work.fd, self.meter, self.stop, self.ramp
         wake = work.hasher.wake if work.hasher is not None else None
         buffer = getattr(self._buffers, "buffer", None)
         if buffer is None:
@@ -568,6 +446,9 @@ class PythonDownloader:
             segment.done += size  # after the write: a hasher reads only what is on disk
             unsaved += size
             meter.add(size)
+            if ramp.add(size):
+                with self._ready:
+                    self._ready.notify_all()
             if wake is not None and index == work.hasher.front:
                 wake.set()
             if unsaved >= STATE_EVERY:
@@ -588,39 +469,6 @@ class PythonDownloader:
         if self.stop.wait(wait):
             raise Stopped()
         return attempt
-
-
-class _RequestsAnswer:
-    """A requests response, read as the plain client's answers are."""
-
-    def __init__(self, response: "requests.Response"):
-        self.response = response
-        self.status = response.status_code
-
-    def header(self, name: str) -> str | None:
-        return self.response.headers.get(name)
-
-    def blocks(self, buffer: memoryview):
-        """The body as views into ``buffer``. A plain body (no content coding) is read with
-        ``readinto`` straight from the socket: no new 1 MiB object per block."""
-        response = self.response
-        raw = getattr(response.raw, "_fp", None)  # urllib3's http.client response
-        coded = response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
-        if coded or not hasattr(raw, "readinto") or response.headers.get("Transfer-Encoding"):
-            for block in response.iter_content(len(buffer)):
-                yield memoryview(block)
-            return
-        while True:
-            count = raw.readinto(buffer)
-            if not count:
-                return
-            yield buffer[:count]
-
-    def __enter__(self) -> "_RequestsAnswer":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.response.close()
 
 
 _CONTENT_RANGE = re.compile(r"\s*bytes\s+(?P<start>\d+)-(?P<end>\d+)/(?P<total>\d+|\*)\s*$", re.IGNORECASE)

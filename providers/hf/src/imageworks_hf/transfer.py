@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import threading
 import time
@@ -13,6 +12,7 @@ from typing import Callable, Iterator
 import attrs
 
 from imageworks_core import DownloadError, VerificationError
+from imageworks_core.kit import sha256_of
 from imageworks_core import Progress
 
 STAGING = ".imageworks-partial"
@@ -81,16 +81,6 @@ class ProgressMeter:
         self.callback(Progress(self.label, self.done, self.total, speed, eta, finished))
 
 
-def sha256_file(path: Path, start_hash=None) -> str:
-    digest = start_hash or hashlib.sha256()
-    with open(path, "rb", buffering=0) as handle:
-        if start_hash is None:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def finish(job: FileJob, actual_sha: str | None, *, recheck: bool = False) -> None:
     """Check size and hash of a finished staging file, then move it into place. With
     ``recheck``, a mismatching ``actual_sha`` (hashed while downloading) is confirmed by a full
@@ -100,9 +90,9 @@ def finish(job: FileJob, actual_sha: str | None, *, recheck: bool = False) -> No
         job.staging.unlink(missing_ok=True)
         raise VerificationError(f"{job.path}: expected {job.size} bytes, got {size}; the file was removed")
     if job.sha256 is not None:
-        actual = actual_sha or sha256_file(job.staging)
+        actual = actual_sha or sha256_of(job.staging)
         if actual != job.sha256 and recheck and actual_sha is not None:
-            actual = sha256_file(job.staging)
+            actual = sha256_of(job.staging)
         if actual != job.sha256:
             job.staging.unlink(missing_ok=True)
             raise VerificationError(
@@ -169,76 +159,3 @@ def clean_staging(target: Path) -> None:
             os.rmdir(folder)
         except OSError:
             pass
-
-
-class PrefixHasher(threading.Thread):
-    """Hashes a file while another process downloads it, following the written prefix.
-
-    aria2c fetches pieces in file order (``--stream-piece-selector=inorder``), so the prefix
-    before the first hole grows steadily; this thread hashes it from the page cache as it grows,
-    and when the download ends only the tail is left. ``SEEK_HOLE`` finds the prefix; the last
-    64 KiB before the hole are left for later, as a page there may still be being written. A
-    mismatch is re-checked with a full read before anyone is told, so a wrong guess about the
-    prefix can cost time but never a wrong verdict.
-    """
-
-    MARGIN = 64 << 10
-
-    def __init__(self, path: Path, size: int):
-        super().__init__(daemon=True)
-        self.path = path
-        self.size = size
-        self.digest = hashlib.sha256()
-        self.position = 0
-        self.done = threading.Event()
-        self.failed = False
-
-    def _hash_until(self, fd: int, end: int) -> None:
-        while self.position < end:
-            block = os.pread(fd, min(4 << 20, end - self.position), self.position)
-            if not block:
-                raise OSError("short read")
-            self.digest.update(block)
-            self.position += len(block)
-
-    def run(self) -> None:
-        fd = None
-        try:
-            while fd is None and not self.done.is_set():
-                try:
-                    fd = os.open(self.path, os.O_RDONLY)
-                except FileNotFoundError:
-                    self.done.wait(0.05)
-            while not self.done.is_set():
-                try:
-                    hole = os.lseek(fd, self.position, os.SEEK_HOLE)
-                except OSError:  # ENXIO: position at or past the end of the file so far
-                    hole = self.position
-                safe = min(self.size, max(self.position, hole - self.MARGIN))
-                if safe > self.position:
-                    self._hash_until(fd, safe)
-                else:
-                    self.done.wait(0.05)
-        except OSError:
-            self.failed = True
-        finally:
-            if fd is not None:
-                os.close(fd)
-
-    def result(self) -> str | None:
-        """After the download: hash the rest and return the digest (None if following failed)."""
-        self.done.set()
-        self.join()
-        if self.failed:
-            return None
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except OSError:
-            return None
-        try:
-            self._hash_until(fd, os.fstat(fd).st_size)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
-        return self.digest.hexdigest()

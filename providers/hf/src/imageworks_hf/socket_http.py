@@ -1,23 +1,31 @@
-"""Ranged GETs over plain HTTP/1.1 keep-alive sockets, read with one system call per block.
+"""Ranged GETs over HTTP/1.1 keep-alive sockets, plain or TLS, read with few calls per block.
 
-Through requests, a body is read one TCP segment at a time, and each read drops and retakes the
-GIL: with 64 connections at once, most of the client's time went to threads handing the GIL to
-each other. Here a body is read with ``recv(MSG_WAITALL)`` on a blocking socket, straight into
-a reused buffer: the kernel fills a whole block while the thread sleeps outside the GIL.
+Through requests, a body is read one TCP segment (or one TLS record) at a time, through four
+layers of Python (urllib3, http.client, a buffered reader, the socket's file object), and each
+read drops and retakes the GIL. Here a plain body is read with ``recv(MSG_WAITALL)`` on a
+blocking socket, straight into a reused buffer: the kernel fills a whole block while the thread
+sleeps outside the GIL. A TLS body is read record by record (OpenSSL returns at most one 16 KiB
+record a call) straight into the same buffer, one C call each, no object made per read.
 
-This covers only what it can do right, and says so by returning None or raising ``Unsupported``
-so the caller goes through requests instead: ``http://`` URLs no proxy applies to, and bodies
-framed by ``Content-Length`` with no content coding. TLS is requests' job (an ``SSLSocket``
-cannot read more than one record per call, so it would gain nothing here).
+This covers only what it can do right, and says so by returning False or raising
+``Unsupported`` so the caller goes through requests instead: ``http://`` and ``https://`` URLs
+no proxy applies to, and bodies framed by ``Content-Length`` with no content coding.
+Certificates are checked against the CA bundle the environment names (see ``tls``), else the
+system's.
 """
 
 from __future__ import annotations
 
 import socket
+import ssl
 import struct
 import threading
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
+
+if TYPE_CHECKING:
+    import requests
 
 HEAD_LIMIT = 64 << 10
 # A block read returns when the block is full or when nothing more has come for this long: on a
@@ -25,15 +33,17 @@ HEAD_LIMIT = 64 << 10
 # latest, so a SIGKILL costs each connection what arrived in that time, not a whole block.
 FLUSH_AFTER = 0.01
 REDIRECTS = (301, 302, 303, 307, 308)
+PORTS = {"http": 80, "https": 443}
 
 
 class Unsupported(Exception):
     """An answer this client does not read (no length, chunked, coded): use requests."""
 
 
-class PlainHttp:
+class SocketHttp:
     def __init__(self, *, timeout: float, connect_timeout: float = 10.0):
         self.timeout, self.connect_timeout = timeout, connect_timeout
+        self._tls: ssl.SSLContext | None = None
         self._local = threading.local()
         self._lock = threading.Lock()
         self._live: set[socket.socket] = set()
@@ -42,7 +52,7 @@ class PlainHttp:
 
     def handles(self, url: str) -> bool:
         parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
+        if parts.scheme not in PORTS or not parts.hostname:
             return False
         proxied = self._proxied.get(parts.netloc)
         if proxied is None:
@@ -70,7 +80,7 @@ class PlainHttp:
 
     # -- connections
     def _exchange(self, parts, headers: dict[str, str]) -> "Answer":
-        key = (parts.hostname, parts.port or 80)
+        key = (parts.scheme, parts.hostname, parts.port or PORTS[parts.scheme])
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         lines = [f"GET {target} HTTP/1.1", f"Host: {parts.netloc.rpartition('@')[2]}",
                  "Accept: */*", "Accept-Encoding: identity"]
@@ -83,9 +93,9 @@ class PlainHttp:
             if sock is None:
                 sock = self._connect(key)
             try:
-                self._send(sock, request)
+                self._send(sock, request, self.timeout)
                 return Answer(self, key, sock, *self._read_head(sock))
-            except (EOFError, ConnectionResetError, BrokenPipeError) as exc:
+            except (EOFError, ConnectionResetError, BrokenPipeError, ssl.SSLEOFError) as exc:
                 self._drop(sock)
                 sock = None
                 if not reused:  # a fresh connection that fails is the server's answer
@@ -96,11 +106,18 @@ class PlainHttp:
                 raise
 
     @staticmethod
-    def _send(sock: socket.socket, request: bytes) -> None:
+    def _send(sock: socket.socket, request: bytes, timeout: float) -> None:
         # Network errors only, as ConnectionError or TimeoutError: any other OSError would be
         # taken for a disk error by the downloader.
         try:
-            sock.sendall(request)
+            if isinstance(sock, ssl.SSLSocket):
+                sock.settimeout(timeout)  # the send's own bound; reads go back to FLUSH_AFTER
+                try:
+                    sock.sendall(request)
+                finally:
+                    sock.settimeout(FLUSH_AFTER)
+            else:
+                sock.sendall(request)
         except BlockingIOError:
             raise TimeoutError("the server took no request within the timeout") from None
         except (ConnectionError, TimeoutError):
@@ -108,21 +125,25 @@ class PlainHttp:
         except OSError as exc:
             raise ConnectionError(str(exc)) from None
 
-    def _connect(self, key: tuple[str, int]) -> socket.socket:
+    def _connect(self, key: tuple[str, str, int]) -> socket.socket:
         if self._closing:
             raise ConnectionError("stopping")
+        scheme, host, port = key
         try:
-            sock = socket.create_connection(key, timeout=self.connect_timeout)
+            sock = socket.create_connection((host, port), timeout=self.connect_timeout)
         except socket.gaierror as exc:
-            raise ConnectionError(f"{key[0]}: {exc.strerror}") from None
+            raise ConnectionError(f"{host}: {exc.strerror}") from None
         except TimeoutError:
             raise
         except OSError as exc:
-            raise ConnectionError(f"{key[0]}:{key[1]}: {exc.strerror or exc}") from None
+            raise ConnectionError(f"{host}:{port}: {exc.strerror or exc}") from None
+        if scheme == "https":
+            sock = self._secure(sock, host)
         # Blocking mode with kernel timeouts: recv(MSG_WAITALL) then waits for a whole block,
         # and after FLUSH_AFTER returns what has come (or EAGAIN when nothing has; the read
-        # timeout proper is counted in ``_receive``).
-        sock.settimeout(None)
+        # timeout proper is counted in ``_receive``). A TLS socket waits in Python's own
+        # timeout mode instead (OpenSSL would retry an EAGAIN forever), with the same effect.
+        sock.settimeout(FLUSH_AFTER if isinstance(sock, ssl.SSLSocket) else None)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(FLUSH_AFTER))
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(self.timeout))
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -132,6 +153,24 @@ class PlainHttp:
                 raise ConnectionError("stopping")
             self._live.add(sock)
         return sock
+
+    def _secure(self, sock: socket.socket, host: str) -> ssl.SSLSocket:
+        """The TLS handshake, within the connect timeout; a certificate the CA bundle does not
+        vouch for raises ``ssl.SSLCertVerificationError`` (the caller stops, never retries)."""
+        if self._tls is None:
+            from .tls import client_context
+
+            self._tls = client_context()
+        try:
+            return self._tls.wrap_socket(sock, server_hostname=host)
+        except ssl.SSLCertVerificationError:
+            sock.close()
+            raise
+        except (ssl.SSLError, OSError) as exc:
+            sock.close()
+            if isinstance(exc, TimeoutError):
+                raise
+            raise ConnectionError(f"{host}: TLS handshake failed ({exc})") from None
 
     def _read_head(self, sock: socket.socket) -> tuple[int, dict[str, str], bool, bytes]:
         data = b""
@@ -161,7 +200,7 @@ class PlainHttp:
         while True:
             try:
                 return read(*args)
-            except BlockingIOError:
+            except (BlockingIOError, TimeoutError):  # FLUSH_AFTER passed with nothing new
                 if self._closing:
                     raise ConnectionError("stopping") from None
                 now = time.monotonic()
@@ -169,18 +208,20 @@ class PlainHttp:
                     waited_since = now
                 elif now - waited_since > self.timeout:
                     raise TimeoutError("the server sent nothing within the read timeout") from None
-            except (ConnectionError, TimeoutError):
+            except ConnectionError:
                 raise
+            except ssl.SSLZeroReturnError:
+                return 0  # the server ended TLS: the end of the stream
             except OSError as exc:  # a network error, never a disk one: the caller retries it
                 raise ConnectionError(str(exc)) from None
 
-    def _pool(self) -> dict[tuple[str, int], socket.socket]:
+    def _pool(self) -> dict[tuple[str, str, int], socket.socket]:
         pool = getattr(self._local, "pool", None)
         if pool is None:
             pool = self._local.pool = {}
         return pool
 
-    def _keep(self, key: tuple[str, int], sock: socket.socket) -> None:
+    def _keep(self, key: tuple[str, str, int], sock: socket.socket) -> None:
         old = self._pool().get(key)
         if old is not None:
             self._drop(old)
@@ -198,7 +239,9 @@ class PlainHttp:
             live = list(self._live)
         for sock in live:
             try:
-                sock.shutdown(socket.SHUT_RDWR)
+                # The TCP socket's own shutdown: SSLSocket.shutdown would also drop its TLS
+                # state under a thread still reading, which could then read raw bytes.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
             except OSError:
                 pass
 
@@ -213,7 +256,7 @@ class PlainHttp:
 class Answer:
     """One answer: status and headers, then its body in blocks."""
 
-    def __init__(self, client: PlainHttp, key, sock: socket.socket, status: int, fields: dict[str, str],
+    def __init__(self, client: SocketHttp, key, sock: socket.socket, status: int, fields: dict[str, str],
                  keep: bool, early: bytes):
         self.client, self.key, self.sock = client, key, sock
         self.status, self.fields, self.keep, self.early = status, fields, keep, early
@@ -238,13 +281,31 @@ class Answer:
             self.left -= len(early)
             yield memoryview(early)
         size = len(buffer)
+        tls = isinstance(sock, ssl.SSLSocket)
         while self.left > 0:
-            count = self.client._receive(sock.recv_into, buffer, min(size, self.left), socket.MSG_WAITALL)
+            want = min(size, self.left)
+            count = self._fill(sock, buffer, want) if tls else \
+                self.client._receive(sock.recv_into, buffer, want, socket.MSG_WAITALL)
             if not count:
                 self.keep = False
                 return  # the connection ended early: the caller retries what is missing
             self.left -= count
             yield buffer[:count]
+
+    def _fill(self, sock: ssl.SSLSocket, buffer: memoryview, want: int) -> int:
+        """Up to ``want`` bytes of TLS records into ``buffer``: until it is full, or FLUSH_AFTER
+        passes with nothing new after the first byte (as MSG_WAITALL does). An error after some
+        bytes ends the block early; the next call reports it, once these bytes are written."""
+        filled = self.client._receive(sock.recv_into, buffer, want)
+        try:
+            while 0 < filled < want:
+                count = sock.recv_into(buffer[filled:], want - filled)  # one record, one C read
+                if not count:
+                    break
+                filled += count
+        except OSError:  # a pause (a timeout), the end of TLS or a broken connection
+            pass
+        return filled
 
     def close(self) -> None:
         if self.sock is None:
@@ -262,6 +323,39 @@ class Answer:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class RequestsAnswer:
+    """A requests response, read as the plain client's answers are."""
+
+    def __init__(self, response: "requests.Response"):
+        self.response = response
+        self.status = response.status_code
+
+    def header(self, name: str) -> str | None:
+        return self.response.headers.get(name)
+
+    def blocks(self, buffer: memoryview):
+        """The body as views into ``buffer``. A plain body (no content coding) is read with
+        ``readinto`` straight from the socket: no new 1 MiB object per block."""
+        response = self.response
+        raw = getattr(response.raw, "_fp", None)  # urllib3's http.client response
+        coded = response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
+        if coded or not hasattr(raw, "readinto") or response.headers.get("Transfer-Encoding"):
+            for block in response.iter_content(len(buffer)):
+                yield memoryview(block)
+            return
+        while True:
+            count = raw.readinto(buffer)
+            if not count:
+                return
+            yield buffer[:count]
+
+    def __enter__(self) -> "RequestsAnswer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.response.close()
 
 
 def _timeval(seconds: float) -> bytes:

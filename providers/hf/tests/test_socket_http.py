@@ -1,4 +1,4 @@
-"""The plain-socket client under the built-in downloader: kept-alive connections, a redirect
+"""The socket client under the built-in downloader (plain and TLS): kept-alive connections, a redirect
 resolved once per file, servers that close idle connections or frame bodies by closing, proxies
 and Ctrl-C."""
 
@@ -13,7 +13,7 @@ import pytest
 
 from imageworks_testing.fakehub import random_bytes
 
-from imageworks_hf.plain_http import PlainHttp
+from imageworks_hf.socket_http import SocketHttp
 
 def _target(sandbox, repo):
     return sandbox.root / "models" / "weights" / repo / "model.safetensors"
@@ -53,23 +53,26 @@ def test_bodies_ended_by_closing_the_connection_go_through_requests(hub, cli, sa
     assert result.exit_code == 0, result.stderr
     assert _target(sandbox, "o/unframed").read_bytes() == data
 
-def test_only_plain_http_that_no_proxy_applies_to(monkeypatch):
-    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+def test_only_urls_that_no_proxy_applies_to(monkeypatch):
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
-    assert PlainHttp(timeout=5).handles("http://127.0.0.1:8000/x")
-    assert not PlainHttp(timeout=5).handles("https://127.0.0.1:8000/x")  # TLS is requests' job
+    assert SocketHttp(timeout=5).handles("http://127.0.0.1:8000/x")
+    assert SocketHttp(timeout=5).handles("https://127.0.0.1:8000/x")
+    assert not SocketHttp(timeout=5).handles("ftp://127.0.0.1:8000/x")
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")
+    assert not SocketHttp(timeout=5).handles("https://example.org/x")  # requests speaks CONNECT
     monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
-    assert not PlainHttp(timeout=5).handles("http://example.org/x")
+    assert not SocketHttp(timeout=5).handles("http://example.org/x")
     monkeypatch.setenv("no_proxy", "127.0.0.1")
-    assert PlainHttp(timeout=5).handles("http://127.0.0.1:8000/x")
+    assert SocketHttp(timeout=5).handles("http://127.0.0.1:8000/x")
 
 def test_a_proxy_in_the_environment_carries_the_pieces(hub, cli, sandbox, monkeypatch):
     """With http_proxy set, requests (which honours it) fetches; a dead proxy is then an error."""
     hub.add_repo("o/proxied", {"model.safetensors": random_bytes(2_000_000, seed=24), "config.json": b"{}"})
 
     seen = []
-    original = PlainHttp.get
-    monkeypatch.setattr(PlainHttp, "get", lambda self, *a, **k: seen.append(a) or original(self, *a, **k))
+    original = SocketHttp.get
+    monkeypatch.setattr(SocketHttp, "get", lambda self, *a, **k: seen.append(a) or original(self, *a, **k))
     monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # the discard port: nothing listens
     monkeypatch.setenv("no_proxy", "127.0.0.1")  # the hub itself (API, resolve) is reached directly
     monkeypatch.setenv("IMAGEWORKS_RETRIES", "0")
@@ -79,7 +82,9 @@ def test_a_proxy_in_the_environment_carries_the_pieces(hub, cli, sandbox, monkey
     assert result.exit_code == 1 and "ProxyError" in result.stderr
     assert seen  # the hub itself was asked over the plain client
 
-def test_ctrl_c_stops_threads_waiting_on_a_stalled_server(hub, sandbox):
+@pytest.mark.parametrize("transport", ["http", "https"])
+def test_ctrl_c_stops_threads_waiting_on_a_stalled_server(request, sandbox, transport):
+    hub = request.getfixturevalue("hub" if transport == "http" else "tls_hub")
     hub.add_repo("o/stall", {"model.safetensors": random_bytes(20_000_000, seed=25), "config.json": b"{}"})
     hub.faults.stall_seconds = 60
     code = "from imageworks_core.cli.download_program import cli; cli()"
