@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .detect import GGUFHeaderError, detect_folder, gguf_sets, quant_label_from_filename, read_gguf_info
+from .detect import GGUFHeaderError, ModelFileError, detect_folder, gguf_sets, quant_label_from_filename, read_gguf_info
 from .detect.folder import WEIGHT_SUFFIXES, capabilities_from
 from .entry import Capabilities, ChatTemplate
 from .realpaths import real_path
@@ -151,7 +151,11 @@ def folder_variant(
     ``identity_fn(format, quantization)`` names it once its format is known (else ``identity``,
     else ``<provider>:<real path>``); ``location`` overrides the configured location's label."""
     folder = os.fspath(folder)
-    facts = detect_folder(folder, names)
+    try:
+        facts = detect_folder(folder, names)
+    except ModelFileError as exc:  # a config of the wrong shape: this folder only is skipped
+        ctx.warn(exc.path, exc.reason)
+        return None
     fmt = facts.download_format or fallback_format
     if fmt is None:
         return None

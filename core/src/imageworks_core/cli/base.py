@@ -79,6 +79,7 @@ class ProgramGroup(click.Group):
             sys.exit(1)
 
     def invoke(self, ctx: click.Context) -> Any:
+        _print_any_path()
         try:
             return super().invoke(ctx)
         except ImageworksError as exc:
@@ -100,6 +101,18 @@ class ProgramGroup(click.Group):
                 raise
             fail(f"unexpected error: {type(exc).__name__}: {exc}",
                  "run again with IMAGEWORKS_DEBUG=1 for the traceback, and report it", 1)
+
+
+def _print_any_path() -> None:
+    """A file name that is not UTF-8 (``bad\\udcff`` as Python lists ``bad\\xff``) is printed
+    as its bytes, as ``ls`` prints it, instead of failing the command after its work is done."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", None) == "strict":
+            try:
+                reconfigure(errors="surrogateescape")
+            except (ValueError, OSError):  # a stream that cannot change: leave it as it is
+                pass
 
 
 def run_program(group: click.Group, prog_name: str) -> NoReturn:
