@@ -100,6 +100,10 @@ _EXPORTS = {
     "not_a_link": "realpaths",
     "human_bytes": "units",
     "redact": "eventlog",
+    "repo_id_problem": "hub_names",
+    "revision_problem": "hub_names",
+    "size_problem": "hub_names",
+    "unsafe_path_reason": "hub_names",
     "check_paths": "safety",
     "delete_entry_files": "safety",
     "entry_roots": "safety",
@@ -151,6 +155,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .hashing import sha256_of
     from .units import human_bytes
     from .eventlog import redact
+    from .hub_names import repo_id_problem, revision_problem, size_problem, unsafe_path_reason
     from .safety import check_paths, delete_entry_files, entry_roots, prune_empty_parents, safe_delete
     from .cli.base import (confirm_or_refuse, dry_run_option, emit_json, json_option, print_table, session_from, warn_printer)
     from .cli.reports import location_label_of, print_report, report_options

@@ -10,6 +10,7 @@ from typing import Iterable
 from .entry import Entry
 from .errors import NotFoundError
 from .hook_types import UpdateCheck
+from .lockfile import LOCK_VERSION
 from .session import Session
 
 
@@ -67,7 +68,6 @@ def update_entries(session: Session, checks: list[UpdateCheck], *, dry_run: bool
 
 
 # ------------------------------------------------------------------------------------------ lock
-LOCK_VERSION = 1
 
 
 def lock_document(session: Session, entries: list[Entry]) -> tuple[dict, list[str]]:
@@ -107,30 +107,6 @@ def lock_document(session: Session, entries: list[Entry]) -> tuple[dict, list[st
             })
     cache.save()
     return {"version": LOCK_VERSION, "model": models}, warnings
-
-
-def read_lock(path) -> list[dict]:
-    import tomllib
-
-    from .errors import BadInputError
-
-    try:
-        with open(path, "rb") as handle:
-            doc = tomllib.load(handle)
-    except FileNotFoundError:
-        raise BadInputError(f"lock file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise BadInputError(f"{path}: {exc}") from None
-    if doc.get("version") != LOCK_VERSION or not isinstance(doc.get("model", []), list):
-        raise BadInputError(f"{path}: not an imageworks lock file of version {LOCK_VERSION}")
-    models = doc.get("model", [])
-    for i, model in enumerate(models):
-        for key in ("name", "source", "commit", "files"):
-            if key not in model:
-                raise BadInputError(f"{path}: $.model[{i}].{key} is missing")
-        if not str(model["source"]).startswith("hf:"):
-            raise BadInputError(f"{path}: $.model[{i}].source {model['source']!r} is not hf:owner/repo")
-    return models
 
 
 # ------------------------------------------------------------------------------------------ sync

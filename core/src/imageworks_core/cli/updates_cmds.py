@@ -98,7 +98,8 @@ def lock_command(ctx, names, role, output):
 def sync_command(ctx, lock_file, location, dry_run, as_json):
     """Make this machine hold exactly the lock file's models (fetched by commit, verified)."""
     from ..units import human_bytes
-    from ..updates import read_lock, sync
+    from ..lockfile import read_lock
+    from ..updates import sync
 
     models = read_lock(lock_file)
     session = session_from(ctx, "sync")
