@@ -229,3 +229,35 @@ def test_hf_cache_snapshot_links_outside_the_cache(sandbox, cli, tmp_path):
     rows = cli("list", "--json").json()
     assert [r["source"]["repo_id"] for r in rows] == ["good/Model"], rows
     assert len(warnings_about(result, str(snap / "model.safetensors"))) == 1, result.stderr
+
+
+def test_dedupe_dry_run_plans_only_what_apply_does(sandbox, cli):
+    import shutil
+
+    weights = sandbox.root / "models" / "weights"
+    first = write_gguf(weights / "a" / "Same-Q8_0.gguf", file_type=7, tensor_values=6000, basename="Same")
+    for folder in (weights / "b", sandbox.root / "outside"):  # the second copy lies outside every root
+        folder.mkdir(parents=True)
+        shutil.copyfile(first, folder / "Same-Q8_0.gguf")
+    assert cli("scan", "--base", str(weights)).exit_code == 0
+    assert cli("scan", "--base", str(sandbox.root / "outside")).exit_code == 0
+    dry = cli("dedupe", "--json").json()
+    planned = {p for link in dry["links"] for p in (link["keep"], link["replace"])}
+    assert planned == {str(first), str(weights / "b" / "Same-Q8_0.gguf")}, dry
+    assert {"path": str(sandbox.root / "outside" / "Same-Q8_0.gguf"),
+            "reason": "outside the configured roots"} in dry["skipped"]
+    applied = cli("dedupe", "--apply", "--json")
+    assert applied.exit_code == 0 and applied.json()["links"] == dry["links"]
+
+
+def test_verify_of_an_entry_at_root_with_no_files_is_not_valid(sandbox, cli):
+    weights = sandbox.root / "models" / "weights"
+    write_gguf(weights / "a" / "A-Q4_K_M.gguf")
+    assert cli("scan", "--base", str(weights)).exit_code == 0
+    rows = sandbox.read_layer("discovered")
+    rows[0].update(download_path="/", download_files=[])
+    sandbox.write_layer("discovered", rows)
+    result = cli("verify", "--json")
+    assert result.exit_code == 1
+    (row,) = result.json()
+    assert not row["ok"] and "no files listed" in row["problems"][0]
