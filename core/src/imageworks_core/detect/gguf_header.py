@@ -141,12 +141,17 @@ class _Reader:
     def __init__(self, fd: int, path: Path | str):
         self.fd = fd
         self.path = path
+        self.size = os.fstat(fd).st_size
         self.data = os.read(fd, self.FIRST)
         self.pos = 0
 
     def _fill(self, size: int) -> None:
         """Make ``size`` bytes available at ``pos``."""
-        want = max(size - (len(self.data) - self.pos), self.BLOCK)
+        # Never read (nor allocate) more than the file still holds: a header may claim 64 MiB.
+        left = max(self.size - os.lseek(self.fd, 0, os.SEEK_CUR), 0)
+        if size - (len(self.data) - self.pos) > left:
+            raise GGUFHeaderError(f"{self.path}: truncated GGUF header")
+        want = min(max(size - (len(self.data) - self.pos), self.BLOCK), left)
         chunks = [self.data[self.pos:]]
         while want > 0:
             chunk = os.read(self.fd, want)
@@ -260,7 +265,7 @@ def read_gguf_info(path: str | Path) -> GGUFInfo:
         kv_count = reader.scalar("<Q")
         if kv_count > _MAX_KV:
             raise GGUFHeaderError(f"{path}: implausible key count {kv_count}")
-        size = os.fstat(fd).st_size
+        size = reader.size
         # Each tensor's description takes at least 24 bytes after the keys (name length,
         # dimension count, type, offset): a count the file cannot hold is not a model's.
         if tensor_count > size // _MIN_TENSOR_INFO:
