@@ -15,12 +15,12 @@ def check_listing(files: list[tuple[str, int | None, str | None]]) -> None:
     """(path, size, sha256) of every listed file: names, sizes, digests and case twins."""
     seen: dict[str, str] = {}
     for path, size, sha in files:
-        reason = unsafe_reason(path)
+        reason = unsafe_reason(path) if isinstance(path, str) else f"a {type(path).__name__}, not a name"
         if reason:
             raise UnsafePathError(f"the hub listed an unsafe file name {path!r} ({reason}); nothing was written")
         if size is not None and size_problem(size):
             raise UnsafePathError(f"the hub listed an impossible size {size!r} for {path!r}; nothing was written")
-        if sha is not None and not _HEX64.match(sha):
+        if sha is not None and not (isinstance(sha, str) and _HEX64.match(sha)):
             raise UnsafePathError(f"the hub listed an invalid sha256 {sha!r} for {path!r}; nothing was written")
         folded = path.casefold()
         if folded in seen and seen[folded] != path:

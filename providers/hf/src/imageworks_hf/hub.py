@@ -7,7 +7,7 @@ import json
 
 import attrs
 
-from imageworks_core import BadInputError, DownloadError, NotFoundError
+from imageworks_core import BadInputError, DownloadError, NotFoundError, UnsafePathError
 
 from .filenames import check_listing
 
@@ -89,16 +89,35 @@ def list_repo(repo_id: str, revision: str) -> RepoListing:
     for item in tree:
         lfs = item.lfs
         sha = (lfs.sha256 if hasattr(lfs, "sha256") else (lfs or {}).get("sha256")) if lfs else None
-        files[item.path] = RemoteFile(item.path, item.size, sha)
-    for sibling in info.siblings or []:  # a listing without the tree still works
-        if sibling.rfilename not in files:
-            sha = sibling.lfs.sha256 if sibling.lfs else None
+        files[_name(item.path)] = RemoteFile(item.path, item.size, sha)
+    return _checked(repo_id, revision, info, files)
+
+
+def _checked(repo_id: str, revision: str, info, files: dict) -> RepoListing:
+    """The listing once every name, size, digest and the commit passed the untrusted-input checks
+    (a sibling fills in what the tree did not list)."""
+    for sibling in _siblings(info):
+        if _name(sibling.rfilename) not in files:
+            sha = getattr(sibling.lfs, "sha256", None) if sibling.lfs else None
             files[sibling.rfilename] = RemoteFile(sibling.rfilename, sibling.size, sha)
     check_listing([(f.path, f.size, f.sha256) for f in files.values()])
     commit = info.sha or revision
-    if not (len(commit) == 40 and all(c in "0123456789abcdef" for c in commit)):
+    if not (isinstance(commit, str) and len(commit) == 40 and all(c in "0123456789abcdef" for c in commit)):
         raise BadInputError(f"the hub returned an invalid commit id {commit!r} for {repo_id}@{revision}")
     return RepoListing(repo_id, revision, commit, files, bool(info.gated))
+
+
+def _name(path) -> str:
+    if not isinstance(path, str):
+        raise UnsafePathError(f"the hub listed a file name that is a {type(path).__name__}; nothing was written")
+    return path
+
+
+def _siblings(info) -> list:
+    siblings = info.siblings or []
+    if not isinstance(siblings, list):
+        raise BadInputError(f"the hub returned a file list of the wrong shape for {info.id!r}; nothing was written")
+    return siblings
 
 
 def model_files(repo_id: str, revision: str) -> RepoListing:
@@ -110,11 +129,7 @@ def model_files(repo_id: str, revision: str) -> RepoListing:
         info = HfApi(token=token()).model_info(repo_id, revision=revision, files_metadata=True)
     except Exception as exc:  # noqa: BLE001 - mapped to a domain error
         raise translate(exc, repo_id, revision) from None
-    files = {}
-    for sibling in info.siblings or []:
-        sha = sibling.lfs.sha256 if sibling.lfs else None
-        files[sibling.rfilename] = RemoteFile(sibling.rfilename, sibling.size, sha)
-    return RepoListing(repo_id, revision, info.sha or revision, files, bool(info.gated))
+    return _checked(repo_id, revision, info, {})
 
 
 def read_small_file(repo_id: str, commit: str, path: str) -> bytes | None:
@@ -134,7 +149,7 @@ def read_json(repo_id: str, commit: str, path: str) -> dict | None:
     data = read_small_file(repo_id, commit, path)
     try:
         doc = json.loads(data) if data else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return doc if isinstance(doc, dict) else None
 
