@@ -96,6 +96,8 @@ def _parse_slowly(data: bytes, path: Path) -> Any:
         raise RegistryFormatError(f"{path}:{exc.lineno}:{exc.colno}: {exc.msg}") from None
     except ValueError as exc:  # NaN / Infinity
         raise RegistryFormatError(f"{path}: {exc}") from None
+    except RecursionError:  # [[[[… deeper than the parser recurses (orjson stops at 1024 levels)
+        raise RegistryFormatError(f"{path}: JSON nested too deeply") from None
     return doc
 
 
