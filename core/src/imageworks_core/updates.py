@@ -85,6 +85,9 @@ def lock_document(session: Session, entries: list[Entry]) -> tuple[dict, list[st
         if not source.get("repo_id") or not source.get("commit") or not entry.download_path:
             warnings.append(f"{entry.name}: no hub source and commit recorded; it cannot be fetched again (left out)")
             continue
+        if any(not _is_utf8(rel) for rel in entry.download_files):  # TOML holds text only
+            warnings.append(f"{entry.name}: a file name is not UTF-8 and cannot be written to a lock file (left out)")
+            continue
         recorded = {a.path: a for a in entry.artifacts.files}
         paths = {rel: os.path.join(entry.download_path, rel) for rel in entry.download_files}
         missing = [rel for rel in paths if not (recorded.get(rel) and recorded[rel].sha256)]
@@ -193,3 +196,11 @@ def sync(session: Session, models: list[dict], *, location: str | None, dry_run:
         report.append({"name": model["name"], "action": "fetched", "bytes_fetched": result.bytes_transferred})
     session.log.event("sync", models=[r["name"] for r in report], failed=[r["name"] for r in report if r["action"] == "failed"])
     return report
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a name that is not UTF-8, carried as lone surrogates
+        return False
+    return True
