@@ -1,30 +1,25 @@
 """Hostile-input tests: a fixed, derandomized hypothesis budget for CI, a long one on request.
 
-``IMAGEWORKS_HOSTILE_EXAMPLES=5000 uv run pytest tests/hostile`` (or ``bench/hostile.py``) runs
-thousands of generated cases per test, with fresh randomness each run."""
+``IMAGEWORKS_HOSTILE_EXAMPLES=5000 uv run pytest tests/hostile`` runs thousands of generated
+cases per property, with fresh randomness each run (the budget is in ``strategies.py``)."""
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
 
 from imageworks_testing.fakehub import FakeHub
 
-_LONG = int(os.environ.get("IMAGEWORKS_HOSTILE_EXAMPLES", "0") or 0)
-_SLOW_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large]
-# CI: the same examples every run (derandomized), few enough that the folder stays within ~2 min.
-settings.register_profile("hostile-ci", derandomize=True, deadline=None, print_blob=True,
-                          suppress_health_check=_SLOW_OK, database=None)
-settings.register_profile("hostile-long", max_examples=_LONG or 5000, deadline=None, print_blob=True,
-                          suppress_health_check=_SLOW_OK)
-settings.load_profile("hostile-long" if _LONG else "hostile-ci")
+from .strategies import LONG_RUN
 
 
-def budget(ci: int) -> settings:
-    """``ci`` examples in CI; the long run's count when asked for."""
-    return settings(max_examples=_LONG or ci)
+def pytest_collection_modifyitems(items):
+    """A long run takes as long as it takes: no per-test timeout for this folder then."""
+    if LONG_RUN:
+        for item in items:
+            if item.path.is_relative_to(Path(__file__).parent):
+                item.add_marker(pytest.mark.timeout(0))
 
 
 @pytest.fixture

@@ -5,11 +5,32 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import tracemalloc
 from typing import Any, Iterator
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+
+# -- the budget -----------------------------------------------------------------------------------
+# CI: a fixed, derandomized set of examples (the same every run), sized so this folder takes
+# about a minute and a half. ``IMAGEWORKS_HOSTILE_EXAMPLES=5000``: that many fresh random
+# examples per property instead (minutes to hours; failures print a blob to replay them).
+LONG_RUN = int(os.environ.get("IMAGEWORKS_HOSTILE_EXAMPLES", "0") or 0)
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large,
+            HealthCheck.filter_too_much]
+settings.register_profile("hostile-ci", derandomize=True, deadline=None, print_blob=True, database=None,
+                          suppress_health_check=_SLOW_OK)
+settings.register_profile("hostile-long", deadline=None, print_blob=True, database=None,
+                          suppress_health_check=_SLOW_OK)
+settings.load_profile("hostile-long" if LONG_RUN else "hostile-ci")
+
+
+def budget(ci: int) -> settings:
+    """``ci`` examples in CI; the long run's count when one is asked for."""
+    return settings(max_examples=LONG_RUN or ci)
+
 
 # -- text and JSON of any shape -----------------------------------------------------------------
 # Lone surrogates (what a JSON "\udcff" escape or a non-UTF-8 file name becomes), NUL, newlines,

@@ -16,8 +16,7 @@ from imageworks_core.detect import ModelFileError, detect_folder
 from imageworks_core.jsonio import dumps
 from imageworks_testing.fixtures import write_hf_folder
 
-from .conftest import budget
-from .strategies import (JSON, JSON_OBJECTS, RAW_BYTES, assert_ran_clean, fresh, json_bytes, mutated, registered,
+from .strategies import (budget, JSON, JSON_OBJECTS, RAW_BYTES, assert_ran_clean, fresh, json_bytes, mutated, registered,
                          time_bound, warned_about)
 
 SIDE_FILES = ["config.json", "generation_config.json", "tokenizer_config.json", "quant_config.json",
@@ -48,7 +47,7 @@ def _facts_are_typed(facts) -> None:
     dumps(facts.metadata, indent=True)  # the registry can write whatever was kept
 
 
-@budget(300)
+@budget(400)
 @given(st.sampled_from(SIDE_FILES), CONTENT)
 def test_detection_gives_typed_facts_or_names_the_file(name, content):
     with tempfile.TemporaryDirectory() as tmp:
@@ -63,7 +62,7 @@ def test_detection_gives_typed_facts_or_names_the_file(name, content):
         _facts_are_typed(facts)
 
 
-@budget(30)
+@budget(40)
 @given(st.sampled_from(["config.json", "tokenizer_config.json", "quantize_config.json"]), CONTENT)
 def test_scan_beside_a_good_model(sandbox, cli, name, content):
     weights = sandbox.root / "models" / "weights"
@@ -80,7 +79,7 @@ def test_scan_beside_a_good_model(sandbox, cli, name, content):
     assert str(bad) in paths or warned_about(result, str(bad / name)), result.stderr
 
 
-@budget(20)
+@budget(30)
 @given(st.sampled_from(["config.json", "tokenizer_config.json", "quant_config.json"]), CONTENT)
 def test_ingest_local_hf_beside_a_good_model(sandbox, cli, name, content):
     weights = sandbox.root / "models" / "weights"

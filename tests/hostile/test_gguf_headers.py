@@ -17,8 +17,7 @@ from hypothesis import strategies as st
 from imageworks_core.detect import GGUFHeaderError, read_gguf_info
 from imageworks_testing.fixtures import write_gguf
 
-from .conftest import budget
-from .strategies import assert_ran_clean, fresh, memory_bound, registered, time_bound, warned_about
+from .strategies import budget, assert_ran_clean, fresh, memory_bound, registered, time_bound, warned_about
 
 ABSURD = [0, 1, 2**31, 2**32 - 1, 2**32, 2**62, 2**63, 2**64 - 1, 50_000_001, 64 * 1024 * 1024 + 1]
 
@@ -112,14 +111,14 @@ def check_read(tmp: Path, data: bytes) -> None:
     assert info.tensor_count <= len(data)
 
 
-@budget(150)
+@budget(300)
 @given(broken_gguf())
 def test_mutated_headers_read_or_refused(data):
     with tempfile.TemporaryDirectory() as tmp:
         check_read(Path(tmp), data)
 
 
-@budget(150)
+@budget(300)
 @given(scratch_gguf())
 def test_headers_from_scratch_read_or_refused(data):
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,7 +137,7 @@ def test_deeply_nested_arrays_and_absurd_counts(tmp_path):
         raise AssertionError(f"accepted {data[:40]!r}")
 
 
-@budget(25)
+@budget(40)
 @given(broken_gguf() | scratch_gguf())
 def test_scan_registers_the_good_model_and_names_the_bad(sandbox, cli, data):
     weights = sandbox.root / "models" / "weights"

@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 
 from imageworks_core import ImageworksError, unsafe_path_reason
 
-from .conftest import budget
-from .strategies import JSON, mutated, time_bound
+from .strategies import budget, JSON, mutated, time_bound
 
 SHA = "ab" * 32
 INFO = {"id": "acme/m", "sha": "a" * 40, "gated": False, "private": False,
@@ -48,7 +47,7 @@ def _patch(monkeypatch, info, tree):
     monkeypatch.setattr(hf_api.HfApi, "list_repo_tree", list_repo_tree)
 
 
-@budget(300)
+@budget(400)
 @given(answers() | st.tuples(JSON, JSON))
 def test_listings_are_checked_or_refused(monkeypatch, answer):
     from imageworks_hf import hub

@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 from imageworks_testing.fixtures import write_gguf, write_hf_folder
 
-from .conftest import budget
-from .strategies import JSON, RAW_BYTES, assert_ran_clean, fresh, json_bytes, registered, time_bound
+from .strategies import budget, JSON, RAW_BYTES, assert_ran_clean, fresh, json_bytes, registered, time_bound
 from .test_gguf_headers import broken_gguf, valid_gguf
 
 NAME_BYTES = st.binary(min_size=1, max_size=12).filter(lambda b: b"/" not in b and b"\0" not in b and b not in (b".", b".."))
@@ -22,7 +21,7 @@ FILE = st.tuples(st.sampled_from(["m-Q4_K_M.gguf", "mmproj-f16.gguf", "config.js
                  st.sampled_from(["gguf", "broken", "json", "raw", "link", "folder"]))
 
 
-@budget(30)
+@budget(40)
 @given(st.data(), st.lists(st.tuples(NAME, NAME, st.lists(FILE, max_size=4)), max_size=3),
        st.one_of(st.none(), JSON.map(json_bytes), RAW_BYTES))
 def test_import_lmstudio_of_any_folder(sandbox, cli, data, repos, settings_json):

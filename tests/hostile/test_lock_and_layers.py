@@ -17,8 +17,7 @@ from imageworks_core import BadInputError, RegistryFormatError, unsafe_path_reas
 from imageworks_core.lockfile import check_lock, read_lock
 from imageworks_core.registry.layers import read_layer
 
-from .conftest import budget
-from .strategies import JSON, RAW_BYTES, assert_ran_clean, fresh, json_bytes, mutated, time_bound
+from .strategies import budget, JSON, RAW_BYTES, assert_ran_clean, fresh, json_bytes, mutated, time_bound
 
 GOOD_MODEL = {"name": "good-vllm-safetensors", "source": "hf:acme/good", "revision": "main", "commit": "a" * 40,
               "format": "safetensors", "quantization": "bf16", "backend": "vllm", "location": "linux_wsl",
@@ -36,7 +35,7 @@ def _toml_safe(value):
     return value
 
 
-@budget(400)
+@budget(500)
 @given(mutated(GOOD_LOCK) | JSON)
 def test_a_lock_is_refused_whole_or_safe(doc):
     try:
@@ -58,7 +57,7 @@ def test_a_lock_is_refused_whole_or_safe(doc):
             assert re.fullmatch(r"[0-9a-f]{64}", f["sha256"])
 
 
-@budget(150)
+@budget(200)
 @given(mutated(GOOD_LOCK).map(_toml_safe).map(lambda d: tomli_w.dumps(d).encode() if isinstance(d, dict) else b"")
        | RAW_BYTES)
 def test_lock_file_bytes(content):
@@ -79,7 +78,7 @@ LAYER = {"schema_version": 1, "models": [{
     "artifacts": {"files": [{"path": "a.gguf", "size": 10, "sha256": "d" * 64}], "aggregate_sha256": None}}]}
 
 
-@budget(300)
+@budget(400)
 @given(mutated(LAYER).map(json_bytes) | JSON.map(json_bytes) | RAW_BYTES)
 def test_layer_files_are_read_or_refused(content):
     with tempfile.TemporaryDirectory() as tmp:
@@ -94,7 +93,7 @@ def test_layer_files_are_read_or_refused(content):
                 assert str(path) in str(exc) and "\n" not in str(exc)
 
 
-@budget(40)
+@budget(50)
 @given(mutated(LAYER).map(json_bytes) | RAW_BYTES)
 def test_commands_on_a_hostile_layer(sandbox, cli, content):
     fresh(sandbox)

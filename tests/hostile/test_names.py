@@ -10,15 +10,14 @@ import os
 from hypothesis import given
 from hypothesis import strategies as st
 
-from .conftest import budget
-from .strategies import assert_ran_clean, fresh, registered, time_bound
+from .strategies import budget, assert_ran_clean, fresh, registered, time_bound
 from .test_gguf_headers import valid_gguf
 
 NAME_BYTES = st.binary(min_size=1, max_size=24).filter(
     lambda b: b"/" not in b and b"\0" not in b and b not in (b".", b"..") and not b.startswith(b"."))
 
 
-@budget(40)
+@budget(50)
 @given(st.lists(NAME_BYTES, min_size=1, max_size=3, unique=True), NAME_BYTES)
 def test_scan_carries_any_name(sandbox, cli, folders, file_stem):
     weights = sandbox.root / "models" / "weights"

@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 
 from imageworks_testing.fixtures import write_ollama_model
 
-from .conftest import budget
-from .strategies import JSON, RAW_BYTES, assert_ran_clean, fresh, json_bytes, mutated, registered, time_bound, \
+from .strategies import budget, JSON, RAW_BYTES, assert_ran_clean, fresh, json_bytes, mutated, registered, time_bound, \
     warned_about
 
 
@@ -53,7 +52,7 @@ def _import_and_check(sandbox, cli, store):
 MANIFEST = (st.just("mutate") | st.just("json") | st.just("raw"))
 
 
-@budget(40)
+@budget(50)
 @given(st.data())
 def test_manifests_of_any_shape(sandbox, cli, data):
     store = _store(sandbox)
@@ -70,7 +69,7 @@ def test_manifests_of_any_shape(sandbox, cli, data):
     _import_and_check(sandbox, cli, store)
 
 
-@budget(40)
+@budget(50)
 @given(st.data())
 def test_config_blobs_of_any_shape(sandbox, cli, data):
     store = _store(sandbox)
@@ -85,7 +84,7 @@ def test_config_blobs_of_any_shape(sandbox, cli, data):
     _import_and_check(sandbox, cli, store)
 
 
-@budget(30)
+@budget(40)
 @given(st.binary(max_size=256) | st.sampled_from([b"GGUF", b"GGUF\x03\x00\x00\x00" + b"\xff" * 16]))
 def test_model_blobs_of_any_content(sandbox, cli, content):
     store = _store(sandbox)

@@ -15,8 +15,7 @@ from imageworks_core.detect import ModelFileError, detect_folder
 from imageworks_core.detect.folder import safetensors_dtype
 from imageworks_testing.fixtures import write_hf_folder
 
-from .conftest import budget
-from .strategies import JSON, RAW_BYTES, json_bytes, memory_bound, mutated, time_bound
+from .strategies import budget, JSON, RAW_BYTES, json_bytes, memory_bound, mutated, time_bound
 
 REAL_HEADER = {"__metadata__": {"format": "pt"},
                "w": {"dtype": "BF16", "shape": [4, 4], "data_offsets": [0, 32]}}
@@ -42,7 +41,7 @@ def _imports_done(tmp_path_factory):
     detect_folder(folder)
 
 
-@budget(300)
+@budget(400)
 @given(safetensors_file() | st.binary(max_size=16))
 def test_header_dtype_is_a_label_or_nothing(data):
     with tempfile.TemporaryDirectory() as tmp:
