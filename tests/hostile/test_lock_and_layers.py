@@ -18,6 +18,7 @@ from imageworks_core.lockfile import check_lock, read_lock
 from imageworks_core.registry.layers import read_layer
 
 from .strategies import budget, JSON, RAW_BYTES, assert_ran_clean, fresh, json_bytes, mutated, time_bound
+from .test_gguf_headers import valid_gguf
 
 GOOD_MODEL = {"name": "good-vllm-safetensors", "source": "hf:acme/good", "revision": "main", "commit": "a" * 40,
               "format": "safetensors", "quantization": "bf16", "backend": "vllm", "location": "linux_wsl",
@@ -111,3 +112,35 @@ def test_commands_on_a_hostile_layer(sandbox, cli, content):
             assert result.stderr.startswith("error: ") and str(layer) in result.stderr
     if listed.exit_code == 2:
         assert layer.read_bytes() == content  # a layer that cannot be read is never overwritten
+
+
+@budget(40)
+@given(st.sampled_from(["imageworks.toml", "content-hashes.json", "validated-layers", "scan"]),
+       RAW_BYTES | JSON.map(json_bytes) | st.just(b"a = " + b"[" * 3000 + b"]" * 3000))
+def test_settings_and_caches_of_any_bytes(sandbox, cli, which, content):
+    """The project settings file is refused with its name (exit 2); a cache of any content is
+    as if empty: the command works."""
+    from imageworks_core.cachedir import cache_path
+
+    fresh(sandbox)
+    weights = sandbox.root / "models" / "weights"
+    (weights / "a").mkdir(parents=True, exist_ok=True)
+    if not (weights / "a" / "A-Q4_K_M.gguf").exists():
+        (weights / "a" / "A-Q4_K_M.gguf").write_bytes(valid_gguf())
+    sandbox.registry_dir.mkdir(parents=True)
+    if which == "imageworks.toml":
+        target = sandbox.registry_dir / which
+    else:
+        cli("scan", "--base", str(weights))  # the caches exist, then are overwritten
+        cli("verify", "--hash")
+        target = cache_path(sandbox.registry_dir, which)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(content)
+    with time_bound(30):
+        results = [cli("scan", "--base", str(weights)), cli("verify", "--hash"), cli("list", "--json")]
+    for result in results:
+        assert "unexpected error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+        if which == "imageworks.toml" and result.exit_code == 2:
+            assert result.stderr.startswith("error: ") and str(target) in result.stderr
+        else:
+            assert result.exit_code == 0, result.stderr

@@ -195,7 +195,7 @@ def validated_digests(directory: Path) -> dict[str, list[Any]]:
     ``stat:<file name>`` -> that layer's stat stamp followed by its digest."""
     try:
         doc = json.loads(cache_path(directory, VALIDATED_CACHE).read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # a cache: unreadable means empty
         return {}
     if not isinstance(doc, dict):
         return {}
