@@ -139,7 +139,10 @@ def assert_ran_clean(result) -> None:
 
 
 def warned_about(result, needle: str) -> bool:
-    return any(line.startswith("warning:") and needle in line for line in result.stderr.splitlines())
+    """One warning line names ``needle`` (control characters in it printed escaped)."""
+    from imageworks_core.cli.base import one_line
+
+    return any(line.startswith("warning:") and one_line(needle) in line for line in result.stderr.splitlines())
 
 
 def registered(cli, *extra: str) -> list[dict]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import Any, Callable, NoReturn
 
@@ -171,8 +172,16 @@ def _silence_broken_pipe() -> None:
         pass
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def one_line(text: str) -> str:
+    """Control characters (a newline in a file name) escaped: a warning or an error stays one line."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def fail(message: str, hint: str | None = None, code: int = 1) -> None:
-    click.echo(f"error: {redact(message)}", err=True)
+    click.echo(f"error: {one_line(redact(message))}", err=True)
     if hint:
         click.echo(f"hint: {redact(hint)}", err=True)
     sys.exit(code)
@@ -221,7 +230,7 @@ def print_table(title: str | None, columns: list[str], rows: list[list[Any]], *,
 
 
 def warn_printer(item: str, reason: str) -> None:
-    click.echo(f"warning: skipped {item}: {reason}", err=True)
+    click.echo(f"warning: skipped {one_line(item)}: {one_line(reason)}", err=True)
 
 
 def registry_option(func: Callable) -> Callable:
