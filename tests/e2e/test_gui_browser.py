@@ -61,10 +61,11 @@ def page():
         browser.close()
 
 
-def shot(page, name):
+def shot(page, name, full_page=True):
+    """With UPDATE_SCREENSHOTS=1, docs/screenshots/<name> (emoji need fonts-noto-color-emoji)."""
     if os.environ.get("UPDATE_SCREENSHOTS"):
         SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / name), full_page=True)
+        page.screenshot(path=str(SHOTS / name), full_page=full_page)
 
 
 def open_tab(page, label):
@@ -85,7 +86,6 @@ def test_browse_scan_and_see_the_new_entry(sandbox, cli, gui, page):
     page.get_by_text("1 of 1 entries").wait_for(timeout=30_000)
     grid = page.locator("[data-testid='stDataFrame']").first
     grid.wait_for()
-    shot(page, "browse.png")
     open_tab(page, "📥 Download & Import")
     page.get_by_role("tab", name="📁 Scan").click()
     base = page.get_by_label("Base directory")
@@ -109,3 +109,52 @@ def test_browse_scan_and_see_the_new_entry(sandbox, cli, gui, page):
     page.get_by_role("button", name="Verify").click()
     page.get_by_text("2 checked, 0 invalid").wait_for(timeout=30_000)
     shot(page, "advanced-operations.png")
+
+
+def test_where_models_are_visible_the_disk_and_sharing_into_the_hf_cache(sandbox, cli, gui, page, monkeypatch):
+    """A hub download, a GGUF also linked into Ollama, a second copy of it and an Ollama leftover:
+    Browse says where each model is visible, the disk view draws the bytes and what dedupe and
+    cleanup would free, and Share offers the Hugging Face cache for the hub download."""
+    from huggingface_hub import constants
+
+    from imageworks_testing.fakehub import FakeHub, random_bytes
+    from imageworks_testing.fixtures import write_ollama_model, write_stale_blob
+
+    with FakeHub() as hub:
+        hub.add_repo("sentence-transformers/all-MiniLM-L6-v2", {
+            "config.json": b'{"architectures": ["BertModel"], "torch_dtype": "float32"}',
+            "model.safetensors": random_bytes(3_000_000), "modules.json": b"[]",
+            "1_Pooling/config.json": b'{"pooling_mode_mean_tokens": true}'})
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        monkeypatch.setattr(constants, "ENDPOINT", hub.url)
+        assert cli("download", "sentence-transformers/all-MiniLM-L6-v2", "-y").exit_code == 0
+    weights = sandbox.root / "models" / "weights"
+    gguf = write_gguf(weights / "bartowski" / "Qwen3-8B-GGUF" / "Qwen3-8B-Q4_K_M.gguf", basename="Qwen3",
+                      size_label="8B", tensor_values=1_500_000)
+    (weights / "backup").mkdir()
+    shutil.copyfile(gguf, weights / "backup" / gguf.name)
+    store = sandbox.root / "ollama"
+    write_ollama_model(store, "llama3.2:3b", tensor_values=500_000)
+    write_stale_blob(store, 2_500_000, digest_char="7")
+    assert cli("scan", "--base", str(weights / "bartowski"), "--base", str(weights / "backup")).exit_code == 0
+    assert cli("import-ollama").exit_code == 0
+    assert cli("link", "qwen3-8b-llamacpp-gguf-q4_k_m", "--to", "ollama").exit_code == 0
+    names = [r["name"] for r in cli("list", "--json").json()]
+    page.goto(gui + "/Models", wait_until="networkidle")
+    page.get_by_text(f"{len(names)} of {len(names)} entries").wait_for(timeout=60_000)
+    page.get_by_text("Where each model is visible").click()
+    page.get_by_text("ollama run qwen3-8b:q4_k_m").wait_for(timeout=30_000)
+    shot(page, "browse.png")
+    page.get_by_role("button", name="Measure what dedupe frees").click()
+    page.get_by_text("A dedupe would free").wait_for(timeout=30_000)
+    page.get_by_text("What each command would free").first.wait_for(timeout=30_000)
+    page.get_by_text("💽 Disk").evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(1500)  # the charts draw after their data arrives
+    assert page.locator("[data-testid='stVegaLiteChart'], .vega-embed").count() >= 3
+    shot(page, "disk-view.png", full_page=False)
+    open_tab(page, "⚙️ Advanced Operations")
+    page.get_by_role("tab", name="🔗 Share").click()
+    page.get_by_text("link all-minilm-l6-v2-vllm-safetensors-fp32 --to hf-cache").wait_for(timeout=30_000)
+    page.get_by_text("Model (GGUF, or any hub download)").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    shot(page, "share.png", full_page=False)

@@ -1,31 +1,12 @@
 """The Models page, driven with Streamlit's AppTest (the page's real script, in-process)."""
 
-from pathlib import Path
-
 import pytest
 
 pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
 
-import imageworks_gui as gui_pkg  # noqa: E402
+from imageworks_testing.apptest import button, codes  # noqa: E402
+from imageworks_testing.apptest import models_page as app  # noqa: E402
 from imageworks_testing.fixtures import write_gguf, write_ollama_model  # noqa: E402
-
-PAGE = Path(gui_pkg.__file__).parent / "pages" / "2_🎯_Models.py"
-
-
-def app() -> AppTest:
-    at = AppTest.from_file(str(PAGE), default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def button(at, key):
-    return next(b for b in at.button if b.key == key)
-
-
-def codes(at):
-    return [c.value for c in at.code]
 
 
 def test_empty_registry_has_a_helpful_state(sandbox):

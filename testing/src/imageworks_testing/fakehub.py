@@ -2,7 +2,8 @@
 
 It serves what ``huggingface_hub`` and our downloaders ask for: model info with siblings and LFS
 sha256 (``/api/models/<repo>[/revision/<rev>]``), the recursive tree API
-(``/api/models/<repo>/tree/<rev>``), and ``/<repo>/resolve/<rev>/<path>`` with HEAD, Range,
+(``/api/models/<repo>/tree/<rev>``), ``POST /api/models/<repo>/paths-info/<rev>`` (what
+``HfApi.get_paths_info`` and mirrors such as olah ask), and ``/<repo>/resolve/<rev>/<path>`` with HEAD, Range,
 and an optional 302 redirect to a CDN-like path. Faults can be injected per test: throttling,
 dropped connections, ignored Range, 429/503 with Retry-After, gated and private repos, tokens.
 Bound to 127.0.0.1 only; ``stop()`` (or the context manager) shuts it down.
@@ -75,6 +76,7 @@ class Faults:
     close_idle: bool = False  # close each connection after its answer without saying so
     unframed: bool = False  # file bodies without Content-Length, ended by closing the connection
     shifted_ranges: int = 0  # answer this many ranged requests from one byte later (and say so)
+    no_file_metadata: bool = False  # model info without sizes and sha256 even when asked (olah 0.5.4 drops ?blobs)
 
 
 class FakeHub:
@@ -172,6 +174,7 @@ class FakeHub:
 
 
 _API = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)(?:/revision/(?P<rev>[^/]+)|/tree/(?P<tree_rev>[^/]+)(?:/(?P<tree_path>.*))?)?$")
+_PATHS_INFO = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)/paths-info/(?P<rev>[^/]+)$")
 _RESOLVE = re.compile(r"^/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)$")
 _CDN = re.compile(r"^/cdn/(?P<repo>[^/]+/[^/]+)/(?P<commit>[0-9a-f]{40})/(?P<path>.+)$")
 
@@ -222,8 +225,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not head and body:
             self.wfile.write(body)
 
-    def _json(self, status: int, doc: Any, headers: dict[str, str] | None = None) -> None:
-        self._send(status, json.dumps(doc).encode(), {"Content-Type": "application/json", **(headers or {})})
+    def _json(self, status: int, doc: Any, headers: dict[str, str] | None = None, *, head=False) -> None:
+        self._send(status, json.dumps(doc).encode(), {"Content-Type": "application/json", **(headers or {})},
+                   head=head)
 
     def _error(self, status: int, code: str, message: str, head=False) -> None:
         self._send(status, json.dumps({"error": message}).encode(),
@@ -258,6 +262,36 @@ class _Handler(BaseHTTPRequestHandler):
         if self.hub.faults.close_idle:
             self.close_connection = True  # as a server whose keep-alive timer ran out
 
+    def do_POST(self) -> None:
+        """``POST /api/models/<repo>/paths-info/<rev>`` (``HfApi.get_paths_info``, and what
+        mirrors such as olah ask before serving a file): the tree items of the asked paths, form
+        or JSON ``paths``; a path the revision lacks is left out, as the hub does."""
+        url = urlparse(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        self.hub.requests.append((self.command, url.path, dict(self.headers)))
+        match = _PATHS_INFO.match(url.path)
+        if match is None:
+            self._send(404, b"not found")
+            return
+        found = self._repo(match["repo"], match["rev"])
+        if found is None:
+            return
+        repo, _commit = found
+        if "json" in self.headers.get("Content-Type", ""):
+            try:
+                asked = json.loads(body or b"{}").get("paths", [])
+            except (ValueError, AttributeError):
+                self._error(400, "BadRequest", "paths must be a list of strings")
+                return
+        else:
+            asked = parse_qs(body.decode("utf-8", "replace")).get("paths", [])
+        if isinstance(asked, str):
+            asked = [asked]
+        items = {item["path"]: item for item in _tree(repo, "", recursive=True)}
+        wanted = [p.strip("/") for p in dict.fromkeys(asked) if isinstance(p, str)]
+        self._json(200, [items[p] for p in wanted if p in items])
+
     def _dispatch(self, head: bool) -> None:
         hub = self.hub
         url = urlparse(self.path)
@@ -268,7 +302,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         match = _API.match(url.path)
         if match:
-            self._api(match, parse_qs(url.query))
+            self._api(match, parse_qs(url.query), head)
             return
         match = _RESOLVE.match(url.path)
         if match:
@@ -302,21 +336,21 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(404, b"not found", head=head)
 
-    def _api(self, match: re.Match, query: dict[str, list[str]]) -> None:
+    def _api(self, match: re.Match, query: dict[str, list[str]], head: bool = False) -> None:
         tree_rev = match["tree_rev"]
-        found = self._repo(match["repo"], match["rev"] or tree_rev)
+        found = self._repo(match["repo"], match["rev"] or tree_rev, head)
         if found is None:
             return
         repo, commit = found
         if tree_rev is not None:
             prefix = unquote(match["tree_path"] or "").strip("/")
             recursive = query.get("recursive", ["false"])[0].lower() in ("1", "true")
-            self._json(200, _tree(repo, prefix, recursive))
+            self._json(200, _tree(repo, prefix, recursive), head=head)
             return
         siblings = []
         for f in repo.files.values():
             item: dict[str, Any] = {"rfilename": f.path}
-            if query.get("blobs"):
+            if query.get("blobs") and not self.hub.faults.no_file_metadata:
                 item["size"] = f.size
                 item["blobId"] = hashlib.sha1(f.sha256.encode()).hexdigest()
                 if f.lfs:
@@ -325,7 +359,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, {"_id": "x", "id": repo.repo_id, "modelId": repo.repo_id, "sha": commit,
                          "private": repo.private, "gated": "manual" if repo.gated else False,
                          "disabled": False, "downloads": 0, "likes": 0, "tags": [], "siblings": siblings,
-                         "lastModified": "2026-01-01T00:00:00.000Z", "createdAt": "2026-01-01T00:00:00.000Z"})
+                         "lastModified": "2026-01-01T00:00:00.000Z", "createdAt": "2026-01-01T00:00:00.000Z"},
+                   head=head)
 
     def _file(self, repo: HubRepo, commit: str, path: str, head: bool) -> None:
         hub = self.hub

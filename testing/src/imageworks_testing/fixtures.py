@@ -109,6 +109,34 @@ def write_hf_folder(folder: str | Path, *, config: dict[str, Any] | None = None,
     return folder
 
 
+def write_stale_blob(store: str | Path, size: int, *, age_s: float = 7200.0, digest_char: str = "9") -> Path:
+    """A blob no Ollama manifest references, last changed ``age_s`` ago: what `cleanup` reclaims."""
+    import os
+    import time
+
+    blob = Path(store) / "blobs" / ("sha256-" + digest_char * 64)
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    blob.write_bytes(os.urandom(size))
+    os.utime(blob, (time.time() - age_s,) * 2)
+    return blob
+
+
+def write_space_to_reclaim(root: str | Path, stale_bytes: int = 20000) -> Path:
+    """Disk a dedupe and a cleanup would free: one GGUF in two byte-identical copies under
+    ``root/models/weights`` (``acme/Foo-7B-GGUF`` and ``mirror``), and an Ollama store
+    ``root/ollama`` with a model and a stale blob of ``stale_bytes``. Returns the first GGUF."""
+    import shutil
+
+    weights = Path(root) / "models" / "weights"
+    gguf = write_gguf(weights / "acme" / "Foo-7B-GGUF" / "Foo-7B-Q4_K_M.gguf", basename="Foo", size_label="7B",
+                      tensor_values=4000)
+    (weights / "mirror").mkdir(parents=True)
+    shutil.copyfile(gguf, weights / "mirror" / gguf.name)
+    write_ollama_model(Path(root) / "ollama", "qwen3:8b")
+    write_stale_blob(Path(root) / "ollama", stale_bytes)
+    return gguf
+
+
 def _blob(store: Path, data: bytes) -> tuple[str, int]:
     import hashlib
 

@@ -1,6 +1,7 @@
-"""What the hf provider leaves behind: our interrupted downloads' partial folders, and the
-Hugging Face cache's incomplete blobs, blobs no snapshot links to, snapshots no ref points to,
-and broken snapshot links. Only reported here; the core decides and deletes."""
+"""What the hf provider leaves behind: our interrupted downloads' partial folders, aria2c's
+in-place partials (any aria2c run: hfd.sh, the earlier tool) anywhere under the configured roots,
+and the Hugging Face cache's incomplete blobs, blobs no snapshot links to, snapshots no ref points
+to, and broken snapshot links. Only reported here; the core decides and deletes."""
 
 from __future__ import annotations
 
@@ -24,9 +25,58 @@ def orphans(request: CleanupRequest, ctx: Context) -> Iterator[Orphan]:
                              "an interrupted download's partial files and resume state",
                              locks=(os.path.join(staging, LOCK_NAME), os.path.join(staging, STAGING, LOCK_NAME)))
     cache = cache_dir()
+    model_folders = [str(ctx.settings.model_root), *map(str, ctx.settings.locations.values())]
+    yield from _aria2_leftovers(model_folders, skip={os.path.realpath(cache)})
     if cache.is_dir():
         for repo in sorted(e.path for e in os.scandir(cache) if e.name.startswith("models--") and e.is_dir()):
             yield from _cache_repo(str(cache), repo)
+
+
+ARIA2_SUFFIX = ".aria2"
+ARIA2_DEPTH = 6  # <root>/<owner>/<repo>/<sub folders>/<file>: model folders are shallow
+
+
+def _aria2_leftovers(roots: list[str], skip: set[str]) -> Iterator[Orphan]:
+    """aria2c's interrupted downloads left in place: ``X`` with its control file ``X.aria2``
+    (both, or neither: without its control file ``X`` would pass for a whole file), and a control
+    file whose ``X`` is gone (aria2c itself discards it: there is nothing to resume). One listing
+    per folder; hidden folders (ours, ``.imageworks-partial``, are reported whole) and links are
+    not entered; a root inside another is walked once, under its own name."""
+    done: set[str] = set(skip)
+    for root in sorted({os.path.realpath(r) for r in roots}, key=len, reverse=True):
+        if root in done:
+            continue
+        done.add(root)
+        store = f"aria2c downloads ({root})"
+        pending = [(root, 0)]
+        while pending:
+            folder, depth = pending.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            controls = []
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.name.endswith(ARIA2_SUFFIX) and len(entry.name) > len(ARIA2_SUFFIX):
+                    controls.append(entry)
+                elif depth < ARIA2_DEPTH and entry.is_dir(follow_symlinks=False) and entry.path not in done:
+                    pending.append((entry.path, depth + 1))
+            names = {e.name for e in entries} if controls else set()
+            for control in sorted(controls, key=lambda e: e.name):
+                if not control.is_file(follow_symlinks=False):
+                    continue
+                data = control.path[:-len(ARIA2_SUFFIX)]
+                if control.name[:-len(ARIA2_SUFFIX)] in names:
+                    # The data goes first: a crash between leaves a control file alone, still found.
+                    yield Orphan(store, "aria2-partial", data, "an interrupted aria2c download (its control file "
+                                 "is beside it)", phase=0, depends_on=(control.path,))
+                    yield Orphan(store, "aria2-control", control.path, "the control file of an interrupted aria2c "
+                                 "download", phase=1, depends_on=(data,))
+                else:
+                    yield Orphan(store, "aria2-control", control.path, "an aria2c control file whose download is "
+                                 "gone (aria2c discards it: nothing to resume)", phase=1)
 
 
 def _dirs(folder: str) -> list[str]:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from imageworks_core import GuiPanel
 
+from .cache_ingest import CACHE_LABEL as HF_CACHE  # also `download --location hf_cache`
+
 DOWNLOAD, LOADER = "imageworks-download", "imageworks-loader"
+
+
+def location_name(label: str) -> str:
+    return "hf_cache (🤗 Hugging Face cache)" if label == HF_CACHE else label
 
 
 def download_panel(kit) -> None:
@@ -20,8 +26,12 @@ def download_panel(kit) -> None:
     formats = cols[0].text_input("Format preference (e.g. awq,safetensors)", key="dl-formats")
     quant = cols[1].text_input("GGUF quant (e.g. q4_k_m)", key="dl-quant")
     locations = list(session.settings.locations)
-    location = cols[2].selectbox("Location", locations + ["custom path…"], key="dl-location")
+    locations += [HF_CACHE] if HF_CACHE not in locations else []
+    location = cols[2].selectbox("Location", locations + ["custom path…"], key="dl-location", format_func=location_name)
     custom = st.text_input("Custom directory", key="dl-custom") if location == "custom path…" else ""
+    if location == HF_CACHE:
+        st.caption("Straight into the Hugging Face cache layout: transformers, sentence-transformers, vLLM and "
+                   "llama.cpp `-hf` find it by repo id the moment it is done, offline, with no second copy.")
     weights = st.text_input("Only these weight files (comma list, optional)", key="dl-weights")
     support = st.text_input("Support repo (optional)", key="dl-support")
     flags = st.columns(5)

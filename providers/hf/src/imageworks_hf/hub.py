@@ -7,7 +7,7 @@ import json
 
 import attrs
 
-from imageworks_core import BadInputError, DownloadError, NotFoundError, UnsafePathError
+from imageworks_core import BadInputError, DownloadError, ImageworksError, NotFoundError, UnsafePathError
 
 from .filenames import check_listing
 
@@ -48,6 +48,8 @@ def endpoint() -> str:
 def translate(exc: Exception, repo_id: str, revision: str) -> Exception:
     from huggingface_hub import errors
 
+    if isinstance(exc, ImageworksError):  # an answer our own checks refused: already one line
+        return exc
     name = type(exc).__name__
     if isinstance(exc, errors.GatedRepoError):
         return DownloadError(f"{repo_id} is a gated repo and this token has no access",
@@ -73,33 +75,36 @@ def translate(exc: Exception, repo_id: str, revision: str) -> Exception:
     return DownloadError(f"hub request failed: {type(exc).__name__}: {exc}")
 
 
-def list_repo(repo_id: str, revision: str) -> RepoListing:
-    """Model info (commit, gating) and the recursive tree (every file with size and LFS sha256)."""
-    from huggingface_hub import HfApi
+def _tree_files(api, repo_id: str, commit: str) -> dict[str, RemoteFile]:
+    """The recursive tree at ``commit``: every file with its size and LFS sha256."""
     from huggingface_hub.hf_api import RepoFile
 
-    api = HfApi(token=token())
-    try:
-        info = api.model_info(repo_id, revision=revision, files_metadata=True)
-        tree = [item for item in api.list_repo_tree(repo_id, revision=info.sha or revision, recursive=True)
-                if isinstance(item, RepoFile)]
-    except Exception as exc:  # noqa: BLE001 - mapped to a domain error
-        raise translate(exc, repo_id, revision) from None
     files: dict[str, RemoteFile] = {}
-    for item in tree:
-        lfs = item.lfs
-        sha = (lfs.sha256 if hasattr(lfs, "sha256") else (lfs or {}).get("sha256")) if lfs else None
-        files[_name(item.path)] = RemoteFile(item.path, item.size, sha)
-    return _checked(repo_id, revision, info, files)
+    for item in api.list_repo_tree(repo_id, revision=commit, recursive=True):
+        if isinstance(item, RepoFile):
+            lfs = item.lfs
+            sha = (lfs.sha256 if hasattr(lfs, "sha256") else (lfs or {}).get("sha256")) if lfs else None
+            files[_name(item.path)] = RemoteFile(item.path, item.size, sha)
+    return files
 
 
-def _checked(repo_id: str, revision: str, info, files: dict) -> RepoListing:
-    """The listing once every name, size, digest and the commit passed the untrusted-input checks
-    (a sibling fills in what the tree did not list)."""
-    for sibling in _siblings(info):
-        if _name(sibling.rfilename) not in files:
-            sha = getattr(sibling.lfs, "sha256", None) if sibling.lfs else None
-            files[sibling.rfilename] = RemoteFile(sibling.rfilename, sibling.size, sha)
+def _sibling_files(info) -> dict[str, RemoteFile]:
+    siblings = info.siblings or []
+    if not isinstance(siblings, list):
+        raise BadInputError(f"the hub returned a file list of the wrong shape for {info.id!r}; nothing was written")
+    return {_name(s.rfilename): RemoteFile(s.rfilename, s.size, getattr(s.lfs, "sha256", None) if s.lfs else None)
+            for s in siblings}
+
+
+def _name(path) -> str:
+    """A listed file name, which must at least be text (the listing checks do the rest)."""
+    if not isinstance(path, str):
+        raise UnsafePathError(f"the hub listed a file name that is a {type(path).__name__}; nothing was written")
+    return path
+
+
+def _checked(repo_id: str, revision: str, info, files: dict[str, RemoteFile]) -> RepoListing:
+    """The listing once every name, size and digest and the commit passed the untrusted-input checks."""
     check_listing([(f.path, f.size, f.sha256) for f in files.values()])
     commit = info.sha or revision
     if not (isinstance(commit, str) and len(commit) == 40 and all(c in "0123456789abcdef" for c in commit)):
@@ -107,29 +112,39 @@ def _checked(repo_id: str, revision: str, info, files: dict) -> RepoListing:
     return RepoListing(repo_id, revision, commit, files, bool(info.gated))
 
 
-def _name(path) -> str:
-    if not isinstance(path, str):
-        raise UnsafePathError(f"the hub listed a file name that is a {type(path).__name__}; nothing was written")
-    return path
+def list_repo(repo_id: str, revision: str) -> RepoListing:
+    """Model info (commit, gating) and the recursive tree (every file with size and LFS sha256)."""
+    from huggingface_hub import HfApi
 
-
-def _siblings(info) -> list:
-    siblings = info.siblings or []
-    if not isinstance(siblings, list):
-        raise BadInputError(f"the hub returned a file list of the wrong shape for {info.id!r}; nothing was written")
-    return siblings
+    api = HfApi(token=token())
+    try:
+        info = api.model_info(repo_id, revision=revision, files_metadata=True)
+        files = _tree_files(api, repo_id, info.sha or revision)
+    except Exception as exc:  # noqa: BLE001 - mapped to a domain error
+        raise translate(exc, repo_id, revision) from None
+    for path, sibling in _sibling_files(info).items():  # a listing without the tree still works
+        files.setdefault(path, sibling)
+    return _checked(repo_id, revision, info, files)
 
 
 def model_files(repo_id: str, revision: str) -> RepoListing:
     """One metadata request (model info with file metadata): the commit a revision points to now,
-    and every file with its size and LFS sha256. ``outdated`` makes exactly one per repo."""
+    and every file with its size and LFS sha256. ``outdated`` makes exactly one per repo.
+
+    A mirror may drop the query that asks for file metadata (olah 0.5.4 forwards
+    ``/revision/main`` without ``?blobs=true``): siblings then come without sizes, and the tree at
+    that commit is asked too, or a changed weight file of the same name would go unnoticed."""
     from huggingface_hub import HfApi
 
+    api = HfApi(token=token())
     try:
-        info = HfApi(token=token()).model_info(repo_id, revision=revision, files_metadata=True)
+        info = api.model_info(repo_id, revision=revision, files_metadata=True)
+        files = _sibling_files(info)
+        if info.sha and any(f.size is None for f in files.values()):
+            files = _tree_files(api, repo_id, info.sha)
     except Exception as exc:  # noqa: BLE001 - mapped to a domain error
         raise translate(exc, repo_id, revision) from None
-    return _checked(repo_id, revision, info, {})
+    return _checked(repo_id, revision, info, files)
 
 
 def read_small_file(repo_id: str, commit: str, path: str) -> bytes | None:
