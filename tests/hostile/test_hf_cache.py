@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from imageworks_testing.fixtures import write_hf_folder
@@ -41,6 +41,8 @@ LINK_TARGETS = st.sampled_from([
 
 
 @budget(50)
+@example(data=None, folder_name="x", entries=[("\udc80", "/etc/passwd"), ("\n", "../../../../../../etc/passwd")],
+         refs=[]).via("a name not UTF-8 and a newline, linking out (found by this test)")
 @given(st.data(), NAME, st.lists(st.tuples(st.sampled_from(["model.safetensors", "config.json", "extra.gguf"]) | NAME,
                                            LINK_TARGETS | st.sampled_from(["file", "folder"])), max_size=4),
        st.lists(st.tuples(NAME, RAW_BYTES), max_size=3))
@@ -48,7 +50,8 @@ def test_ingest_of_any_cache(sandbox, cli, data, folder_name, entries, refs):
     cache = sandbox.root / "hf_home" / "hub"
     fresh(sandbox, cache)
     _cache_repo(cache, "models--good--Model")
-    name = data.draw(st.sampled_from(["models--evil--Model", "models--", "models--a", f"models--{folder_name}--x"]))
+    names = ["models--evil--Model", "models--", "models--a", f"models--{folder_name}--x"]
+    name = data.draw(st.sampled_from(names)) if data is not None else names[0]
     if os.path.exists(cache / name):
         return
     repo, snapshot = _cache_repo(cache, name)
