@@ -9,6 +9,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -62,26 +63,17 @@ def test_detection_gives_typed_facts_or_names_the_file(name, content):
         _facts_are_typed(facts)
 
 
-@budget(40)
-@given(st.sampled_from(["config.json", "tokenizer_config.json", "quantize_config.json"]), CONTENT)
-def test_scan_beside_a_good_model(sandbox, cli, name, content):
-    weights = sandbox.root / "models" / "weights"
-    if not (weights / "good").exists():
-        write_hf_folder(weights / "good" / "Good-Model")
-    fresh(sandbox, weights / "bad")
-    bad = write_hf_folder(weights / "bad" / "Bad-Model")
-    (bad / name).write_bytes(content)
-    with time_bound(30):
-        result = cli("scan", "--base", str(weights))
-    assert_ran_clean(result)
-    paths = {r["download_path"] for r in registered(cli)}
-    assert str(weights / "good" / "Good-Model") in paths
-    assert str(bad) in paths or warned_about(result, str(bad / name)), result.stderr
+COMMANDS = {
+    "scan": lambda cli, root: cli("scan", "--base", str(root)),
+    "ingest-local-hf": lambda cli, root: cli("ingest-local-hf", "--root", str(root), program="imageworks-loader"),
+}
 
 
-@budget(30)
-@given(st.sampled_from(["config.json", "tokenizer_config.json", "quant_config.json"]), CONTENT)
-def test_ingest_local_hf_beside_a_good_model(sandbox, cli, name, content):
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@budget(35)
+@given(name=st.sampled_from(["config.json", "tokenizer_config.json", "quantize_config.json", "quant_config.json"]),
+       content=CONTENT)
+def test_a_command_beside_a_good_model(sandbox, cli, command, name, content):
     weights = sandbox.root / "models" / "weights"
     if not (weights / "Good").exists():
         write_hf_folder(weights / "Good" / "Good-Model")
@@ -89,7 +81,7 @@ def test_ingest_local_hf_beside_a_good_model(sandbox, cli, name, content):
     bad = write_hf_folder(weights / "Bad" / "Bad-Model")
     (bad / name).write_bytes(content)
     with time_bound(30):
-        result = cli("ingest-local-hf", "--root", str(weights), program="imageworks-loader")
+        result = COMMANDS[command](cli, weights)
     assert_ran_clean(result)
     paths = {r["download_path"] for r in registered(cli)}
     assert str(weights / "Good" / "Good-Model") in paths

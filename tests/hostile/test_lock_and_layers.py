@@ -4,7 +4,7 @@ file:line:col, never half-read and never overwritten."""
 
 from __future__ import annotations
 
-import json
+import contextlib
 import re
 import tempfile
 from pathlib import Path
@@ -65,11 +65,17 @@ def test_lock_file_bytes(content):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "team.lock"
         path.write_bytes(content)
-        with time_bound(5):
-            try:
-                read_lock(str(path))
-            except BadInputError as exc:
-                assert "\n" not in str(exc).strip()
+        with time_bound(5), refused_in_one_line(BadInputError, str(path)):
+            read_lock(str(path))
+
+
+@contextlib.contextmanager
+def refused_in_one_line(error: type[Exception], path: str):
+    """The block either works or raises ``error``: one line naming ``path``."""
+    try:
+        yield
+    except error as exc:
+        assert path in str(exc) and "\n" not in str(exc).strip()
 
 
 LAYER = {"schema_version": 1, "models": [{
@@ -85,13 +91,10 @@ def test_layer_files_are_read_or_refused(content):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model_registry.discovered.json"
         path.write_bytes(content)
-        with time_bound(5):
-            try:
-                layer = read_layer(path, "discovered")
-                assert layer.exists
-                layer.entries  # noqa: B018 - built: every raw object becomes an entry
-            except RegistryFormatError as exc:
-                assert str(path) in str(exc) and "\n" not in str(exc)
+        with time_bound(5), refused_in_one_line(RegistryFormatError, str(path)):
+            layer = read_layer(path, "discovered")
+            assert layer.exists
+            layer.entries  # noqa: B018 - built: every raw object becomes an entry
 
 
 @budget(50)

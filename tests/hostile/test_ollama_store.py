@@ -25,6 +25,13 @@ def _store(sandbox):
     return store
 
 
+def _fresh_bad_model(sandbox):
+    """The good model kept, the bad one written again, nothing registered yet."""
+    store = _store(sandbox)
+    fresh(sandbox, store / "manifests" / "registry.ollama.ai" / "library" / "bad")
+    return (store, *_bad_manifest(store))
+
+
 def _bad_manifest(store):
     path = write_ollama_model(store, "bad:7b", tensor_values=8)
     return path, json.loads(path.read_text())
@@ -49,36 +56,25 @@ def _import_and_check(sandbox, cli, store):
             assert not path.is_symlink() and path.is_file() and os.path.realpath(path).startswith(str(store))
 
 
-MANIFEST = (st.just("mutate") | st.just("json") | st.just("raw"))
+def any_version_of(doc) -> st.SearchStrategy[bytes]:
+    """``doc`` nearly right, any JSON, or bytes that are not JSON at all."""
+    return mutated(doc).map(json_bytes) | JSON.map(json_bytes) | RAW_BYTES
 
 
 @budget(50)
 @given(st.data())
 def test_manifests_of_any_shape(sandbox, cli, data):
-    store = _store(sandbox)
-    fresh(sandbox, store / "manifests" / "registry.ollama.ai" / "library" / "bad")
-    path, manifest = _bad_manifest(store)
-    kind = data.draw(MANIFEST)
-    if kind == "mutate":
-        content = json_bytes(data.draw(mutated(manifest)))
-    elif kind == "json":
-        content = json_bytes(data.draw(JSON))
-    else:
-        content = data.draw(RAW_BYTES)
-    path.write_bytes(content)
+    store, path, manifest = _fresh_bad_model(sandbox)
+    path.write_bytes(data.draw(any_version_of(manifest)))
     _import_and_check(sandbox, cli, store)
 
 
 @budget(50)
 @given(st.data())
 def test_config_blobs_of_any_shape(sandbox, cli, data):
-    store = _store(sandbox)
-    fresh(sandbox, store / "manifests" / "registry.ollama.ai" / "library" / "bad")
-    path, manifest = _bad_manifest(store)
+    store, path, manifest = _fresh_bad_model(sandbox)
     config = json.loads((store / "blobs" / ("sha256-" + manifest["config"]["digest"][7:])).read_bytes())
-    kind = data.draw(MANIFEST)
-    content = (json_bytes(data.draw(mutated(config))) if kind == "mutate" else
-               json_bytes(data.draw(JSON)) if kind == "json" else data.draw(RAW_BYTES))
+    content = data.draw(any_version_of(config))
     manifest["config"].update(_put_blob(store, content))
     path.write_text(json.dumps(manifest))
     _import_and_check(sandbox, cli, store)
@@ -87,9 +83,7 @@ def test_config_blobs_of_any_shape(sandbox, cli, data):
 @budget(40)
 @given(st.binary(max_size=256) | st.sampled_from([b"GGUF", b"GGUF\x03\x00\x00\x00" + b"\xff" * 16]))
 def test_model_blobs_of_any_content(sandbox, cli, content):
-    store = _store(sandbox)
-    fresh(sandbox, store / "manifests" / "registry.ollama.ai" / "library" / "bad")
-    path, manifest = _bad_manifest(store)
+    store, path, manifest = _fresh_bad_model(sandbox)
     layer = next(l for l in manifest["layers"] if l["mediaType"].endswith(".model"))
     layer.update(_put_blob(store, content))
     path.write_text(json.dumps(manifest))
