@@ -153,7 +153,7 @@ def _unlinkable(path: str, real_roots: list[Path]) -> str | None:
     return None
 
 
-def plan_dedupe(report: DupesReport, roots: Iterable[Path] = ()) -> tuple[list[LinkStep], list[tuple[str, str]]]:
+def plan_dedupe(report: DupesReport, roots: Iterable[Path]) -> tuple[list[LinkStep], list[tuple[str, str]]]:
     """Keep the first copy on each filesystem (by path), link the others to it. Returns the
     steps and the copies left alone with why (another filesystem than any other copy, outside
     ``roots``...): a dry run plans only what ``--apply`` would do."""
