@@ -17,7 +17,7 @@ NAME = "default"
 @hookimpl(trylast=True)
 def imageworks_normalize(entry: Entry, ctx: Context) -> Redetected | None:
     """Re-detect from the files themselves: the GGUF header, or the folder's config and weights."""
-    from .detect import GGUFHeaderError, detect_folder, read_gguf_info
+    from .detect import GGUFHeaderError, ModelFileError, detect_folder, read_gguf_info
 
     if not entry.download_path or not os.path.isdir(entry.download_path):
         return None
@@ -34,7 +34,10 @@ def imageworks_normalize(entry: Entry, ctx: Context) -> Redetected | None:
     from .detect.files import model_folder_files
 
     names = sorted(p.name for p in base.iterdir() if p.is_file())
-    facts = detect_folder(base, model_folder_files(base, names))
+    try:
+        facts = detect_folder(base, model_folder_files(base, names))
+    except ModelFileError:
+        return None  # as an unreadable GGUF header: nothing can be said
     return Redetected(facts.download_format, facts.quantization, facts.files)
 
 

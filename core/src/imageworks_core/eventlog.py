@@ -4,7 +4,6 @@ records. Secrets are scrubbed here, once, so no caller can leak them."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 from pathlib import Path
@@ -64,7 +63,9 @@ class EventLog:
             "command": self.command,
             **redact(fields),
         }
-        line = json.dumps(record, default=str, ensure_ascii=False) + "\n"
+        from .jsonio import dumps_line
+
+        line = dumps_line(record) + "\n"  # any path, a name that is not UTF-8 included
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # O_APPEND: concurrent writers' lines do not interleave (each write is one line).

@@ -9,11 +9,20 @@ from typing import Iterable
 from .entry import ArtifactFile, Artifacts
 
 
+def path_bytes(text: str) -> bytes:
+    """A path's bytes on disk (``surrogateescape``: a name that is not UTF-8 as it was); any
+    other lone surrogate (from a hand-written layer) passed through rather than refused."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
 def directory_checksum(sizes: dict[str, int]) -> str:
     """16 hex chars of sha256 over the sorted ``relpath\\0size\\n`` lines."""
     digest = hashlib.sha256()
     for rel in sorted(sizes):
-        digest.update(f"{rel}\0{sizes[rel]}\n".encode("utf-8"))
+        digest.update(path_bytes(f"{rel}\0{sizes[rel]}\n"))
     return digest.hexdigest()[:16]
 
 
@@ -23,7 +32,7 @@ def aggregate_sha256(files: Iterable[ArtifactFile]) -> str | None:
     if not files or any(not f.sha256 for f in files):
         return None
     text = "".join(f"{f.sha256}  {f.path}\n" for f in files)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(path_bytes(text)).hexdigest()
 
 
 def with_aggregate(files: Iterable[ArtifactFile]) -> Artifacts:

@@ -50,7 +50,7 @@ class HashCache:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 if isinstance(data, dict):
                     self.entries = data
-            except (OSError, ValueError):
+            except (OSError, ValueError, RecursionError):  # a cache: unreadable means empty
                 pass
 
     def lookup(self, real: str, st: os.stat_result) -> str | None:

@@ -278,7 +278,7 @@ def disk_usage(session, *, older_than: str | float = "1h", with_dedupe: bool = T
         from .sharing import find_dupes, plan_dedupe
 
         report = find_dupes(session)
-        steps, _skipped = plan_dedupe(report)
+        steps, _skipped = plan_dedupe(report, session.settings.roots())  # what `dedupe` plans
         provider_of = {c.path: c.provider or "none" for g in report.groups for c in g.copies}
         dedupe = defaultdict(int)
         for step in steps:  # the replaced copy's store gets the bytes back

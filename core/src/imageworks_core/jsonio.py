@@ -1,12 +1,29 @@
-"""JSON output: orjson where it can (10-35x faster than the standard library when writing, and
+"""JSON in and out.
+
+Output: orjson where it can (10-35x faster than the standard library when writing, and
 byte-identical to ``json.dumps(indent=2, ensure_ascii=False)``, which a test checks), the
-standard library for what orjson refuses (integers beyond 64 bits). Parsing stays with the
-standard library: it is as fast here and its errors carry line and column."""
+standard library for what orjson refuses (integers beyond 64 bits, lone surrogates).
+
+Names that are not UTF-8: Linux paths are bytes; Python lists a byte that is not UTF-8 as a
+lone surrogate (``b"bad\\xff"`` -> ``"bad\\udcff"``, PEP 383 ``surrogateescape``). Such a
+character is written as its JSON escape (``"bad\\udcff"``), so every file stays valid UTF-8
+JSON, and reading it gives back the same string, hence ``os.fsencode`` the same bytes.
+
+Input from files a person or a tool wrote (``loads``): every way it can be bad, nesting too
+deep for the parser included, is a ValueError the caller turns into a named warning."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogates(text: str) -> str:
+    """Lone surrogates (inside JSON strings: the only place text can hold them) as ``\\uXXXX``."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def dumps(data: Any, *, indent: bool) -> bytes:
@@ -18,4 +35,18 @@ def dumps(data: Any, *, indent: bool) -> bytes:
     except (orjson.JSONEncodeError, TypeError):
         text = json.dumps(data, indent=2 if indent else None, ensure_ascii=False, default=str,
                           separators=None if indent else (", ", ": "))
-        return text.encode("utf-8")
+        return _escape_surrogates(text).encode("utf-8")
+
+
+def dumps_line(data: Any) -> str:
+    """One compact JSON line (the event log's shape), any string carried."""
+    return _escape_surrogates(json.dumps(data, default=str, ensure_ascii=False))
+
+
+def loads(data: bytes | str) -> Any:
+    """Untrusted JSON. Raises ValueError for anything that is not JSON, too deep nesting included
+    (the parser recurses: ``[[[[…`` 100,000 deep would otherwise be a RecursionError)."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None

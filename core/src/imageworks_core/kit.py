@@ -92,6 +92,11 @@ KIT: dict[str, tuple[str, str]] = {
     "entry_copies": ("inventory:visibility", "each installed entry's copies of the same model (linked, same inode or sha256)"),
     "disk_usage": ("inventory", "stats with the dedupe and cleanup dry-run plans, grouped by store"),
     # -- real paths (identities of copies; local_scan and hf use them while walking)
+    # -- names from a hub, a lock file or a person: untrusted input, one set of rules
+    "repo_id_problem": ("hub_names", "why a repo id is not owner/name (or None)"),
+    "revision_problem": ("hub_names", "why a revision name is unsafe (or None)"),
+    "unsafe_path_reason": ("hub_names", "why a listed file path is unsafe to write (or None)"),
+    "size_problem": ("hub_names", "why a declared file size is not a sane non-negative int (or None)"),
     "same_file": ("realpaths", "are two paths one file (same device and inode)"),
     "real_path": ("realpaths", "os.path.realpath with a cache of resolved parents"),
     "not_a_link": ("realpaths", "is a path (and its parents) free of symlinks"),
@@ -125,6 +130,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .inventory import visibility as entry_copies
     from .inventory import as_json as entry_rows, roles as role_rows, select as select_entries, stats as registry_stats
     from .realpaths import not_a_link, real_path, same_file
+    from .hub_names import repo_id_problem, revision_problem, size_problem, unsafe_path_reason
     from .detect.folder import CONFIG_FILES
     from .detect.files import is_optional, is_shared_file, weight_format
 

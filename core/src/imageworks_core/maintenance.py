@@ -85,6 +85,8 @@ def verify(
             if not entry.download_files and not os.path.isdir(entry.download_path):
                 problems.append(f"folder missing: {entry.download_path}")
                 missing = 1
+            elif not entry.download_files:  # an existing folder (``/``) proves nothing about a model
+                problems.append("no files listed: nothing to check (re-import or re-download it)")
             for rel in entry.download_files:
                 path = os.path.join(entry.download_path, rel)
                 try:

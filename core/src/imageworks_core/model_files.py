@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .detect import GGUFHeaderError, detect_folder, gguf_sets, quant_label_from_filename, read_gguf_info
+from .detect import GGUFHeaderError, ModelFileError, detect_folder, gguf_sets, quant_label_from_filename, read_gguf_info
 from .detect.folder import NO_TEMPLATE, WEIGHT_SUFFIXES, capabilities_from
 from .entry import Capabilities, ChatTemplate
 from .realpaths import real_path
@@ -153,10 +153,12 @@ def folder_variant(
     from .detect.files import model_folder_files
 
     folder = os.fspath(folder)
-    if not has_weights(names):  # not a model folder: nothing of it to list
-        facts = detect_folder(folder, names)
-    else:
-        facts = detect_folder(folder, model_folder_files(folder, names))
+    try:
+        # not a model folder: nothing of it to list below the top level
+        facts = detect_folder(folder, model_folder_files(folder, names) if has_weights(names) else names)
+    except ModelFileError as exc:  # a config of the wrong shape: this folder only is skipped
+        ctx.warn(exc.path, exc.reason)
+        return None
     fmt = facts.download_format or fallback_format
     if fmt is None:
         return None

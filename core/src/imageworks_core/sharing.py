@@ -12,7 +12,7 @@ import os
 import uuid
 from collections import defaultdict
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import attrs
 
@@ -142,13 +142,31 @@ class LinkStep:
     sha256: str
 
 
-def plan_dedupe(report: DupesReport) -> tuple[list[LinkStep], list[tuple[str, str]]]:
+def _unlinkable(path: str, real_roots: list[Path]) -> str | None:
+    """Why dedupe may not replace (or link to) ``path``: what ``apply`` refuses, the plan leaves out."""
+    from .safety import inside
+
+    if os.path.islink(path) or os.path.realpath(path) != os.path.abspath(path):
+        return "reached through a symlink"
+    if not inside(Path(path), real_roots):
+        return "outside the configured roots"
+    return None
+
+
+def plan_dedupe(report: DupesReport, roots: Iterable[Path]) -> tuple[list[LinkStep], list[tuple[str, str]]]:
     """Keep the first copy on each filesystem (by path), link the others to it. Returns the
-    steps and the copies left alone with why (another filesystem than any other copy...)."""
+    steps and the copies left alone with why (another filesystem than any other copy, outside
+    ``roots``...): a dry run plans only what ``--apply`` would do."""
+    from .safety import _real_roots
+
+    real_roots = _real_roots(roots)
     steps, skipped = [], []
     for group in report.groups:
         per_device: dict[int, list[Copy]] = defaultdict(list)
         for inode, copies in sorted(group.inodes.items(), key=lambda item: item[1][0].path):
+            if reason := _unlinkable(copies[0].path, real_roots):
+                skipped.append((copies[0].path, reason))
+                continue
             per_device[inode[0]].append(copies[0])
         for dev, copies in per_device.items():
             if len(copies) < 2:
@@ -163,16 +181,14 @@ def apply_dedupe(session: Session, steps: list[LinkStep], on_step: Callable[[Lin
     """Replace each duplicate by a hard link to the kept copy, atomically (link to a temporary
     name in the same folder, then rename over), after re-hashing both sides. Returns bytes freed."""
     from .hashing import sha256_of
-    from .safety import _real_roots, inside
+    from .safety import _real_roots
 
     roots = _real_roots(session.settings.roots())
     freed = 0
     for step in steps:
-        for path in (step.keep, step.replace):
-            if os.path.islink(path) or os.path.realpath(path) != os.path.abspath(path):
-                raise ImageworksError(f"refusing to link through a symlink: {path}")
-            if not inside(Path(path), roots):
-                raise ImageworksError(f"refusing to replace {path}: outside the configured roots")
+        for path in (step.keep, step.replace):  # checked again: the disk may have changed since the plan
+            if reason := _unlinkable(path, roots):
+                raise ImageworksError(f"refusing to link {path}: {reason}")
         keep_st, replace_st = os.stat(step.keep), os.stat(step.replace)
         if (keep_st.st_dev, keep_st.st_ino) == (replace_st.st_dev, replace_st.st_ino):
             continue  # already one copy

@@ -10,6 +10,7 @@ from typing import Iterable
 from .entry import Entry
 from .errors import NotFoundError
 from .hook_types import LockSource, UpdateCheck
+from .lockfile import LOCK_VERSION, split_source
 from .session import Session
 
 
@@ -74,7 +75,6 @@ def update_entries(session: Session, checks: list[UpdateCheck], *, dry_run: bool
 
 
 # ------------------------------------------------------------------------------------------ lock
-LOCK_VERSION = 1
 
 
 def lock_document(session: Session, entries: list[Entry]) -> tuple[dict, list[str]]:
@@ -92,6 +92,9 @@ def lock_document(session: Session, entries: list[Entry]) -> tuple[dict, list[st
         locked = _lock_source(session, entry, ctx)
         if locked is None or not entry.download_path:
             warnings.append(f"{entry.name}: its provider records no source and commit to fetch it again (left out)")
+            continue
+        if any(not _is_utf8(rel) for rel in entry.download_files):  # TOML holds text only
+            warnings.append(f"{entry.name}: a file name is not UTF-8 and cannot be written to a lock file (left out)")
             continue
         recorded = {a.path: a for a in entry.artifacts.files}
         paths = {rel: os.path.join(entry.download_path, rel) for rel in entry.download_files}
@@ -124,37 +127,6 @@ def _lock_source(session: Session, entry: Entry, ctx=None) -> LockSource | None:
     return session.plugins.for_entry("imageworks_lock_source", entry)(entry=entry, ctx=ctx or session.context())
 
 
-def _split_source(source: str) -> tuple[str, str]:
-    """A lock file's ``<provider>:<source>`` -> (provider, the provider's own source)."""
-    provider, _, rest = source.partition(":")
-    return provider, rest
-
-
-def read_lock(path) -> list[dict]:
-    import tomllib
-
-    from .errors import BadInputError
-
-    try:
-        with open(path, "rb") as handle:
-            doc = tomllib.load(handle)
-    except FileNotFoundError:
-        raise BadInputError(f"lock file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise BadInputError(f"{path}: {exc}") from None
-    if doc.get("version") != LOCK_VERSION or not isinstance(doc.get("model", []), list):
-        raise BadInputError(f"{path}: not an imageworks lock file of version {LOCK_VERSION}")
-    models = doc.get("model", [])
-    for i, model in enumerate(models):
-        for key in ("name", "source", "commit", "files"):
-            if key not in model:
-                raise BadInputError(f"{path}: $.model[{i}].{key} is missing")
-        provider, rest = _split_source(str(model["source"]))
-        if not provider or not rest:
-            raise BadInputError(f"{path}: $.model[{i}].source {model['source']!r} is not PROVIDER:SOURCE")
-    return models
-
-
 # ------------------------------------------------------------------------------------------ sync
 def _installed_sources(session: Session) -> list[tuple[Entry, LockSource]]:
     """Every installed entry whose provider says where its bytes come from (asked once a sync)."""
@@ -174,7 +146,7 @@ def _satisfied(session: Session, model: dict, installed: list[tuple[Entry, LockS
     from .cachedir import cache_path
     from .hashing import CACHE_NAME, HashCache, hash_files
 
-    provider, source = _split_source(model["source"])
+    provider, source = split_source(model["source"])
     cache = HashCache(cache_path(session.registry.directory, CACHE_NAME))
     for entry, locked in installed:
         if entry.source_provider != provider or locked.commit != model["commit"] or (
@@ -186,6 +158,24 @@ def _satisfied(session: Session, model: dict, installed: list[tuple[Entry, LockS
         if all(digests.get(paths[f["path"]]) == f["sha256"] for f in model["files"]):
             return entry
     return None
+
+
+def check_sources(session: Session, models: list[dict], path: str) -> None:
+    """Every locked source checked by the provider it names, before ``sync`` makes a request:
+    a provider that is not installed, or a source it refuses (``imageworks_locked_download``
+    raising ``BadInputError``), is a one-line error naming the model."""
+    from .errors import BadInputError
+
+    for i, model in enumerate(models):
+        provider, source = split_source(model["source"])
+        where = f"{path}: $.model[{i}].source"
+        if provider not in session.plugins.providers:
+            raise BadInputError(f"{where}: no installed provider is named {provider!r}",
+                                hint="install it, or see `imageworks-download plugins`")
+        try:
+            session.plugins.only("imageworks_locked_download", [provider])(source=source, commit=model["commit"])
+        except BadInputError as exc:
+            raise BadInputError(f"{where}: {exc.message}", hint=exc.hint) from None
 
 
 def sync(session: Session, models: list[dict], *, location: str | None, dry_run: bool) -> list[dict]:
@@ -209,7 +199,7 @@ def sync(session: Session, models: list[dict], *, location: str | None, dry_run:
         if kept is not None:
             report.append({"name": model["name"], "action": "kept", "bytes_fetched": 0, "entry": kept.name})
             continue
-        provider, source = _split_source(model["source"])
+        provider, source = split_source(model["source"])
         if provider not in session.plugins.providers:
             report.append({"name": model["name"], "action": "failed", "bytes_fetched": 0,
                            "problem": f"provider {provider} is not installed"})
@@ -260,3 +250,11 @@ def sync(session: Session, models: list[dict], *, location: str | None, dry_run:
         installed = _installed_sources(session)  # a later locked model may be this copy
     session.log.event("sync", models=[r["name"] for r in report], failed=[r["name"] for r in report if r["action"] == "failed"])
     return report
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a name that is not UTF-8, carried as lone surrogates
+        return False
+    return True

@@ -70,8 +70,9 @@ def test_bad_models_are_skipped_rest_imported(store, cli):
     (store / f"blobs/sha256-{manifest['layers'][0]['digest'].split(':')[1]}").unlink()
     write_ollama_model(store, "trunc:1b", config_file_type="", model_blob=b"GGUF\x03\x00\x00\x00\x01")
     notjson = write_ollama_model(store, "cfg:1b", tensor_values=5, family="other")
-    cfg_digest = json.loads(notjson.read_text())["config"]["digest"].split(":")[1]
-    (store / f"blobs/sha256-{cfg_digest}").write_text("not json")
+    cfg = json.loads(notjson.read_text())["config"]
+    cfg_digest = cfg["digest"].split(":")[1]
+    (store / f"blobs/sha256-{cfg_digest}").write_text("not json".ljust(cfg["size"]))  # the size it claims
     result = cli("import-ollama")
     assert result.exit_code == 0
     for fragment in ("broken/latest", "missing blob", "trunc/1b", "config blob is not JSON"):

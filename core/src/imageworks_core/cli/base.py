@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import Any, Callable, NoReturn
 
@@ -82,6 +83,7 @@ class ProgramGroup(click.Group):
             sys.exit(1)
 
     def invoke(self, ctx: click.Context) -> Any:
+        _print_any_path()
         try:
             return super().invoke(ctx)
         except ImageworksError as exc:
@@ -103,6 +105,18 @@ class ProgramGroup(click.Group):
                 raise
             fail(f"unexpected error: {type(exc).__name__}: {exc}",
                  "run again with IMAGEWORKS_DEBUG=1 for the traceback, and report it", 1)
+
+
+def _print_any_path() -> None:
+    """A file name that is not UTF-8 (``bad\\udcff`` as Python lists ``bad\\xff``) is printed
+    as its bytes, as ``ls`` prints it, instead of failing the command after its work is done."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", None) == "strict":
+            try:
+                reconfigure(errors="surrogateescape")
+            except (ValueError, OSError):  # a stream that cannot change: leave it as it is
+                pass
 
 
 def run_program(group: click.Group, prog_name: str) -> NoReturn:
@@ -161,8 +175,16 @@ def _silence_broken_pipe() -> None:
         pass
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def one_line(text: str) -> str:
+    """Control characters (a newline in a file name) escaped: a warning or an error stays one line."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def fail(message: str, hint: str | None = None, code: int = 1) -> None:
-    click.echo(f"error: {redact(message)}", err=True)
+    click.echo(f"error: {one_line(redact(message))}", err=True)
     if hint:
         click.echo(f"hint: {redact(hint)}", err=True)
     sys.exit(code)
@@ -211,7 +233,7 @@ def print_table(title: str | None, columns: list[str], rows: list[list[Any]], *,
 
 
 def warn_printer(item: str, reason: str) -> None:
-    click.echo(f"warning: skipped {item}: {reason}", err=True)
+    click.echo(f"warning: skipped {one_line(item)}: {one_line(reason)}", err=True)
 
 
 def registry_option(func: Callable) -> Callable:

@@ -281,7 +281,7 @@ def dedupe_command(ctx, apply, as_json):
 
     session = session_from(ctx, "dedupe")
     report = find_dupes(session)
-    steps, skipped = plan_dedupe(report)
+    steps, skipped = plan_dedupe(report, session.settings.roots())
     freed = apply_dedupe(session, steps) if apply and steps else 0
     planned = sum(s.size for s in steps)
     if as_json:

@@ -98,10 +98,12 @@ def lock_command(ctx, names, role, output):
 def sync_command(ctx, lock_file, location, dry_run, as_json):
     """Make this machine hold exactly the lock file's models (fetched by commit, verified)."""
     from ..units import human_bytes
-    from ..updates import read_lock, sync
+    from ..lockfile import read_lock
+    from ..updates import check_sources, sync
 
     models = read_lock(lock_file)
     session = session_from(ctx, "sync")
+    check_sources(session, models, lock_file)
     report = sync(session, models, location=location, dry_run=dry_run)
     if as_json:
         emit_json(report)

@@ -1,7 +1,7 @@
 """Format, quantisation and facts of model files, read from headers and config files without
 reading weights. Shared by every provider that looks at files (local_scan, lmstudio, ollama, hf)."""
 
-from .folder import FolderFacts, detect_folder
+from .folder import FolderFacts, ModelFileError, detect_folder
 from .gguf_header import GGUFHeaderError, GGUFInfo, read_gguf_info
 from .names import gguf_sets, quant_label_from_filename
 
@@ -9,6 +9,7 @@ __all__ = [
     "FolderFacts",
     "GGUFHeaderError",
     "GGUFInfo",
+    "ModelFileError",
     "detect_folder",
     "gguf_sets",
     "quant_label_from_filename",

@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from ..entry import Capabilities, ChatTemplate
+from ..jsonio import loads
 
 CONFIG_FILES = (
     "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
@@ -57,11 +58,71 @@ def read_small(path: str | Path, limit: int = 64 << 20) -> bytes:
         os.close(fd)
 
 
-def _read_json(path: str | Path) -> Any:
+class ModelFileError(ValueError):
+    """A config file of the wrong shape: the folder is skipped, ``path`` named in the warning."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def _read_object(path: str) -> dict[str, Any]:
+    """A JSON object file, or ModelFileError naming what is wrong with it."""
     try:
-        return json.loads(read_small(path))  # bytes: json decodes UTF-8 itself, no text layer
-    except (OSError, ValueError):
-        return None
+        doc = loads(read_small(path))  # bytes: json decodes UTF-8 itself, no text layer
+    except OSError as exc:
+        raise ModelFileError(path, f"unreadable: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ModelFileError(path, f"not valid JSON ({str(exc).splitlines()[0][:100]})") from None
+    if not isinstance(doc, dict):
+        raise ModelFileError(path, f"expected a JSON object, got {_kind(doc)}")
+    return doc
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")
+
+
+# The fields detection reads, and what they must be when present (null: absent). A wrong type
+# means the file does not say what it seems to (format, quantisation): the folder is skipped.
+_IS = {"object": dict, "string": str, "list of strings": list}
+_CONFIG_FIELDS = {
+    "architectures": "list of strings", "model_type": "string", "torch_dtype": "string", "dtype": "string",
+    "text_config": "object", "quantization_config": "object",
+}
+_QUANT_FIELDS = {"quant_method": "string", "config_groups": "object", "format": "string",
+                 "bnb_4bit_quant_type": "string"}
+
+
+def check_shape(doc: dict[str, Any], fields: dict[str, str], path: str, where: str = "$") -> None:
+    for key, expected in fields.items():
+        value = doc.get(key)
+        if value is None:
+            continue
+        ok = isinstance(value, _IS[expected])
+        if ok and expected == "list of strings":
+            ok = all(isinstance(item, str) for item in value)
+        if not ok:
+            raise ModelFileError(path, f"{where}.{key} must be {'an' if expected == 'object' else 'a'} "
+                                       f"{expected}, not {_kind(value)}")
+
+
+def _config(folder: str | Path) -> dict[str, Any]:
+    path = os.path.join(folder, "config.json")
+    config = _read_object(path)
+    check_shape(config, _CONFIG_FIELDS, path)
+    text_config = config.get("text_config") or {}
+    check_shape(text_config, {"torch_dtype": "string"}, path, "$.text_config")
+    qc = config.get("quantization_config")
+    if qc:
+        check_shape(qc, _QUANT_FIELDS, path, "$.quantization_config")
+        for name, group in (qc.get("config_groups") or {}).items():
+            if not isinstance(group, dict) or not isinstance(group.get("weights") or {}, dict):
+                raise ModelFileError(path, f"$.quantization_config.config_groups.{name} must be an object "
+                                           "whose weights are an object")
+    return config
 
 
 def safetensors_dtype(path: Path) -> str | None:
@@ -72,31 +133,43 @@ def safetensors_dtype(path: Path) -> str | None:
             if len(head) != 8:
                 return None
             (size,) = struct.unpack("<Q", head)
-            if size > 100 * 1024 * 1024:
+            # a header larger than the file is a lie; reading it would allocate what it claims
+            if size > min(100 * 1024 * 1024, os.fstat(handle.fileno()).st_size - 8):
                 return None
-            header = json.loads(handle.read(size))
+            header = loads(handle.read(size))  # what is there: never more than the file holds
     except (OSError, ValueError):
         return None
-    counts = Counter(v.get("dtype") for k, v in header.items() if k != "__metadata__" and isinstance(v, dict))
+    if not isinstance(header, dict):
+        return None
+    counts = Counter(v["dtype"] for k, v in header.items()
+                     if k != "__metadata__" and isinstance(v, dict) and isinstance(v.get("dtype"), str))
     if not counts:
         return None
     return counts.most_common(1)[0][0]
 
 
 def _bits(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    # 0 < bits <= 64: a JSON number can be 10**400 (float() overflows), NaN or Infinity
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 64:
         return None
     return f"int{int(value)}" if float(value).is_integer() else f"{value:g}bpw"
+
+
+def _side_file(folder: str | Path, name: str) -> dict[str, Any]:
+    path = os.path.join(folder, name)
+    side = _read_object(path)
+    check_shape(side, _QUANT_FIELDS, path)
+    return side
 
 
 def _quant_config(config: dict[str, Any], folder: str | Path, names: set[str]) -> tuple[str | None, str | None, dict]:
     """(format, quant, details) from quantization_config and side files."""
     qc = config.get("quantization_config") if isinstance(config.get("quantization_config"), dict) else None
     if qc is None and "quant_config.json" in names:
-        side = _read_json(os.path.join(folder, "quant_config.json")) or {}
+        side = _side_file(folder, "quant_config.json")
         qc = {"quant_method": "awq", "bits": side.get("w_bit"), "group_size": side.get("q_group_size"), **side}
     if qc is None and "quantize_config.json" in names:
-        side = _read_json(os.path.join(folder, "quantize_config.json")) or {}
+        side = _side_file(folder, "quantize_config.json")
         qc = {"quant_method": "gptq", **side}
     if qc is None and "measurement.json" in names:
         qc = {"quant_method": "exl2"}
@@ -153,18 +226,25 @@ def chat_template_of(folder: str | Path, names: set[str]) -> tuple[ChatTemplate,
                     text = handle.read()
             except (OSError, UnicodeDecodeError):
                 continue
-            return ChatTemplate("external", name, hashlib.sha256(text.encode()).hexdigest()), text
+            return ChatTemplate("external", name, _text_sha256(text)), text
     if "tokenizer_config.json" in names:
-        config = _read_json(os.path.join(folder, "tokenizer_config.json"))
-        template = config.get("chat_template") if isinstance(config, dict) else None
+        path = os.path.join(folder, "tokenizer_config.json")
+        template = _read_object(path).get("chat_template")
+        if template and not isinstance(template, (str, list)):  # one template, or a list of named ones
+            raise ModelFileError(path, f"$.chat_template must be a string or a list, not {_kind(template)}")
         if template:
             text = template if isinstance(template, str) else json.dumps(template, sort_keys=True)
-            return ChatTemplate("embedded", "tokenizer_config.json", hashlib.sha256(text.encode()).hexdigest()), text
+            return ChatTemplate("embedded", "tokenizer_config.json", _text_sha256(text)), text
     return NO_TEMPLATE, ""
 
 
 # Frozen, so shared: most GGUF files of a scan get one of these.
 _TEXT_ONLY = {vision: Capabilities(text=True, vision=vision) for vision in (False, True)}
+
+
+def _text_sha256(text: str) -> str:
+    # surrogatepass: a JSON string may hold a lone surrogate ("\\ud800"), which strict UTF-8 refuses
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def capabilities_from(config: dict[str, Any], template: str, *, projector: bool = False) -> Capabilities:
@@ -196,9 +276,8 @@ def detect_folder(folder: str | Path, names: list[str] | None = None) -> FolderF
     every = names
     names = [n for n in names if "/" not in n]  # weights and facts: the folder's own files
     name_set = set(names)
-    config = _read_json(os.path.join(folder, "config.json")) if "config.json" in name_set else None
-    config = config if isinstance(config, dict) else {}
-    text_config = config.get("text_config") if isinstance(config.get("text_config"), dict) else {}
+    config = _config(folder) if "config.json" in name_set else {}
+    text_config = config.get("text_config") or {}
     safetensors = sorted(n for n in names if n.endswith(".safetensors"))
     bins = sorted(n for n in names if n.endswith(".bin") and ("pytorch_model" in n or n.startswith("model")))
     onnx = sorted(n for n in names if n.endswith(".onnx"))
@@ -226,6 +305,6 @@ def detect_folder(folder: str | Path, names: list[str] | None = None) -> FolderF
     if isinstance(archs, list) and archs:
         metadata["architecture"] = str(archs[0])
     context = config.get("max_position_embeddings") or text_config.get("max_position_embeddings")
-    if isinstance(context, int):
+    if isinstance(context, int) and not isinstance(context, bool):
         metadata["context_length"] = context
     return FolderFacts(fmt, quant, files, template, capabilities_from(config, template_text), metadata)

@@ -24,6 +24,8 @@ _U32 = struct.Struct("<I")
 _STRING, _ARRAY = 8, 9
 _MAX_STRING = 64 * 1024 * 1024
 _MAX_KV = 1_000_000
+_MIN_TENSOR_INFO = 24
+_MAX_ARRAY_DEPTH = 4  # arrays of arrays exist; deeper nesting is only a way to exhaust the stack
 
 
 class GGUFHeaderError(ValueError):
@@ -38,12 +40,13 @@ class GGUFInfo:
 
     @property
     def architecture(self) -> str | None:
-        return self.values.get("general.architecture")
+        value = self.values.get("general.architecture")
+        return value if isinstance(value, str) else None  # a header may hold any type under any key
 
     @property
     def file_type(self) -> int | None:
         value = self.values.get("general.file_type")
-        return value if isinstance(value, int) else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     @property
     def quant(self) -> str | None:
@@ -54,7 +57,7 @@ class GGUFInfo:
     def context_length(self) -> int | None:
         arch = self.architecture
         value = self.values.get(f"{arch}.context_length") if arch else None
-        return value if isinstance(value, int) else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     @property
     def chat_template(self) -> str | None:
@@ -138,12 +141,17 @@ class _Reader:
     def __init__(self, fd: int, path: Path | str):
         self.fd = fd
         self.path = path
+        self.size = os.fstat(fd).st_size
         self.data = os.read(fd, self.FIRST)
         self.pos = 0
 
     def _fill(self, size: int) -> None:
         """Make ``size`` bytes available at ``pos``."""
-        want = max(size - (len(self.data) - self.pos), self.BLOCK)
+        # Never read (nor allocate) more than the file still holds: a header may claim 64 MiB.
+        left = max(self.size - os.lseek(self.fd, 0, os.SEEK_CUR), 0)
+        if size - (len(self.data) - self.pos) > left:
+            raise GGUFHeaderError(f"{self.path}: truncated GGUF header")
+        want = min(max(size - (len(self.data) - self.pos), self.BLOCK), left)
         chunks = [self.data[self.pos:]]
         while want > 0:
             chunk = os.read(self.fd, want)
@@ -213,12 +221,14 @@ class _Reader:
     def tell(self) -> int:
         return os.lseek(self.fd, 0, os.SEEK_CUR) - (len(self.data) - self.pos)
 
-    def value(self, vtype: int, keep: bool) -> Any:
+    def value(self, vtype: int, keep: bool, depth: int = 0) -> Any:
         if vtype in _SCALARS:
             return self.scalar(_SCALARS[vtype])
         if vtype == _STRING:
             return self.string(keep)
         if vtype == _ARRAY:
+            if depth >= _MAX_ARRAY_DEPTH:
+                raise GGUFHeaderError(f"{self.path}: arrays nested deeper than {_MAX_ARRAY_DEPTH} levels")
             item_type = self.scalar("<I")
             count = self.scalar("<Q")
             if item_type in _SCALARS and not keep:
@@ -229,7 +239,7 @@ class _Reader:
             if item_type == _STRING and not keep:
                 self.skip_strings(count)
                 return None
-            items = [self.value(item_type, keep) for _ in range(count)]
+            items = [self.value(item_type, keep, depth + 1) for _ in range(count)]
             return items if keep else None
         raise GGUFHeaderError(f"{self.path}: unknown GGUF value type {vtype}")
 
@@ -255,7 +265,11 @@ def read_gguf_info(path: str | Path) -> GGUFInfo:
         kv_count = reader.scalar("<Q")
         if kv_count > _MAX_KV:
             raise GGUFHeaderError(f"{path}: implausible key count {kv_count}")
-        size = os.fstat(fd).st_size
+        size = reader.size
+        # Each tensor's description takes at least 24 bytes after the keys (name length,
+        # dimension count, type, offset): a count the file cannot hold is not a model's.
+        if tensor_count > size // _MIN_TENSOR_INFO:
+            raise GGUFHeaderError(f"{path}: implausible tensor count {tensor_count} for a {size}-byte file")
         values: dict[str, Any] = {}
         for _ in range(kv_count):
             # The common case inline (key, type and a scalar or string value all in the buffer):

@@ -91,6 +91,8 @@ def _parse_slowly(data: bytes, path: Path) -> Any:
         raise RegistryFormatError(f"{path}:{exc.lineno}:{exc.colno}: {exc.msg}") from None
     except ValueError as exc:  # NaN / Infinity
         raise RegistryFormatError(f"{path}: {exc}") from None
+    except RecursionError:  # [[[[… deeper than the parser recurses (orjson stops at 1024 levels)
+        raise RegistryFormatError(f"{path}: JSON nested too deeply") from None
     return doc
 
 
@@ -188,7 +190,7 @@ def validated_digests(directory: Path) -> dict[str, list[Any]]:
     ``stat:<file name>`` -> that layer's stat stamp followed by its digest."""
     try:
         doc = json.loads(cache_path(directory, VALIDATED_CACHE).read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # a cache: unreadable means empty
         return {}
     if not isinstance(doc, dict):
         return {}

@@ -88,7 +88,9 @@ def base_identity(identity: str) -> str:
 
 
 def identity_hash(identity: str) -> str:
-    return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:6]
+    from ..fileset import path_bytes
+
+    return hashlib.sha256(path_bytes(identity)).hexdigest()[:6]  # an identity holds a path: any bytes
 
 
 def entry_name(

@@ -113,6 +113,10 @@ def cache_repo(ctx: Context, folder: str | Path) -> Iterator[Variant]:
         names, sizes, broken = _snapshot_files(path)
         for name in broken:
             ctx.warn(os.path.join(path, name), "broken symlink into blobs/ (incomplete download?)")
+        if escaping := links_outside_blobs(path, names):
+            for name in escaping:
+                ctx.warn(os.path.join(path, name), "links outside the repo's blobs/ folder: snapshot skipped")
+            continue
         yield from repo_variants(ctx, path, repo_id, refs.get(commit, commit), names, commit=commit,
                                  location=CACHE_LABEL, sizes=sizes)
 
@@ -131,7 +135,7 @@ def _refs(refs_dir: str) -> dict[str, str]:
         for entry in found:
             name = f"{relative}/{entry.name}" if relative else entry.name
             try:
-                if entry.is_dir():
+                if entry.is_dir(follow_symlinks=False):  # a link loop under refs/ is not walked
                     pending.append(name)
                 elif entry.is_file():
                     fd = os.open(entry.path, os.O_RDONLY | os.O_CLOEXEC)  # a 40-byte file: one read
@@ -170,3 +174,20 @@ def hf_cache(ctx: Context, root: Path | None = None) -> Iterator[Variant]:
     for name in _folders(top):
         if name.startswith("models--"):
             yield from cache_repo(ctx, os.path.join(top, name))
+
+
+def links_outside_blobs(snapshot: str, names: list[str]) -> list[str]:
+    """Names in a snapshot that are links leading anywhere but the repo's ``blobs/`` (a cache
+    huggingface_hub wrote links ``../../blobs/<hash>``; a copied file is not a link and is fine).
+    Checked on the link's text, one ``readlink`` a file: the cache may sit behind a linked folder."""
+    blobs = os.path.normpath(os.path.join(snapshot, "..", "..", "blobs"))
+    outside = []
+    for name in names:
+        path = os.path.join(snapshot, name)
+        try:
+            target = os.readlink(path)
+        except OSError:  # not a link
+            continue
+        if os.path.dirname(os.path.normpath(os.path.join(snapshot, os.path.dirname(name), target))) != blobs:
+            outside.append(name)
+    return outside

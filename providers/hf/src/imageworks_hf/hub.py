@@ -7,7 +7,7 @@ import json
 
 import attrs
 
-from imageworks_core import BadInputError, DownloadError, NotFoundError
+from imageworks_core import BadInputError, DownloadError, ImageworksError, NotFoundError, UnsafePathError
 
 from . import tls
 from .filenames import check_listing
@@ -58,6 +58,8 @@ def endpoint() -> str:
 def translate(exc: Exception, repo_id: str, revision: str) -> Exception:
     from huggingface_hub import errors
 
+    if isinstance(exc, ImageworksError):  # an answer our own checks refused: already one line
+        return exc
     name = type(exc).__name__
     if tls.untrusted(exc):
         from urllib.parse import urlsplit
@@ -96,13 +98,39 @@ def _tree_files(api, repo_id: str, commit: str) -> dict[str, RemoteFile]:
         if isinstance(item, RepoFile):
             lfs = item.lfs
             sha = (lfs.sha256 if hasattr(lfs, "sha256") else (lfs or {}).get("sha256")) if lfs else None
-            files[item.path] = RemoteFile(item.path, item.size, sha, item.blob_id)
+            files[_name(item.path)] = RemoteFile(item.path, item.size, sha, item.blob_id)
     return files
 
 
 def _sibling_files(info) -> dict[str, RemoteFile]:
-    return {s.rfilename: RemoteFile(s.rfilename, s.size, s.lfs.sha256 if s.lfs else None, s.blob_id)
-            for s in info.siblings or []}
+    siblings = info.siblings or []
+    if not isinstance(siblings, list):
+        raise BadInputError(f"the hub returned a file list of the wrong shape for {info.id!r}; nothing was written")
+    return {_name(s.rfilename): RemoteFile(s.rfilename, s.size, getattr(s.lfs, "sha256", None) if s.lfs else None,
+                                           s.blob_id) for s in siblings}
+
+
+def _name(path) -> str:
+    """A listed file name, which must at least be text (the listing checks do the rest)."""
+    if not isinstance(path, str):
+        raise UnsafePathError(f"the hub listed a file name that is a {type(path).__name__}; nothing was written")
+    return path
+
+
+def _is_hex40(value) -> bool:
+    return isinstance(value, str) and len(value) == 40 and all(c in "0123456789abcdef" for c in value)
+
+
+def _checked(repo_id: str, revision: str, info, files: dict[str, RemoteFile]) -> RepoListing:
+    """The listing once every name, size and digest and the commit passed the untrusted-input checks."""
+    check_listing([(f.path, f.size, f.sha256) for f in files.values()])
+    for f in files.values():  # a blob id names a file in the HF cache: 40 hex or nothing
+        if f.blob_id is not None and not _is_hex40(f.blob_id):
+            raise BadInputError(f"the hub returned an invalid blob id {f.blob_id!r} for {f.path!r}; nothing was written")
+    commit = info.sha or revision
+    if not _is_hex40(commit):
+        raise BadInputError(f"the hub returned an invalid commit id {commit!r} for {repo_id}@{revision}")
+    return RepoListing(repo_id, revision, commit, files, bool(info.gated))
 
 
 def list_repo(repo_id: str, revision: str) -> RepoListing:
@@ -118,11 +146,7 @@ def list_repo(repo_id: str, revision: str) -> RepoListing:
         raise translate(exc, repo_id, revision) from None
     for path, sibling in _sibling_files(info).items():  # a listing without the tree still works
         files.setdefault(path, sibling)
-    check_listing([(f.path, f.size, f.sha256) for f in files.values()])
-    commit = info.sha or revision
-    if not (len(commit) == 40 and all(c in "0123456789abcdef" for c in commit)):
-        raise BadInputError(f"the hub returned an invalid commit id {commit!r} for {repo_id}@{revision}")
-    return RepoListing(repo_id, revision, commit, files, bool(info.gated))
+    return _checked(repo_id, revision, info, files)
 
 
 def model_files(repo_id: str, revision: str) -> RepoListing:
@@ -143,7 +167,7 @@ def model_files(repo_id: str, revision: str) -> RepoListing:
             files = _tree_files(api, repo_id, info.sha)
     except Exception as exc:  # noqa: BLE001 - mapped to a domain error
         raise translate(exc, repo_id, revision) from None
-    return RepoListing(repo_id, revision, info.sha or revision, files, bool(info.gated))
+    return _checked(repo_id, revision, info, files)
 
 
 def read_small_file(repo_id: str, commit: str, path: str) -> bytes | None:
@@ -164,7 +188,7 @@ def read_json(repo_id: str, commit: str, path: str) -> dict | None:
     data = read_small_file(repo_id, commit, path)
     try:
         doc = json.loads(data) if data else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return doc if isinstance(doc, dict) else None
 

@@ -139,5 +139,11 @@ def imageworks_lock_source(entry, ctx: Context):
 
 @hookimpl
 def imageworks_locked_download(source: str, commit: str):
-    """``owner/repo`` at a commit is ``owner/repo@<commit>``."""
+    """``owner/repo`` at a commit is ``owner/repo@<commit>``; anything else is refused before
+    ``sync`` fetches a byte."""
+    from imageworks_core import BadInputError
+    from imageworks_core.kit import repo_id_problem
+
+    if problem := repo_id_problem(source):
+        raise BadInputError(problem)
     return f"{source}@{commit}"

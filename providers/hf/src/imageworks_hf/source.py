@@ -8,9 +8,8 @@ from urllib.parse import unquote, urlparse
 import attrs
 
 from imageworks_core import BadInputError
+from imageworks_core.kit import repo_id_problem, revision_problem
 
-_REPO_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?"
-REPO_ID = re.compile(rf"^{_REPO_PART}/{_REPO_PART}$")
 HF_HOSTS = {"huggingface.co", "www.huggingface.co", "hf.co"}
 
 
@@ -27,14 +26,13 @@ class Source:
 
 
 def _check_repo(repo_id: str, original: str) -> str:
-    if not REPO_ID.match(repo_id) or ".." in repo_id or "--" in repo_id.split("/")[0][:1]:
+    if repo_id_problem(repo_id):
         raise BadInputError(f"invalid repo id {repo_id!r} in {original!r}: expected owner/name")
     return repo_id
 
 
 def _check_revision(revision: str, original: str) -> str:
-    if not revision or len(revision) > 200 or ".." in revision or revision.startswith("/") or \
-            any(c in revision for c in "\0\n\r \\~^:?*["):
+    if revision_problem(revision):
         raise BadInputError(f"invalid revision {revision!r} in {original!r}")
     return revision
 

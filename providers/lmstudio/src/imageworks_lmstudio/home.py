@@ -12,9 +12,9 @@ def lmstudio_home() -> Path | None:
     pointer = home / ".lmstudio-home-pointer"
     try:
         target = pointer.read_text(encoding="utf-8").strip()
-        if target and Path(target).expanduser().is_dir():
+        if target and "\0" not in target and Path(target).expanduser().is_dir():
             return Path(target).expanduser()
-    except OSError:
+    except (OSError, ValueError):  # unreadable, not UTF-8: as if absent
         pass
     for candidate in (home / ".lmstudio", home / ".cache" / "lm-studio"):
         if candidate.is_dir():
@@ -27,9 +27,9 @@ def models_folder(home: Path) -> Path:
     try:
         settings = json.loads((home / "settings.json").read_text(encoding="utf-8"))
         folder = settings.get("downloadsFolder") if isinstance(settings, dict) else None
-        if isinstance(folder, str) and folder.strip():
+        if isinstance(folder, str) and folder.strip() and "\0" not in folder:
             return Path(folder).expanduser()
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # unreadable, not JSON, nested too deep: the default
         pass
     return home / "models"
 

@@ -10,7 +10,7 @@ from imageworks_core import (ArtifactFile, Capabilities, ChatTemplate, Context, 
 from imageworks_core.kit import copy_identity, GGUFHeaderError, read_gguf_info, sha256_of, with_aggregate
 
 from .naming import family_from_ollama
-from .store import Manifest, ManifestError, read_config, read_manifest, manifest_paths, referenced_blobs
+from .store import Manifest, ManifestError, check_blob, read_config, read_manifest, manifest_paths, referenced_blobs
 
 NAME = "ollama"
 
@@ -26,11 +26,12 @@ def discover_store(ctx: Context, store: Path) -> Iterator[Variant]:
 
 def manifest_variant(ctx: Context, store: Path, path: Path, server: dict[str, Any] | None = None) -> Variant:
     manifest = read_manifest(store, path)
-    for blob in manifest.blobs:
-        if not (store / blob).is_file():
-            raise ManifestError(f"missing blob {blob}")
+    for layer in {layer.blob: layer for layer in (manifest.config, *manifest.layers)}.values():
+        check_blob(store, layer)
     config = read_config(store, manifest)
     model = manifest.layer("model")
+    if model is None:
+        raise ManifestError("no model layer")
     quant = str(config.get("file_type") or "").lower() or None
     metadata: dict[str, Any] = {
         "ollama_model_family": config.get("model_family"),
@@ -41,21 +42,17 @@ def manifest_variant(ctx: Context, store: Path, path: Path, server: dict[str, An
     }
     if config.get("model_type"):
         metadata["parameter_size"] = config["model_type"]
-    template_text = ""
-    if model is not None:
-        try:
-            info = read_gguf_info(store / model.blob)
-        except (GGUFHeaderError, OSError) as exc:
-            if quant is None:
-                raise ManifestError(f"model blob unreadable and config has no file_type: {exc}") from None
-            info = None
-        if info is not None:
-            quant = quant or info.quant
-            if info.architecture:
-                metadata["architecture"] = info.architecture
-            if info.context_length:
-                metadata["context_length"] = info.context_length
-            template_text = info.chat_template or ""
+    try:  # the header says what the blob is; a blob that is not a GGUF model is not imported
+        info = read_gguf_info(store / model.blob)
+    except (GGUFHeaderError, OSError) as exc:
+        raise ManifestError(f"model blob {model.blob} is not a readable GGUF file: "
+                            f"{str(exc).rpartition(': ')[2]}") from None
+    quant = quant or info.quant
+    if info.architecture:
+        metadata["architecture"] = info.architecture
+    if info.context_length:
+        metadata["context_length"] = info.context_length
+    template_text = info.chat_template or ""
     template_layer = manifest.layer("template")
     chat = ChatTemplate("none")
     if template_layer is not None:
@@ -65,7 +62,7 @@ def manifest_variant(ctx: Context, store: Path, path: Path, server: dict[str, An
         except OSError:
             pass
     elif template_text:
-        chat = ChatTemplate("embedded", model.blob if model else None, None)
+        chat = ChatTemplate("embedded", model.blob, None)
     families = [str(f).lower() for f in (config.get("model_families") or [])] + [str(config.get("model_family", "")).lower()]
     vision = manifest.layer("projector") is not None or any(f in ("clip", "mllama") for f in families)
     embedding = any("bert" in f for f in families) and not template_text

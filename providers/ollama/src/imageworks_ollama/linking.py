@@ -18,7 +18,8 @@ from pathlib import Path
 from imageworks_core import BadInputError, GgufFile, ImageworksError, LinkRequest, LinkResult
 from imageworks_core.kit import place_file, read_gguf_info
 
-from .store import DEFAULT_HOST, DEFAULT_NAMESPACE, MEDIA_PREFIX, read_config, read_manifest
+from .store import (DEFAULT_HOST, DEFAULT_NAMESPACE, MEDIA_PREFIX, ManifestError, check_blob, read_config,
+                    read_manifest)
 
 MANIFEST_MEDIA = "application/vnd.docker.distribution.manifest.v2+json"
 CONFIG_MEDIA = "application/vnd.docker.container.image.v1+json"
@@ -109,12 +110,16 @@ def gguf_files(entry, store: Path) -> list[GgufFile]:
     manifest_rel = next((f for f in entry.download_files if f.startswith("manifests/")), None)
     if manifest_rel is None:
         return []
-    manifest = read_manifest(store, store / manifest_rel)
-    read_config(store, manifest)
+    try:  # checked again here: the store may have changed since the import
+        manifest = read_manifest(store, store / manifest_rel)
+        read_config(store, manifest)
+        layers = [layer for layer in manifest.layers if layer.kind in ("model", "projector")]
+        paths = [check_blob(store, layer) for layer in layers]
+    except ManifestError as exc:
+        raise BadInputError(f"{entry.name}: Ollama model {manifest_rel}: {exc}") from None
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", (entry.served_model_id or entry.family).replace(":", "-")).strip("-")
     out = []
-    for layer in manifest.layers:
-        if layer.kind in ("model", "projector"):
-            name = f"{stem}.gguf" if layer.kind == "model" else f"mmproj-{stem}.gguf"
-            out.append(GgufFile(str(store / layer.blob), name, layer.kind, layer.size, layer.digest))
+    for layer, path in zip(layers, paths):
+        name = f"{stem}.gguf" if layer.kind == "model" else f"mmproj-{stem}.gguf"
+        out.append(GgufFile(str(path), name, layer.kind, layer.size, layer.digest))
     return out

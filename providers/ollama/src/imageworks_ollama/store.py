@@ -85,6 +85,8 @@ def read_manifest(store: Path, path: Path) -> Manifest:
         doc = json.loads(path.read_bytes())
     except (OSError, ValueError) as exc:
         raise ManifestError(f"not valid JSON ({exc})") from None
+    except RecursionError:  # [[[[… nested deeper than the parser recurses
+        raise ManifestError("not valid JSON (nested too deeply)") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("layers"), list):
         raise ManifestError("no 'layers' list")
     if doc.get("schemaVersion") not in (2, None):
@@ -99,11 +101,44 @@ def read_config(store: Path, manifest: Manifest) -> dict[str, Any]:
         doc = json.loads((store / manifest.config.blob).read_bytes())
     except OSError as exc:
         raise ManifestError(f"config blob unreadable: {exc.strerror}") from None
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ManifestError("config blob is not JSON") from None
     if not isinstance(doc, dict):
         raise ManifestError("config blob is not a JSON object")
+    for key, expected in _CONFIG_TYPES.items():
+        value = doc.get(key)
+        if value is not None and not (isinstance(value, expected) and (
+                expected is not list or all(isinstance(item, str) for item in value))):
+            what = "a list of strings" if expected is list else "a string"
+            raise ManifestError(f"config blob: {key} must be {what}, not {type(value).__name__}")
     return doc
+
+
+# The config blob's fields the import reads, and their types (null: absent). A wrong type is
+# refused rather than stored as its Python text (``"['gguf']"``).
+_CONFIG_TYPES = {"model_format": str, "model_family": str, "model_families": list, "model_type": str,
+                 "file_type": str}
+
+
+def check_blob(store: Path, layer: Layer) -> Path:
+    """The layer's blob: a regular file of the declared size inside the store's ``blobs/``
+    (Ollama writes nothing else there; a link to ``/etc/passwd`` is not a model)."""
+    import os
+    import stat
+
+    path = store / layer.blob
+    try:
+        info = path.lstat()
+    except OSError:
+        raise ManifestError(f"missing blob {layer.blob}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ManifestError(f"{layer.blob} is not a regular file")
+    # the blobs folder itself may be a link to another disk: its real place is the store's
+    if os.path.dirname(os.path.realpath(path)) != os.path.realpath(store / "blobs"):
+        raise ManifestError(f"{layer.blob} is outside the store's blobs folder")
+    if info.st_size != layer.size:
+        raise ManifestError(f"{layer.blob} is {info.st_size} bytes, the manifest says {layer.size}")
+    return path
 
 
 def referenced_blobs(store: Path, *, exclude: set[Path] = frozenset()) -> set[str]:
