@@ -44,10 +44,16 @@ class StateFile:
         """The saved segments, if they describe this very file and its partial is still there."""
         try:
             doc = json.loads(path.read_bytes())
-            if doc.get("size") != job.size or doc.get("sha256") != job.sha256 or not job.staging.exists():
+            if not isinstance(doc, dict) or doc.get("size") != job.size or doc.get("sha256") != job.sha256 \
+                    or not job.staging.exists():
                 return None
             segments = [Segment(int(s), int(e), int(d)) for s, e, d in doc["segments"]]
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
+            return None
+        # A state that does not describe ranges of this file (damaged, or written by hand) is
+        # no state: the file starts again rather than writing at a wrong offset.
+        if job.size is not None and not all(0 <= s.start <= s.end <= job.size and 0 <= s.done <= s.end - s.start
+                                            for s in segments):
             return None
         return segments or None
 
