@@ -293,6 +293,24 @@ def test_interrupted_downloads_and_hidden_folders_are_not_models(weights, cli):
     assert [r["download_path"] for r in cli("list", "--json").json()] == [str(weights / "acme" / "Done")]
 
 
+def test_an_unfinished_aria2c_download_is_not_a_model(weights, cli):
+    """`X` beside `X.aria2` (any aria2c run left it) is named and left out; the finished quant
+    beside it is registered, and so is `X` once aria2c has finished and removed its control file."""
+    folder = weights / "bartowski" / "Qwen3-8B-GGUF"
+    write_gguf(folder / "Qwen3-8B-Q4_K_M.gguf", file_type=15)
+    partial = write_gguf(folder / "Qwen3-8B-Q8_0.gguf", file_type=7)
+    control = folder / "Qwen3-8B-Q8_0.gguf.aria2"
+    control.write_bytes(b"\x00\x01" + b"\x00" * 64)
+    result = cli("scan", "--base", str(weights))
+    assert result.exit_code == 0, result.stderr
+    assert "Qwen3-8B-Q8_0.gguf" in result.stderr and "unfinished aria2c download" in result.stderr
+    assert [r["quantization"] for r in cli("list", "--json").json()] == ["q4_k_m"]
+    control.unlink()
+    assert cli("scan", "--base", str(weights)).exit_code == 0
+    assert sorted(r["quantization"] for r in cli("list", "--json").json()) == ["q4_k_m", "q8_0"]
+    assert partial.exists()
+
+
 def test_keys_after_a_large_vocabulary_are_read_as_the_gguf_package_reads_them(tmp_path):
     """The vocabulary (strings of every length, multi-byte UTF-8 included) spans many of the
     reader's buffers; every key after it must still come out right."""

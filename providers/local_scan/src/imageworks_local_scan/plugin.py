@@ -96,6 +96,8 @@ class _Walker:
                              if entry.is_dir() else "broken symlink")
             except OSError as exc:
                 ctx.warn(entry.path, f"cannot stat: {exc.strerror}")
+        if any(n.endswith(".aria2") for n in files):
+            files = self._without_aria2_partials(path, files)
         testing = is_testing_name(os.path.basename(path)) and path not in self.base_set
         if testing and not self.include_testing:
             return [], []
@@ -128,6 +130,16 @@ class _Walker:
         for name in below:  # listed as directories, so not links
             self.not_a_link(path, name)
         return variants, [os.path.join(path, d) for d in below]
+
+    def _without_aria2_partials(self, path: str, files: list[str]) -> list[str]:
+        """``X`` beside ``X.aria2`` is a download aria2c has not finished (any aria2c run: ours,
+        hfd.sh, a script): not a model, and ``cleanup`` reclaims the pair once it is old."""
+        present = set(files)
+        partial = {n[:-len(".aria2")] for n in files if n.endswith(".aria2")} & present
+        for name in sorted(partial):
+            self.ctx.warn(os.path.join(path, name), "an unfinished aria2c download (its .aria2 control file is "
+                          "beside it): not registered; `cleanup` reclaims it")
+        return [n for n in files if n not in partial and not n.endswith(".aria2")]
 
 
 def detect(ctx: Context, path: str, files: list[str], ggufs: list[str], testing: bool,
