@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from imageworks_testing.fakehub import FakeHub
-
 from .strategies import LONG_RUN
 
 
@@ -23,13 +21,7 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture
-def hub(sandbox, monkeypatch):
-    from huggingface_hub import constants
-
-    server = FakeHub().start()
-    monkeypatch.setenv("HF_ENDPOINT", server.url)
-    monkeypatch.setattr(constants, "ENDPOINT", server.url)
-    monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
+def hub(hub, monkeypatch):
+    """The testing plugin's fake hub, with one retry: a hostile answer fails fast."""
     monkeypatch.setenv("IMAGEWORKS_RETRIES", "1")
-    yield server
-    server.stop()
+    return hub

@@ -34,7 +34,7 @@ def _set(doc, where, value):
 
 HOSTILE = [
     ("^model", 5), ("^model", ["a", 3]), ("files", 5), ("files", ["a", 3]), ("files", []),
-    ("source", "hf:../../x"), ("source", "hf:/etc/passwd"), ("source", "s3:acme/good"), ("source", 7),
+    ("source", "hf:../../x"), ("source", "hf:/etc/passwd"), ("source", "hf:"), ("source", 7),
     ("name", "../../evil"), ("name", ["x"]), ("commit", "main"), ("commit", "z" * 40),
     ("revision", "../x"), ("roles", "chat"), ("format", 3),
     ("files.0.path", "../../outside"), ("files.0.path", "/etc/passwd"), ("files.0.path", "a/./b"),

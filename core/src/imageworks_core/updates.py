@@ -161,17 +161,17 @@ def _satisfied(session: Session, model: dict, installed: list[tuple[Entry, LockS
 
 
 def check_sources(session: Session, models: list[dict], path: str) -> None:
-    """Every locked source checked by the provider it names, before ``sync`` makes a request:
-    a provider that is not installed, or a source it refuses (``imageworks_locked_download``
-    raising ``BadInputError``), is a one-line error naming the model."""
+    """Every locked source checked by the provider it names, before ``sync`` makes a request: a
+    source its provider refuses (``imageworks_locked_download`` raising ``BadInputError``) is a
+    one-line error naming the model. A provider not installed here is no bad input: ``sync``
+    reports that model failed and keeps the others."""
     from .errors import BadInputError
 
     for i, model in enumerate(models):
         provider, source = split_source(model["source"])
-        where = f"{path}: $.model[{i}].source"
         if provider not in session.plugins.providers:
-            raise BadInputError(f"{where}: no installed provider is named {provider!r}",
-                                hint="install it, or see `imageworks-download plugins`")
+            continue
+        where = f"{path}: $.model[{i}].source"
         try:
             session.plugins.only("imageworks_locked_download", [provider])(source=source, commit=model["commit"])
         except BadInputError as exc:
