@@ -45,7 +45,8 @@ def _imports_done(tmp_path_factory):
 @given(safetensors_file() | st.binary(max_size=16))
 def test_header_dtype_is_a_label_or_nothing(data):
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+        folder = Path(tmp) / "model"  # a fixed name: tokens of a random one (tmpmlx…) would be read as labels
+        folder.mkdir()
         (folder / "config.json").write_text("{}")
         (folder / "model.safetensors").write_bytes(data)
         with time_bound(10), memory_bound(len(data)):
