@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 
 OPTIONAL_PATTERNS = ("README*", "LICENSE*", "LICENCE*", "*.md", "*.png", "*.jpg", "*.jpeg", "*.gif", "*.webp",
                      "*.svg", "*.pdf", "USE_POLICY*", "NOTICE*", ".gitattributes", "*.imatrix", "imatrix*")
@@ -63,9 +64,13 @@ def weight_format(path: str, config: dict | None) -> str | None:
     return None
 
 
+# One compiled pattern: fnmatch per pattern and file was a fifth of a 10,000-folder scan.
+_OPTIONAL = re.compile("|".join(fnmatch.translate(pattern) for pattern in OPTIONAL_PATTERNS))
+
+
 def is_optional(path: str) -> bool:
     """Documents, licences, images: never needed to load a model."""
-    return any(fnmatch.fnmatch(_top(path), pattern) for pattern in OPTIONAL_PATTERNS)
+    return _OPTIONAL.match(_top(path)) is not None
 
 
 def is_shared_file(path: str, config: dict | None = None) -> bool:
