@@ -9,24 +9,19 @@ work is a rename into blobs/, a symbolic link and a 40-byte ref). Medians of BEN
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
 import sys
-import tempfile
-from pathlib import Path
 
-from measure import spread, timed
+from measure import scratch_hub, spread, timed
 
 MIB = int(os.environ.get("BENCH_MIB", "1024"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 
 
 def main() -> None:
-    from imageworks_testing.fakehub import FakeHub, big_file
+    from imageworks_testing.fakehub import big_file
 
-    root = Path(tempfile.mkdtemp(prefix="iw-bench-hfcache-", dir=os.environ.get("BENCH_DIR")))
-    hub = FakeHub().start()
-    try:
+    with scratch_hub("iw-bench-hfcache-") as (root, hub):
         hub.faults.redirect = False
         hub.add_repo("bench/single", {"model.safetensors": big_file(root / "single.bin", MIB << 20),
                                       "config.json": b'{"torch_dtype": "bfloat16"}'})
@@ -48,9 +43,6 @@ def main() -> None:
         print(f"{MIB} MiB repo, medians of {RUNS} whole commands (noisy when the machine is busy)")
         print(f"download into a weights folder: {spread(folder)}")
         print(f"download --location hf_cache: {spread(cache)} = {placed / plain:.3f}x the folder (target <= 1.05x)")
-    finally:
-        hub.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,9 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-from measure import spread
+from measure import scratch_hub, spread
 
 REPOS = int(os.environ.get("BENCH_REPOS", "50"))
 PER_REPO = int(os.environ.get("BENCH_PER_REPO", "4"))
@@ -36,11 +34,7 @@ print(time.perf_counter() - t)
 
 
 def main() -> None:
-    from imageworks_testing.fakehub import FakeHub
-
-    root = Path(tempfile.mkdtemp(prefix="iw-bench-outdated-", dir=os.environ.get("BENCH_DIR")))
-    hub = FakeHub().start()
-    try:
+    with scratch_hub("iw-bench-outdated-") as (root, hub):
         entries, repos = [], []
         for r in range(REPOS):
             repo_id = f"org/m{r}"
@@ -84,19 +78,14 @@ def main() -> None:
         print(f"{len(entries)} entries from {REPOS} repos, {LATENCY * 1000:.0f} ms per metadata request; medians of {RUNS}")
         print(f"outdated: {REPOS} metadata requests, {spread(ours)}; "
               f"sequential HfApi.model_info x{REPOS}: {seq:.2f}s = {seq / mine:.1f}x slower (target: outdated faster)")
-    finally:
-        hub.stop()
-        shutil.rmtree(root, ignore_errors=True)
     sync_bench()
 
 
 def sync_bench() -> None:
     """A lock of 20 models already on this machine: sync checks (hash cache warm) and fetches nothing."""
-    from imageworks_testing.fakehub import FakeHub, random_bytes
+    from imageworks_testing.fakehub import random_bytes
 
-    root = Path(tempfile.mkdtemp(prefix="iw-bench-sync-", dir=os.environ.get("BENCH_DIR")))
-    hub = FakeHub().start()
-    try:
+    with scratch_hub("iw-bench-sync-") as (root, hub):
         env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_XET": "1",
                "IMAGEWORKS_REGISTRY_DIR": str(root / "configs"), "IMAGEWORKS_LOG_DIR": str(root / "logs"),
                "IMAGEWORKS_CACHE_DIR": str(root / "cache"), "IMAGEWORKS_MODEL_ROOT": str(root / "models"),
@@ -117,9 +106,6 @@ def sync_bench() -> None:
             runs.append(time.perf_counter() - started)
             assert not hub.served, hub.served
         print(f"sync of a satisfied lock of 20 models: {spread(runs)}; 0 bytes fetched (target < 1 s)")
-    finally:
-        hub.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
