@@ -7,15 +7,18 @@ and CURL_CA_BUNDLE only, as a company CA is; http), one repo, throttled to 25 MB
 connection or not. Contenders: ``snapshot_download`` (the anchor: every ratio is its median
 over the contender's, measured in the same row), ours (the default downloader), ours through
 requests instead of the socket client (what the socket client gains), ``--aria2``,
-``hf_transfer`` driven as huggingface_hub drove it, and one ``curl`` stream (the files one after
-the other on one connection: the machine's limit for one stream, checking no hash). Then a
-resume (ours SIGKILLed once the hub has served half the file, run again; the bytes served in
-all) and start-up (a whole ``download`` of a 1 MiB repo against ``hf download`` of it into a
-folder).
+``hf_transfer`` driven as huggingface_hub 0.x drove it (the repo's info, a HEAD per file, then
+hf_transfer on the redirect target: the whole command a user ran), the same transfers alone
+given the resolved URLs (``hf_transfer_only``: no metadata, no start-up), and one ``curl``
+stream (the files one after the other on one connection: the machine's limit for one stream,
+checking no hash). Then a resume (ours SIGKILLed once the hub has served half the file, run
+again; the bytes served in all) and start-up (a whole ``download`` of a 1 MiB repo against
+``hf download`` of it into a folder).
 
 Knobs: BENCH_MIB, BENCH_RUNS (3), BENCH_TRANSPORTS (``https,http``), BENCH_TOOLS (any of
-``ours,requests,aria2,hf_transfer,curl``; snapshot_download always runs), BENCH_ROWS (e.g. ``single``,
-``unthrottled``), BENCH_DIR (where files are written; the same disk for every contender).
+``ours,requests,aria2,hf_transfer,hf_transfer_only,curl``; snapshot_download always runs),
+BENCH_ROWS (e.g. ``single``, ``unthrottled``), BENCH_DIR (where files are written; the same disk
+for every contender; default the temporary folder's disk, as a user's downloads are).
 Small and quick: ``BENCH_MIB=128 BENCH_RUNS=1 uv run python bench/download.py``.
 Targets (issue 24), over HTTPS: ours not slower than hf_transfer on any row, >= 10x
 snapshot_download throttled, >= 1.5x unthrottled, >= 0.8x one curl stream; resume <= 1.05x.
@@ -60,12 +63,32 @@ cli.main(args, standalone_mode=True)
 """
 
 HF_TRANSFER = """
+import os
+from concurrent.futures import ThreadPoolExecutor
+from hf_transfer import download
+from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_url
+# As huggingface_hub 0.x's snapshot_download drove it (HF_HUB_ENABLE_HF_TRANSFER=1): the repo's
+# info, then 8 files at a time, each a HEAD for its metadata and hf_transfer on the URL it
+# redirects to, 10 MiB chunks, 100 at once, into a temporary name renamed when done.
+repo, out = os.environ["BENCH_REPO"], os.environ["BENCH_OUT"]
+info = HfApi().repo_info(repo)
+def fetch(name):
+    meta = get_hf_file_metadata(hf_hub_url(repo, name, revision=info.sha))
+    target = os.path.join(out, name)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    download(meta.location, target + ".incomplete", max_files=100, chunk_size=10 * 1024 * 1024,
+             parallel_failures=3, max_retries=5)
+    os.replace(target + ".incomplete", target)
+with ThreadPoolExecutor(8) as pool:
+    list(pool.map(fetch, [s.rfilename for s in info.siblings]))
+"""
+
+HF_TRANSFER_ONLY = """
 import os, sys
 from hf_transfer import download
 out = os.environ["BENCH_OUT"]
 os.makedirs(out, exist_ok=True)
-for url in sys.argv[1:]:
-    # As huggingface_hub drove it: the resolved (redirected) URL, 10 MiB chunks, 100 at once.
+for url in sys.argv[1:]:  # the transfers alone: the resolved URLs given, no metadata round trips
     download(url, os.path.join(out, url.rsplit("/", 1)[-1]), max_files=100, chunk_size=10 * 1024 * 1024,
              parallel_failures=3, max_retries=5)
 """
@@ -109,10 +132,12 @@ def contenders(hub, repo_id: str, env: dict[str, str], out: Path) -> dict:
         "ours": lambda: python(OURS, run_env),
         "ours via requests": lambda: python(OURS, {**run_env, "BENCH_REQUESTS": "1"}),
         "ours --aria2": lambda: python(OURS, {**run_env, "BENCH_ARGS": "--force --aria2"}),
-        "hf_transfer": lambda: python(HF_TRANSFER, run_env, *urls),
+        "hf_transfer": lambda: python(HF_TRANSFER, run_env),
+        "hf_transfer transfers only": lambda: python(HF_TRANSFER_ONLY, run_env, *urls),
         "curl": lambda: out.mkdir(parents=True, exist_ok=True) or timed(curl, run_env),
     }
-    keys = {"ours via requests": "requests", "ours --aria2": "aria2"}  # BENCH_TOOLS names
+    keys = {"ours via requests": "requests", "ours --aria2": "aria2",  # BENCH_TOOLS names
+            "hf_transfer transfers only": "hf_transfer_only"}
     return {k: v for k, v in runners.items() if k == ANCHOR or not TOOLS or keys.get(k, k) in TOOLS}
 
 
@@ -128,7 +153,7 @@ def row(label: str, runners: dict, out: Path) -> dict[str, list[float]]:
              for name, t in times.items()]
     print(f"{label}: " + " | ".join(cells), flush=True)
     ours = statistics.median(times["ours"]) if "ours" in times else None
-    for peer in ("hf_transfer", "curl", "ours via requests"):
+    for peer in ("hf_transfer", "hf_transfer transfers only", "curl", "ours via requests"):
         if ours and peer in times:
             print(f"    ours / {peer} speed: {statistics.median(times[peer]) / ours:.2f}", flush=True)
     return times

@@ -1,13 +1,19 @@
 """How many connections a download uses: as many as pay, found while it runs.
 
-Over TLS on a fast link one stream can be the fastest (every extra connection shares the same
-cores' decryption and adds a handshake), while a server or CDN that throttles each connection
-needs dozens. So the pool starts with one connection and multiplies them by ``FACTOR`` after
-each ``WINDOW`` of transfer while the new level brings at least ``GAIN`` times the bytes per
-second of the one before. The first level that does not is taken back: it settles one level
-down (the extra connections finish their pieces and then wait). A level's window opens once
-each of its connections has delivered a block (their handshakes are not the level's fault), or
-after ``SETTLE_LIMIT`` at the latest.
+A server or CDN that throttles each connection needs dozens, while over TLS on a fast link the
+bytes cost CPU (decrypting, hashing, writing), and past a few connections more only share the
+same cores and add handshakes. So the pool starts with one connection and, after each window of
+transfer, judges the level by its bytes per second and by the CPU this process spent in it:
+
+- **network-bound** (under ``BUSY`` of a core used: the connections mostly wait for bytes), the
+  next level is ``FACTOR`` times as many connections, judged after ``WINDOW``;
+- **CPU-bound**, the next level only doubles, judged after the longer ``BUSY_WINDOW`` (a small
+  gain is then worth seeing through the noise), and must bring ``BUSY_GAIN``.
+
+A level that does not bring at least ``GAIN`` (or ``BUSY_GAIN``) times the bytes per second of
+the one before is taken back: the pool settles one level down (the extra connections finish
+their pieces and then wait). A level's window opens once each of its connections has delivered
+a block (their handshakes are not the level's fault), or after ``SETTLE_LIMIT`` at the latest.
 """
 
 from __future__ import annotations
@@ -15,10 +21,13 @@ from __future__ import annotations
 import threading
 import time
 
-WINDOW = 0.1  # seconds of transfer measured at each level
+WINDOW = 0.1  # seconds of transfer measured at a network-bound level
+BUSY_WINDOW = 0.25  # ... and at a CPU-bound one
 SETTLE_LIMIT = 0.5
 GAIN = 1.4
+BUSY_GAIN = 1.12
 FACTOR = 8
+BUSY = 0.5  # cores of CPU per second of the window above which the level is CPU-bound
 
 
 class ConnectionRamp:
@@ -30,12 +39,15 @@ class ConnectionRamp:
         self._raised = time.monotonic()
         self._delivered: set[int] = set()  # threads that delivered a block at this level
         self._window_start: float | None = None
+        self._cpu_start = 0.0
+        self._window = WINDOW
         self._bytes = 0
         self._previous: tuple[float, int] | None = None  # (bytes per second, limit) one level down
+        self._gain = GAIN  # what this level must bring over the previous one
 
     def add(self, count: int) -> bool:
-        """Count ``count`` bytes this thread received; True when the limit just rose (wake the
-        waiting workers)."""
+        """Count ``count`` bytes this thread received; True when the limit just rose (start or
+        wake the workers it allows)."""
         if self.settled:
             return False
         now = time.monotonic()
@@ -45,14 +57,15 @@ class ConnectionRamp:
             if self._window_start is None:
                 self._delivered.add(threading.get_ident())
                 if len(self._delivered) >= self.limit or now - self._raised > SETTLE_LIMIT:
-                    self._window_start, self._bytes = now, 0
+                    self._window_start, self._cpu_start, self._bytes = now, time.process_time(), 0
                 return False
             self._bytes += count
             elapsed = now - self._window_start
-            if elapsed < WINDOW:
+            if elapsed < self._window:
                 return False
             rate = self._bytes / elapsed
-            if self._previous is not None and rate < self._previous[0] * GAIN:
+            busy = (time.process_time() - self._cpu_start) / elapsed >= BUSY
+            if self._previous is not None and rate < self._previous[0] * self._gain:
                 self.settled = True
                 self.limit = self._previous[1]
                 return False
@@ -60,6 +73,9 @@ class ConnectionRamp:
             if self.limit >= self.ceiling:  # the ceiling, and it paid: stay there
                 self.settled = True
                 return False
-            self.limit = min(self.ceiling, self.limit * FACTOR)
+            if busy:  # more connections can only use spare cores: a small step, looked at longer
+                self.limit, self._gain, self._window = min(self.ceiling, self.limit * 2), BUSY_GAIN, BUSY_WINDOW
+            else:
+                self.limit, self._gain, self._window = min(self.ceiling, self.limit * FACTOR), GAIN, WINDOW
             self._raised, self._delivered, self._window_start = now, set(), None
             return True

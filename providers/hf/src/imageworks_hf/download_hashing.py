@@ -1,6 +1,7 @@
-"""Hashing a file while it downloads: a thread follows the finished prefix from the page cache,
-so the sha256 check runs on another core while the bytes arrive, and little is left to hash
-when they stop. Every reader here shares one loop (``hash_range``); a whole finished file is
+"""Hashing a file while it downloads, so that little is left to hash when the bytes stop: the
+built-in downloader hashes each block that continues the hashed prefix straight from its
+receive buffer and reads back from the page cache only what arrived ahead of it; with aria2c a
+thread follows the written prefix. Every reader here shares one loop (``hash_range``); a whole finished file is
 hashed by ``imageworks_core.kit.sha256_of``."""
 
 from __future__ import annotations
@@ -42,19 +43,37 @@ def hash_prefix(path: Path, end: int):
 
 
 class FileHasher(threading.Thread):
-    """Follows one file's finished prefix as the built-in downloader's pieces (handed out in
-    file order) complete."""
+    """Hashes one file of the built-in downloader as its pieces (handed out in file order)
+    arrive. A block received right at the hashed prefix's end is fed straight from the receive
+    buffer (``feed``) by the thread that wrote it: no read back, no hand-over between threads.
+    This thread only reads back what arrived ahead of the prefix (another connection's piece),
+    once the prefix reaches it."""
 
     def __init__(self, path: Path, segments: "list[Segment]", stop: threading.Event):
         super().__init__(daemon=True, name=f"hash {path.name}")
         self.path, self.segments, self.stop = path, segments, stop
         self.cancelled = False
         self.digest = hashlib.sha256()
-        self.position = 0
+        self.position = 0  # every byte before it is hashed
+        self.lock = threading.Lock()  # held while the digest and position move
         self.front = 0  # index of the first segment not wholly hashed past
         self.wake = threading.Event()
         self.error: OSError | None = None
         self.size = segments[-1].end
+
+    def feed(self, position: int, block) -> bool:
+        """Hash ``block`` (bytes ``position``.. of the file, already written) if it continues the
+        hashed prefix and nobody else is hashing now; False leaves it to the read back."""
+        if position != self.position or not self.lock.acquire(blocking=False):
+            return False
+        try:
+            if position != self.position:
+                return False
+            self.digest.update(block)
+            self.position = position + len(block)
+            return True
+        finally:
+            self.lock.release()
 
     def prefix_end(self) -> int:
         segments = self.segments
@@ -75,7 +94,11 @@ class FileHasher(threading.Thread):
                         self.wake.wait(0.05)
                         self.wake.clear()
                         continue
-                    self.position = hash_range(handle.fileno(), self.digest, self.position, end, buffer)
+                    with self.lock:  # a block at a time: a feed waits at most one block's hashing
+                        start = self.position
+                        if start < end:
+                            self.position = hash_range(handle.fileno(), self.digest, start,
+                                                       min(end, start + HASH_BLOCK), buffer)
         except OSError as exc:
             self.error = exc
 

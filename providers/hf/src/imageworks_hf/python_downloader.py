@@ -112,6 +112,8 @@ class PythonDownloader:
         self._errors: list[BaseException] = []
         self._done: list[FileWork] = []
         self._open: list[FileWork] = []
+        self._threads: list[threading.Thread] = []
+        self._pieces = 0
 
     # -- the pool
     def run(self, jobs: list[FileJob]) -> TransferStats:
@@ -123,17 +125,14 @@ class PythonDownloader:
             # The ramp's ceiling: what these files can use at once.
             usable = sum(min(self.per_file, work.left) for work in self._open)
             self.ramp = ConnectionRamp(min(self.workers, max(1, usable)))
-            threads = [threading.Thread(target=self._worker, name=f"fetch {i}", daemon=True)
-                       for i in range(min(self.workers, pieces))]
-            for thread in threads:
-                thread.start()
+            self._pieces = pieces
+            self._grow()
             try:
-                for thread in threads:
-                    while thread.is_alive():
-                        thread.join(0.2)
+                while (alive := self._alive()):
+                    alive[0].join(0.2)
             except KeyboardInterrupt:
                 self._halt()
-                for thread in threads:
+                for thread in self._alive():
                     thread.join()
                 raise Interrupted("interrupted; partial files are kept and the next run resumes them") from None
         finally:
@@ -149,6 +148,20 @@ class PythonDownloader:
             stats.bytes_transferred += work.transferred
             stats.files_done += 1
         return stats
+
+    def _grow(self) -> None:
+        """As many workers as the ramp allows now (never more than pieces): a download that
+        settles at one connection runs one thread, not a pool of idle ones."""
+        with self._ready:
+            for i in range(len(self._threads), min(self.ramp.limit, self._pieces)):
+                thread = threading.Thread(target=self._worker, name=f"fetch {i}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+            self._ready.notify_all()
+
+    def _alive(self) -> list[threading.Thread]:
+        with self._ready:  # a worker starts another under this lock, so none is missed
+            return [thread for thread in self._threads if thread.is_alive()]
 
     def _halt(self) -> None:
         self.stop.set()
@@ -427,7 +440,7 @@ class PythonDownloader:
     def _copy_blocks(self, work: FileWork, index: int, segment: Segment, response, hasher) -> None:
         unsaved = 0
         fd, meter, stop, ramp = work.fd, self.meter, self.stop, self.ramp
-        wake = work.hasher.wake if work.hasher is not None else None
+        follower = work.hasher
         buffer = getattr(self._buffers, "buffer", None)
         if buffer is None:
             buffer = self._buffers.buffer = aligned_buffer(BLOCK)  # page-aligned: the kernel copies twice as fast
@@ -443,18 +456,20 @@ class PythonDownloader:
                 written += os.pwrite(fd, block[written:], position + written)
             if hasher is not None:
                 hasher.update(block)
-            segment.done += size  # after the write: a hasher reads only what is on disk
+            fed = follower is not None and follower.feed(position, block)
+            segment.done += size  # after the write: the follower reads back only what is on disk
             unsaved += size
             meter.add(size)
             if ramp.add(size):
-                with self._ready:
-                    self._ready.notify_all()
-            if wake is not None and index == work.hasher.front:
-                wake.set()
+                self._grow()
+            if follower is not None and not fed and index == follower.front:
+                follower.wake.set()  # the prefix reached bytes it must read back
             if unsaved >= STATE_EVERY:
                 work.state.save(index)
                 unsaved = 0
             if segment.finished:
+                if follower is not None:
+                    follower.wake.set()  # the next piece may be ahead already: read it back
                 break
 
     def _back_off(self, job: FileJob, attempt: int, exc: BaseException) -> int:
