@@ -95,9 +95,17 @@ for url in sys.argv[1:]:  # the transfers alone: the resolved URLs given, no met
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    """One whole run's seconds. A run that fails is said (with its last words) and run again,
+    once: a contender's failure is a finding, not a reason to lose the row."""
+    for attempt in (1, 2):
+        start = time.perf_counter()
+        done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        took = time.perf_counter() - start
+        if done.returncode == 0:
+            return took
+        last = (done.stderr.strip().splitlines() or ["(nothing on stderr)"])[-1]
+        print(f"    a run failed (exit {done.returncode}, attempt {attempt}): {last[:300]}", flush=True)
+    raise SystemExit("the same run failed twice: stopping")
 
 
 def python(code: str, env: dict[str, str], *args: str) -> float:

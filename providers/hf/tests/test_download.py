@@ -113,6 +113,20 @@ def test_rerun_is_a_fast_noop_and_force_refetches(awq_repo, cli):
     assert forced.exit_code == 0 and sum(awq_repo.served.values()) > 60_000
 
 
+def test_the_hf_endpoint_setting_reaches_the_hub_without_the_variable(awq_repo, cli, monkeypatch):
+    """`config set hf_endpoint URL` (a mirror, say) works as HF_ENDPOINT does, in a process
+    where the variable is not set; the variable itself still wins over the file."""
+    url = awq_repo.url
+    monkeypatch.delenv("HF_ENDPOINT")
+    assert cli("config", "set", "hf_endpoint", url).exit_code == 0
+    result = run_process("download", "TheBloke/Llama-3-8B-AWQ", "-y", "--no-aria2")
+    assert result.exit_code == 0, result.stderr
+    assert awq_repo.served, "nothing was fetched from the configured endpoint"
+    wrong = run_process("download", "TheBloke/Llama-3-8B-AWQ", "-y", "--force", "--no-aria2",
+                        env={"HF_ENDPOINT": "http://127.0.0.1:9"})  # the variable wins: nothing listens there
+    assert wrong.exit_code != 0 and "127.0.0.1:9" in wrong.stderr + wrong.stdout
+
+
 def test_dry_run_plans_and_writes_nothing(awq_repo, cli, sandbox):
     result = cli("download", "TheBloke/Llama-3-8B-AWQ", "--dry-run", "-y")
     assert result.exit_code == 0 and "model-00002-of-00003.safetensors" in result.stdout

@@ -27,7 +27,7 @@ SETTLE_LIMIT = 0.5
 GAIN = 1.4
 BUSY_GAIN = 1.12
 FACTOR = 8
-BUSY = 0.5  # cores of CPU per second of the window above which the level is CPU-bound
+BUSY = 0.9  # cores of CPU per second of the window from which a level is CPU-bound (a thread's worth)
 
 
 class ConnectionRamp:

@@ -4,6 +4,8 @@ proxies behave as users expect), with its errors turned into our one-line messag
 from __future__ import annotations
 
 import json
+import os
+import sys
 
 import attrs
 
@@ -47,6 +49,22 @@ def token() -> str | None:
     value = get_token()
     add_secret(value)  # from now on redacted from every log line and message
     return value
+
+
+def use_endpoint(settings) -> None:
+    """Hand the ``hf_endpoint`` setting to huggingface_hub, which reads only the HF_ENDPOINT
+    variable, once, at import. The variable itself wins (the setting resolves to it); a value
+    from a settings file is put in the environment (for aria2c and child processes too) and,
+    in a process that has imported huggingface_hub already (the GUI), into its constants."""
+    value = getattr(settings, "hf_endpoint", None)
+    if not value:
+        return
+    value = str(value).rstrip("/")
+    os.environ["HF_ENDPOINT"] = value
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None and constants.ENDPOINT != value:
+        constants.ENDPOINT = value
+        constants.HUGGINGFACE_CO_URL_TEMPLATE = value + "/{repo_id}/resolve/{revision}/{filename}"
 
 
 def endpoint() -> str:

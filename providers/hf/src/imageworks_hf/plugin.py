@@ -40,7 +40,9 @@ def imageworks_download(request: DownloadRequest, ctx: Context):
     if not claims(request.source):
         return None
     from .download import download
+    from .hub import use_endpoint
 
+    use_endpoint(ctx.settings)
     return download(request, ctx)
 
 
@@ -116,15 +118,19 @@ def imageworks_orphans(request, ctx: Context):
 
 @hookimpl
 def imageworks_check_updates(entries, ctx: Context):
+    from .hub import use_endpoint
     from .updates import check
 
+    use_endpoint(ctx.settings)
     return check(entries, ctx)
 
 
 @hookimpl
 def imageworks_update(entry, check, dry_run, ctx: Context):
+    from .hub import use_endpoint
     from .updates import update
 
+    use_endpoint(ctx.settings)
     return update(entry, check, dry_run, ctx)
 
 
