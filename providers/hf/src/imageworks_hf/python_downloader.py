@@ -1,16 +1,17 @@
 """The built-in downloader: one pool of keep-alive connections working through every file's
-pieces in file order, each file hashed by its own thread while its pieces arrive.
+pieces in file order, each file hashed while its pieces arrive.
 
 - A file is cut into ``PIECE``-sized ranges. The first unfinished piece of a file is its probe:
   the file's other pieces wait until the probe's answer shows the server honours ``Range`` (a
   206). A server that answers 200 gets the whole file in one stream from byte 0: a partial file
   is never appended to after a non-ranged answer.
-- Pieces are handed out in file order, so each file's finished prefix grows steadily and its
-  hasher, which follows that prefix from the page cache, is left with little more than the last
-  pieces when the bytes stop arriving: the sha256 check costs the second core, not extra time.
-- How many connections work at once adapts to what each delivers (``ConnectionRamp``): one
-  first, more while more bring more. Over TLS on a fast link one stream can be the fastest, and
-  32 would only share it; a server that throttles each connection gets as many as pay.
+- Pieces are handed out in file order, so each file's hashed prefix grows steadily: a block
+  that continues it is hashed from the receive buffer by the thread that wrote it
+  (``FileHasher.feed``), and the file's hasher thread reads back only what arrived ahead of it.
+  Little is left to hash when the bytes stop arriving.
+- Workers are started as the connection count allows (``ConnectionRamp``): one first, more
+  while more bring more. Over TLS on a fast link one or two streams are the fastest, and 32
+  would only share the same cores; a server that throttles each connection gets as many as pay.
 - Resume state (``download_state``) lives beside the partial file, updated in place every
   ``STATE_EVERY`` bytes (what a SIGKILL can cost per active connection) and on every stop.
 """
