@@ -1,11 +1,16 @@
 """reliability.md #15: the product through a real third-party mirror. ``HF_ENDPOINT`` is olah
-(from PyPI, its own environment), whose upstream is the loopback fake hub over plain HTTP:
-download, resume after a kill, outdated, lock and sync on a second registry give the hub's bytes;
-a mirror stopped mid-file is a clear network error with the partial kept."""
+(from PyPI, its own environment) in front of the loopback fake hub, every test once per transport
+(the ``scheme`` fixture): plain HTTP (a LAN mirror, its upstream over HTTP too) and HTTPS (olah
+serving TLS with a certificate from its own throwaway CA, trusted by the client only through
+REQUESTS_CA_BUNDLE, SSL_CERT_FILE and CURL_CA_BUNDLE; its upstream the hub over TLS, whose CA
+only olah trusts). Download, resume after a kill, outdated, lock and sync on a second registry
+give the hub's bytes; a mirror stopped mid-file is a clear network error with the partial kept;
+over HTTPS, a mirror certificate the client's bundle does not vouch for is one clear error."""
 
 import hashlib
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -15,6 +20,8 @@ from pathlib import Path
 import pytest
 
 from imageworks_testing.fakehub import random_bytes
+
+from imageworks_testing.mirror import close_client_connections
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -68,7 +75,8 @@ def wait_for(condition, timeout_s: float, what: str) -> None:
 
 
 @BACKENDS
-def test_download_through_the_mirror_gives_the_hubs_bytes(mirror, hub, sandbox, cli, monkeypatch, backend):
+def test_download_through_the_mirror_gives_the_hubs_bytes(mirror, hub, sandbox, cli, monkeypatch, backend, scheme):
+    assert mirror.url.startswith(f"{scheme}://127.0.0.1:") and hub.url.startswith(f"{scheme}://127.0.0.1:")
     repo = hub.add_repo(f"acme/tiny-{backend}", files())
     result = cli("download", repo.repo_id, "-y", *use(backend, monkeypatch))
     assert result.exit_code == 0, result.stderr + mirror.log()
@@ -121,6 +129,7 @@ def test_outdated_through_the_mirror_lags_by_its_metadata_ttl(mirror, hub, cli, 
     assert (lagging["outdated"], lagging["latest_commit"]) == (False, c1), "olah's 600 s metadata cache"
 
     mirror.metadata_ttl_s = 1
+    close_client_connections()
     mirror.restart()  # same address, same cache folder, a 1 s TTL
     time.sleep(1.5)
     result = cli("outdated", "--json")
@@ -194,3 +203,35 @@ def test_a_mirror_stopped_mid_file_is_a_network_error_and_keeps_the_partial(mirr
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, err + mirror.log()
     assert_hub_bytes(target, repo)
+
+
+@BACKENDS
+@pytest.mark.parametrize("scheme", ["https"], scope="module")  # the module's HTTPS mirror only
+def test_an_untrusted_mirror_certificate_is_one_clear_error(mirror, hub, sandbox, monkeypatch, backend):
+    """The client's CA bundle is a real one (the system's) without the mirror's CA: one line
+    naming the mirror and the bundle, exit 1, at once (no retry makes a certificate trusted),
+    nothing asked of the hub through olah, nothing written or registered."""
+    repo = hub.add_repo(f"acme/untrusted-{backend}", files(seed=7))
+    extra = use(backend, monkeypatch)
+    system = ssl.get_default_verify_paths().openssl_cafile
+    for name in mirror.ca_environ():
+        monkeypatch.setenv(name, system)
+    monkeypatch.setenv("IMAGEWORKS_RETRIES", "8")  # retried, the backoff alone would take over 30 s
+    began = time.monotonic()
+    proc = start_download(repo.repo_id, extra)
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate(timeout=30)
+    elapsed = time.monotonic() - began
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err and "unexpected error" not in err, err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: the TLS certificate of 127.0.0.1:{mirror.port} is not signed by a CA in "
+                      f"the CA bundle {system}"], err
+    assert elapsed < 20, f"{elapsed:.1f} s: retried"
+    assert hub.requests == [], "olah went upstream for a client that never got past the handshake"
+    assert not (sandbox.root / "models" / "weights" / "acme" / f"untrusted-{backend}").exists()
+    assert not sandbox.layer("discovered").exists()
