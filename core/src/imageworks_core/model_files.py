@@ -144,18 +144,20 @@ def folder_variant(
     extra_metadata: dict[str, Any] | None = None,
     location: str | None = None,
     sizes: dict[str, int] | None = None,
+    subfolders: bool | None = None,
 ) -> Variant | None:
     """The variant a safetensors/MLX/PyTorch/ONNX folder holds, or None if it holds no weights.
 
     ``identity_fn(format, quantization)`` names it once its format is known (else ``identity``,
     else ``<provider>:<real path>``); ``location`` overrides the configured location's label;
-    ``sizes``: the files' sizes if the caller's walk already has them."""
+    ``sizes``: the files' sizes if the caller's walk already has them; ``subfolders``: whether
+    the caller's listing of the folder found sub-folders (not links), if it has one."""
     from .detect.files import model_folder_files
 
     folder = os.fspath(folder)
     try:
         # not a model folder: nothing of it to list below the top level
-        facts = detect_folder(folder, model_folder_files(folder, names) if has_weights(names) else names)
+        facts = detect_folder(folder, model_folder_files(folder, names, subfolders) if has_weights(names) else names)
     except ModelFileError as exc:  # a config of the wrong shape: this folder only is skipped
         ctx.warn(exc.path, exc.reason)
         return None

@@ -104,10 +104,14 @@ def loader_files(names: list[str], weights: list[str]) -> list[str]:
     return sorted({*weights, *indexes, *[n for n in names if _shared(n)]})
 
 
-def model_folder_files(folder: str | os.PathLike, names: list[str]) -> list[str]:
+def model_folder_files(folder: str | os.PathLike, names: list[str], subfolders: bool | None = None) -> list[str]:
     """``names`` (the folder's own files) plus the files of its sub-folders as relative POSIX
-    paths. Hidden folders are skipped (``.cache``, our staging) and folder links not followed."""
+    paths. Hidden folders are skipped (``.cache``, our staging) and folder links not followed.
+    ``subfolders=False``: the caller's listing of the folder found no sub-folder (no folder
+    that is not a link), so there is nothing to look for below and not even a stat is made."""
     out = list(names)
+    if subfolders is False:
+        return out
     folder = os.fspath(folder)
     try:
         if os.stat(folder).st_nlink == 2:  # POSIX file systems count "." and each sub-folder's "..":

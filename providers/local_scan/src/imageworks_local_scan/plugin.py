@@ -117,7 +117,7 @@ class _Walker:
                 seen = len(ctx.warnings)
                 # The sizes the signature read: the registry need not stat the files again.
                 sizes = {name: size for name, size, _mtime in signature}
-                variants = detect(ctx, path, files, ggufs, testing, self.fallback, sizes)
+                variants = detect(ctx, path, files, ggufs, testing, self.fallback, sizes, subfolders=bool(dirs))
                 self.cache.store(path, signature, variants, ctx.warnings[seen:])
             # A model folder (config + weights) owns its sub-folders (onnx/, original/); a
             # folder that merely holds loose GGUF files (~/models with Foo-Q4_K_M.gguf beside
@@ -143,15 +143,17 @@ class _Walker:
 
 
 def detect(ctx: Context, path: str, files: list[str], ggufs: list[str], testing: bool,
-           fallback: str | None, sizes: dict[str, int] | None = None) -> list[Variant]:
-    """The variants one folder holds: each GGUF quant (or split set), else the folder itself."""
+           fallback: str | None, sizes: dict[str, int] | None = None, *,
+           subfolders: bool | None = None) -> list[Variant]:
+    """The variants one folder holds: each GGUF quant (or split set), else the folder itself.
+    ``subfolders``: whether the walk's listing found sub-folders (not links) in it."""
     from imageworks_core.kit import folder_variant, gguf_variants
 
     extra = {"testing": True} if testing else None
     if ggufs:
         return gguf_variants(ctx, NAME, path, ggufs, extra_metadata=extra, sizes=sizes)
     variant = folder_variant(ctx, NAME, path, sorted(files), fallback_format=fallback, extra_metadata=extra,
-                             sizes=sizes)
+                             sizes=sizes, subfolders=subfolders)
     return [variant] if variant is not None else []
 
 
