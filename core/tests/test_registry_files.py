@@ -277,3 +277,26 @@ def test_the_written_out_entry_row_matches_the_generated_one():
         for key in ("source", "role_priority", "backend_config", "generation_defaults", "metadata"):
             value = getattr(entry, key)
             assert row[key] is None if value is None else row[key] is not value  # copies: rows may be edited
+
+
+def test_a_commit_remembers_the_unknown_fields_of_the_discovered_rows_it_wrote(tmp_path):
+    """The unknown-field paths a commit records for the discovered layer (from the entries'
+    ``extra``) are the ones a look through its rows finds: the next read trusts them."""
+    import hashlib
+
+    from imageworks_core.converter import structure_entry
+    from imageworks_core.registry import layers
+    from imageworks_core.registry.store import Registry
+
+    registry = Registry(tmp_path / "configs")
+    with registry.transaction() as tx:
+        tx.put(structure_entry({"name": "b-1", "zz_note": 1, "aa_team": "x"}))
+        tx.put(structure_entry({"name": "a-1"}))
+        tx.put(structure_entry({"name": "c-1", "vendor": {"k": 1}}))
+    data = registry.layer_path("discovered").read_bytes()
+    rows = json.loads(data)["models"]
+    expected = layers.unknown_fields(rows, "$.models")
+    assert expected == ["$.models[1].zz_note", "$.models[1].aa_team", "$.models[2].vendor"]
+    known = layers.validated_digests(registry.directory)
+    assert known[hashlib.sha256(data).hexdigest()] == expected
+    assert registry.read("discovered").unknown == tuple(expected)
