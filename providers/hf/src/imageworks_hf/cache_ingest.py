@@ -184,16 +184,18 @@ def links_outside_blobs(snapshot: str, names: list[str]) -> list[str]:
     """Names in a snapshot that are links leading anywhere but the repo's ``blobs/`` (a cache
     huggingface_hub wrote links ``../../blobs/<hash>``; a copied file is not a link and is fine).
     Checked on the link's text, one ``readlink`` a file: the cache may sit behind a linked folder."""
-    blobs = os.path.normpath(os.path.join(snapshot, "..", "..", "blobs"))
+    blobs = None
     outside = []
+    prefix = os.path.join(snapshot, "")
     for name in names:
-        path = os.path.join(snapshot, name)
         try:
-            target = os.readlink(path)
+            target = os.readlink(prefix + name)
         except OSError:  # not a link
             continue
         if target.startswith("../../blobs/") and "/" not in name and "/" not in target[12:] and target[12:] not in ("", ".", ".."):
             continue  # the link huggingface_hub writes for a top-level file: no path arithmetic
+        if blobs is None:
+            blobs = os.path.normpath(os.path.join(snapshot, "..", "..", "blobs"))
         if os.path.dirname(os.path.normpath(os.path.join(snapshot, os.path.dirname(name), target))) != blobs:
             outside.append(name)
     return outside
