@@ -86,16 +86,17 @@ def gguf_variants(
             ctx.warn(main, str(exc).replace(main + ": ", ""))
             continue
         label = quant_label_from_filename(files[0])
-        quant = info.quant or label
+        header_quant, architecture, context_length = info.quant, info.architecture, info.context_length  # once each
+        quant = header_quant or label
         metadata: dict[str, Any] = {"gguf_file_type": info.file_type}
         if label:
             metadata["quant_label"] = label
-        if label and info.quant and label != info.quant:
-            metadata["quant_mismatch"] = f"file name says {label}, header says {info.quant}"
-        if info.architecture:
-            metadata["architecture"] = info.architecture
-        if info.context_length:
-            metadata["context_length"] = info.context_length
+        if label and header_quant and label != header_quant:
+            metadata["quant_mismatch"] = f"file name says {label}, header says {header_quant}"
+        if architecture:
+            metadata["architecture"] = architecture
+        if context_length:
+            metadata["context_length"] = context_length
         size_label = info.values.get("general.size_label")
         if isinstance(size_label, str):
             metadata["parameter_size"] = size_label
