@@ -98,6 +98,17 @@ def cache_dir() -> Path:
     return Path(home).expanduser() / "hub"
 
 
+def cache_roots() -> list[Path]:
+    """Every hub cache in use: huggingface_hub's, and llama.cpp's ``LLAMA_CACHE`` when it is
+    set to another folder (llama.cpp uses it as the hub root itself). Here, beside
+    ``cache_dir``, not in ``hf_cache_store``: every command resolving settings asks for it."""
+    roots = [cache_dir()]
+    llama = os.environ.get("LLAMA_CACHE")
+    if llama and os.path.realpath(llama) != os.path.realpath(roots[0]):
+        roots.append(Path(llama))
+    return roots
+
+
 def cache_repo(ctx: Context, folder: str | Path) -> Iterator[Variant]:
     """One cache repo: each snapshot is a variant; its revision is the ref that points at it."""
     folder = os.fspath(folder)  # plain strings: this runs for every repo of a cache
