@@ -135,3 +135,82 @@ def test_precedence_is_declared_not_alphabetical(monkeypatch):
     assert plugins.hook.imageworks_download(request=None, ctx=None) == "zzz"
     callers = plugins.manager.hook.imageworks_download.get_hookimpls()
     assert [impl.plugin_name for impl in reversed(callers) if impl.plugin_name != "default"] == ["zzz", "aaa", "mmm"]
+
+
+_WHICH_COMMAND_MODULES = """
+import sys
+from imageworks_core.cli import download_program, loader_program
+from imageworks_core.plugins import get_plugins
+program = {"imageworks-download": download_program.cli, "imageworks-loader": loader_program.cli}[sys.argv[1]]
+try:
+    program.main(sys.argv[2:], prog_name=sys.argv[1], standalone_mode=False)
+except SystemExit:
+    pass
+sys.stdout.flush()
+print("MODULES", *sorted(m for m in sys.modules if m.startswith("imageworks_") and m.endswith(".commands")))
+print("PROVIDERS", *get_plugins().providers)
+"""
+
+
+def _command_modules(sandbox, *args):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _WHICH_COMMAND_MODULES, *args], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = {line.split()[0]: line.split()[1:] for line in proc.stdout.splitlines()
+             if line.startswith(("MODULES", "PROVIDERS"))}
+    return set(lines["MODULES"]), set(lines["PROVIDERS"])
+
+
+def test_a_provider_command_imports_only_its_own_providers_commands(sandbox, tmp_path):
+    """``scan`` asks local_scan alone for its commands (the catalogue says whose it is): the
+    other providers' command modules (hf's imports much of hf) are not imported. Every provider
+    is still loaded: settings and locations come from all of them."""
+    (tmp_path / "w").mkdir()
+    modules, providers = _command_modules(sandbox, "imageworks-download", "scan", "--base", str(tmp_path / "w"))
+    assert modules == {"imageworks_local_scan.commands"}
+    assert providers == {"hf", "lmstudio", "local_scan", "ollama"}
+    modules, _ = _command_modules(sandbox, "imageworks-loader", "ingest-local-hf", "--root", str(tmp_path / "w"),
+                                  "--dry-run")
+    assert modules == {"imageworks_hf.commands"}
+
+
+def test_every_providers_commands_are_still_reachable(sandbox, cli):
+    """Each built-in provider command of the catalogue runs (its --help), each alone in a fresh
+    program state; help lists them all; ``plugins`` lists every provider."""
+    import json
+    from importlib.resources import files
+
+    from imageworks_core.cli import download_program, loader_program
+
+    catalogue = json.loads(files("imageworks_core.cli").joinpath("catalogue.json").read_text("utf-8"))
+    groups = {"imageworks-download": download_program.cli, "imageworks-loader": loader_program.cli}
+    for program, commands in catalogue.items():
+        if not isinstance(commands, dict):
+            continue
+        for command in commands:
+            groups[program]._plugins_loaded = None  # as a new process would start
+            result = cli(command, "--help", program=program)
+            assert result.exit_code == 0, (program, command, result.stderr)
+            assert "Usage:" in result.stdout
+        listed = cli("--help", program=program).stdout
+        assert all(command in listed for command in commands), (program, listed)
+    rows = cli("plugins", "--json").json()
+    assert {"hf", "lmstudio", "local_scan", "ollama"} <= {row["name"] for row in rows}
+
+
+def test_a_command_a_third_party_provider_brings_is_found_beside_the_catalogue(sandbox, cli, tmp_path):
+    """With a provider the catalogue does not know installed, every provider is asked (it might
+    add or replace any command): its commands and the built-in ones all work."""
+    add_plugin("thirdparty", ThirdParty())
+    try:
+        from imageworks_core.cli import download_program
+
+        download_program.cli._plugins_loaded = None
+        (tmp_path / "w").mkdir()
+        assert cli("scan", "--base", str(tmp_path / "w")).exit_code == 0
+        assert cli("thirdparty", "hello").stdout.strip() == "hello from imageworks-download"
+    finally:
+        remove_plugin("thirdparty")

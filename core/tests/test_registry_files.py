@@ -243,3 +243,60 @@ def test_the_written_out_artifacts_hook_matches_the_generated_one():
     generic.register_unstructure_hook(Artifacts, make_dict_unstructure_fn(Artifacts, generic))
     assert json.dumps(fast_converter().unstructure(artifacts)) == json.dumps(generic.unstructure(artifacts))
     assert fast_converter().structure(fast_converter().unstructure(artifacts), Artifacts) == artifacts
+
+
+def test_the_written_out_entry_row_matches_the_generated_one():
+    """``unstructure_entry`` is written out (no cattrs on a commit): the same rows as the hook
+    cattrs generates from the class, for an entry with every field set and one with defaults."""
+    from cattrs.gen import make_dict_unstructure_fn, override
+
+    from imageworks_core.converter import _configure, unstructure_entry
+    from imageworks_core.entry import ArtifactFile, Artifacts, Capabilities, ChatTemplate, Entry
+    import cattrs
+
+    generic = _configure(cattrs.Converter())
+    generated = make_dict_unstructure_fn(Entry, generic, extra=override(omit=True))
+    full = Entry(
+        name="m-1", display_name="M", family="fam", backend="vllm", download_format="awq", quantization="int4",
+        source_provider="hf", source={"repo_id": "a/b", "nested": {"x": [1, 2]}}, served_model_id="a/b",
+        model_aliases=("x", "y"), download_location="home", download_path="/m", download_files=("a", "b/c"),
+        download_size_bytes=12, download_directory_checksum="ab",
+        artifacts=Artifacts((ArtifactFile("a", 1, "cd" * 32), ArtifactFile("b/c", 2, None, "01" * 20)), "ef" * 32),
+        chat_template=ChatTemplate("embedded", "tokenizer_config.json", "12" * 32),
+        capabilities=Capabilities(text=True, vision=True, tools=True), roles=("chat",), role_priority={"chat": 1},
+        backend_config={"k": [1]}, generation_defaults={"t": 0.5}, license="mit", deprecated=True,
+        downloaded_at="2020-01-01T00:00:00Z", updated_at="2020-01-02T00:00:00Z", metadata={"identity": "i", "b": {}},
+        extra={"zz": 1})
+    for entry in (full, Entry(name="bare")):
+        expected = generated(entry)
+        expected.update(entry.extra)
+        row = unstructure_entry(entry)
+        assert list(row.items()) == list(expected.items())
+        assert json.dumps(row) == json.dumps(expected)
+        assert generic.unstructure(entry) == row
+        for key in ("source", "role_priority", "backend_config", "generation_defaults", "metadata"):
+            value = getattr(entry, key)
+            assert row[key] is None if value is None else row[key] is not value  # copies: rows may be edited
+
+
+def test_a_commit_remembers_the_unknown_fields_of_the_discovered_rows_it_wrote(tmp_path):
+    """The unknown-field paths a commit records for the discovered layer (from the entries'
+    ``extra``) are the ones a look through its rows finds: the next read trusts them."""
+    import hashlib
+
+    from imageworks_core.converter import structure_entry
+    from imageworks_core.registry import layers
+    from imageworks_core.registry.store import Registry
+
+    registry = Registry(tmp_path / "configs")
+    with registry.transaction() as tx:
+        tx.put(structure_entry({"name": "b-1", "zz_note": 1, "aa_team": "x"}))
+        tx.put(structure_entry({"name": "a-1"}))
+        tx.put(structure_entry({"name": "c-1", "vendor": {"k": 1}}))
+    data = registry.layer_path("discovered").read_bytes()
+    rows = json.loads(data)["models"]
+    expected = layers.unknown_fields(rows, "$.models")
+    assert expected == ["$.models[1].zz_note", "$.models[1].aa_team", "$.models[2].vendor"]
+    known = layers.validated_digests(registry.directory)
+    assert known[hashlib.sha256(data).hexdigest()] == expected
+    assert registry.read("discovered").unknown == tuple(expected)

@@ -86,3 +86,28 @@ def test_a_command_beside_a_good_model(sandbox, cli, command, name, content):
     paths = {r["download_path"] for r in registered(cli)}
     assert str(weights / "Good" / "Good-Model") in paths
     assert str(bad) in paths or warned_about(result, str(bad / name)), result.stderr
+
+
+@budget(300)
+@given(st.one_of(CONTENT, JSON.map(lambda doc: json.dumps(doc).encode()),
+                 st.sampled_from([b"123456789012345678901234", b'{"n": -9223372036854775809}', b"1e400", b"NaN",
+                                  b'"\\ud800"', b"\xef\xbb\xbf{}", '{"a": 1}'.encode("utf-16"), b"[" * 2000,
+                                  b'"\xed\xa0\x80"', b'{"a": 1, "a": 2}', b"-0", b"[1,]"])))
+def test_loads_answers_and_fails_as_the_standard_library(data):
+    """``jsonio.loads`` reads with orjson where that gives the same answer: every document gives
+    the value ``json.loads`` gives (big integers stay integers), or the same error."""
+    from imageworks_core.jsonio import loads
+
+    try:
+        expected = json.loads(data)
+    except RecursionError:
+        expected = ValueError("JSON nested too deeply")
+    except ValueError as exc:
+        expected = exc
+    try:
+        got = loads(data)
+    except ValueError as exc:
+        assert isinstance(expected, ValueError) and str(exc) == str(expected)
+        return
+    assert not isinstance(expected, ValueError)
+    assert repr(got) == repr(expected) and type(got) is type(expected)

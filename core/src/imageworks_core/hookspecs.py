@@ -78,8 +78,11 @@ def imageworks_register_commands(group: "click.Group", program: str) -> None:
     """Add commands to ``imageworks-download`` or ``imageworks-loader``.
 
     Called the first time a command not built into the core is looked up (or help lists
-    them), so that start-up stays fast. A provider should add its commands under names that
-    say whose they are. Raising breaks the program, so catch what you can.
+    them), so that start-up stays fast. A built-in provider's command (``cli/catalogue.json``)
+    is looked up by asking only the provider that brings it, unless a provider the catalogue
+    does not know is installed; help, and a name the catalogue does not list, ask every
+    provider. A provider should add its commands under names that say whose they are. Raising
+    breaks the program, so catch what you can.
 
     :param group: the program's click group; call ``group.add_command``.
     :param program: ``"imageworks-download"`` or ``"imageworks-loader"``.

@@ -43,9 +43,27 @@ def dumps_line(data: Any) -> str:
     return _escape_surrogates(json.dumps(data, default=str, ensure_ascii=False))
 
 
+# A run of 19 digits may be an integer beyond 64 bits, which orjson reads as a float where the
+# standard library keeps an int: such a document goes the standard library's way.
+_LONG_DIGITS = re.compile(rb"\d{19}")
+_LONG_DIGITS_TEXT = re.compile(r"\d{19}")
+
+
 def loads(data: bytes | str) -> Any:
     """Untrusted JSON. Raises ValueError for anything that is not JSON, too deep nesting included
-    (the parser recurses: ``[[[[…`` 100,000 deep would otherwise be a RecursionError)."""
+    (the parser recurses: ``[[[[…`` 100,000 deep would otherwise be a RecursionError).
+
+    orjson first (a scan reads a config file or two per model folder: 5-10x faster), for the
+    documents it reads exactly as the standard library does; anything it refuses (NaN, a byte
+    order mark, UTF-16, a lone surrogate escape, bad JSON) is read by the standard library,
+    whose answer, or error message, is then the one given, as before."""
+    import orjson
+
+    if (_LONG_DIGITS if isinstance(data, (bytes, bytearray)) else _LONG_DIGITS_TEXT).search(data) is None:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
     try:
         return json.loads(data)
     except RecursionError:

@@ -86,16 +86,17 @@ def gguf_variants(
             ctx.warn(main, str(exc).replace(main + ": ", ""))
             continue
         label = quant_label_from_filename(files[0])
-        quant = info.quant or label
+        header_quant, architecture, context_length = info.quant, info.architecture, info.context_length  # once each
+        quant = header_quant or label
         metadata: dict[str, Any] = {"gguf_file_type": info.file_type}
         if label:
             metadata["quant_label"] = label
-        if label and info.quant and label != info.quant:
-            metadata["quant_mismatch"] = f"file name says {label}, header says {info.quant}"
-        if info.architecture:
-            metadata["architecture"] = info.architecture
-        if info.context_length:
-            metadata["context_length"] = info.context_length
+        if label and header_quant and label != header_quant:
+            metadata["quant_mismatch"] = f"file name says {label}, header says {header_quant}"
+        if architecture:
+            metadata["architecture"] = architecture
+        if context_length:
+            metadata["context_length"] = context_length
         size_label = info.values.get("general.size_label")
         if isinstance(size_label, str):
             metadata["parameter_size"] = size_label
@@ -144,18 +145,20 @@ def folder_variant(
     extra_metadata: dict[str, Any] | None = None,
     location: str | None = None,
     sizes: dict[str, int] | None = None,
+    subfolders: bool | None = None,
 ) -> Variant | None:
     """The variant a safetensors/MLX/PyTorch/ONNX folder holds, or None if it holds no weights.
 
     ``identity_fn(format, quantization)`` names it once its format is known (else ``identity``,
     else ``<provider>:<real path>``); ``location`` overrides the configured location's label;
-    ``sizes``: the files' sizes if the caller's walk already has them."""
+    ``sizes``: the files' sizes if the caller's walk already has them; ``subfolders``: whether
+    the caller's listing of the folder found sub-folders (not links), if it has one."""
     from .detect.files import model_folder_files
 
     folder = os.fspath(folder)
     try:
         # not a model folder: nothing of it to list below the top level
-        facts = detect_folder(folder, model_folder_files(folder, names) if has_weights(names) else names)
+        facts = detect_folder(folder, model_folder_files(folder, names, subfolders) if has_weights(names) else names)
     except ModelFileError as exc:  # a config of the wrong shape: this folder only is skipped
         ctx.warn(exc.path, exc.reason)
         return None

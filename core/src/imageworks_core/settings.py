@@ -3,6 +3,7 @@ with the source of every value kept for ``config show``."""
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -158,13 +159,15 @@ class Settings:
         """The backend a provider declared for the location holding ``path`` (LM Studio's folder
         serves GGUF files with LM Studio), or None."""
         self._resolve()
+        if not self.location_backends:  # no provider declared one: asked for every GGUF of a scan
+            return None
+        locations = self.values["locations"]
         text = os.path.join(os.path.abspath(path), "")
-        found, depth = None, -1
-        for label, backend in self.location_backends.items():
-            root = os.path.join(os.path.abspath(self.values["locations"][label]), "")
-            if text.startswith(root) and len(root) > depth:
-                found, depth = backend, len(root)
-        return found
+        for root, backend in _backend_prefixes(tuple((locations[label], backend)
+                                                     for label, backend in self.location_backends.items())):
+            if text.startswith(root):  # deepest first
+                return backend
+        return None
 
     def roots(self) -> list[Path]:
         """Every directory under which files may be deleted: the model root, every location, and
@@ -174,6 +177,14 @@ class Settings:
         roots += [Path(p) for p in values["locations"].values()]
         roots += [Path(p) for p in self._provider_roots or ()]
         return roots
+
+
+@functools.lru_cache(maxsize=8)
+def _backend_prefixes(backends: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    """(directory with a trailing separator, backend), deepest first; of two equal directories
+    the one declared first."""
+    prefixes = [(os.path.join(os.path.abspath(directory), ""), backend) for directory, backend in backends]
+    return sorted(prefixes, key=lambda item: -len(item[0]))
 
 
 def _resolve_providers(settings: Settings) -> tuple[dict[str, Any], dict[str, str]]:

@@ -95,3 +95,33 @@ def test_cache_ingest_knows_links_and_sizes_from_its_listing(sandbox, cli, monke
     for repo, snapshot in (("o/plain", plain), ("o/linked", elsewhere)):
         held = rows[repo]["download_files"]
         assert rows[repo]["download_size_bytes"] == sum((snapshot / name).stat().st_size for name in held)
+
+
+def test_the_listing_says_whether_a_model_folder_has_sub_folders(sandbox, cli, monkeypatch):
+    """A snapshot or scanned folder whose listing shows no sub-folder is not looked into again
+    (no stat, no listing); one with a sub-folder still has its files below listed."""
+    import imageworks_core.detect.files as files
+
+    asked = {}
+    real = files.model_folder_files
+
+    def recording(folder, names, subfolders=None):
+        asked[os.path.basename(os.fspath(folder))] = subfolders
+        if subfolders is False:
+            return real(sandbox.root / "no-such-folder", names, subfolders)  # must not touch the disk
+        return real(folder, names, subfolders)
+
+    monkeypatch.setattr(files, "model_folder_files", recording)
+    cache = sandbox.root / "cache"
+    make_cache_repo(cache, "o/plain", "a" * 40, lambda d: write_hf_folder(d))
+    nested = make_cache_repo(cache, "o/nested", "b" * 40, lambda d: write_hf_folder(d))
+    (nested / "1_Pooling").mkdir()
+    (nested / "1_Pooling" / "config.json").write_text("{}")
+    scanned = sandbox.root / "scanned" / "o" / "Plain-Scan"
+    write_hf_folder(scanned)
+    assert cli("ingest-local-hf", "--root", str(cache), program="imageworks-loader").exit_code == 0
+    assert cli("scan", "--base", str(sandbox.root / "scanned")).exit_code == 0
+    assert asked == {"a" * 40: False, "b" * 40: True, "Plain-Scan": False}
+    rows = {r["download_path"]: r for r in cli("list", "--json").json()}
+    assert "1_Pooling/config.json" in rows[str(nested)]["download_files"]
+    assert len(rows) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -24,40 +25,67 @@ class ProgramGroup(click.Group):
         self.program = program
         self._plugins_loaded: object | None = None
         self._plugin_command_names: set[str] = set()
+        self._providers_asked: set[str] = set()
 
-    def _load_plugin_commands(self) -> None:
-        from ..plugins import get_plugins
+    def _load_plugin_commands(self, for_command: str | None = None) -> None:
+        """Ask providers to add their commands: with ``for_command``, only the provider the
+        catalogue says brings it (when it can say so: see ``_owners``), so that running
+        ``scan`` does not import every other provider's command modules; else all of them.
+        A provider is asked once per plugin manager."""
+        from ..plugins import DEFAULT_PLUGIN, get_plugins
 
         plugins = get_plugins()
-        if self._plugins_loaded is plugins:
+        if self._plugins_loaded is not plugins:
+            # A new plugin manager (tests, IMAGEWORKS_LOAD_PLUGINS changed in-process): the
+            # commands of the previous one go, the current providers add theirs.
+            for name in self._plugin_command_names:
+                self.commands.pop(name, None)
+            self._plugins_loaded = plugins
+            self._plugin_command_names = set()
+            self._providers_asked = set()
+        names = [name for name, _ in plugins.manager.list_name_plugin() if name and name != DEFAULT_PLUGIN]
+        owners = self._owners(plugins, for_command) if for_command is not None else None
+        todo = [name for name in (owners if owners is not None else names) if name not in self._providers_asked]
+        if not todo:
             return
-        # A new plugin manager (tests, IMAGEWORKS_LOAD_PLUGINS changed in-process): the commands
-        # of the previous one go, the current providers add theirs.
-        for name in getattr(self, "_plugin_command_names", ()):
-            self.commands.pop(name, None)
         before = set(self.commands)
-        self._plugins_loaded = plugins
-        plugins.hook.imageworks_register_commands(group=self, program=self.program)
-        self._plugin_command_names = set(self.commands) - before
+        self._providers_asked.update(todo)
+        caller = plugins.hook.imageworks_register_commands if len(todo) == len(names) else \
+            plugins.only("imageworks_register_commands", todo)
+        caller(group=self, program=self.program)
+        self._plugin_command_names |= set(self.commands) - before
+
+    def _owners(self, plugins: Any, command: str) -> list[str] | None:
+        """The providers that bring ``command``, from the catalogue of the built-in providers'
+        commands; None (ask every provider) when it does not list the command, or when any
+        provider other than the built-in ones is installed (one might add or replace it)."""
+        catalogue = _catalogue()
+        dist = catalogue.get(self.program, {}).get(command)
+        if dist is None:
+            return None
+        built_in = {d for commands in catalogue.values() if isinstance(commands, dict) for d in commands.values()}
+        if any(info.distribution not in built_in for info in plugins.infos):
+            return None
+        return [info.name for info in plugins.infos if info.distribution == dist and not info.error]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
         if command is None or cmd_name in self._plugin_command_names:
-            self._load_plugin_commands()
+            self._load_plugin_commands(cmd_name)
             command = super().get_command(ctx, cmd_name)
+            if command is None:  # not where the catalogue said: every provider is asked
+                self._load_plugin_commands()
+                command = super().get_command(ctx, cmd_name)
         return command
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
         try:
             return super().resolve_command(ctx, args)
         except click.UsageError as exc:
-            import json
-            from importlib.resources import files
-
             from ..plugins import get_plugins
 
             # Data, not code: which distribution brings which built-in provider command.
-            catalogue = json.loads(files(__package__).joinpath("catalogue.json").read_text("utf-8"))
+            catalogue = _catalogue()
             name = click.utils.make_str(args[0]) if args else ""
             dist = catalogue.get(self.program, {}).get(name)
             if dist is None:
@@ -105,6 +133,15 @@ class ProgramGroup(click.Group):
                 raise
             fail(f"unexpected error: {type(exc).__name__}: {exc}",
                  "run again with IMAGEWORKS_DEBUG=1 for the traceback, and report it", 1)
+
+
+@functools.cache
+def _catalogue() -> dict[str, Any]:
+    """catalogue.json: which distribution brings which built-in provider command, per program."""
+    import json
+    from importlib.resources import files
+
+    return json.loads(files(__package__).joinpath("catalogue.json").read_text("utf-8"))
 
 
 def _print_any_path() -> None:

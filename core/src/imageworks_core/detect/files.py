@@ -10,6 +10,7 @@ a folder's files with it, so an entry's files are the ones the loader needs, whe
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import re
 
@@ -75,25 +76,42 @@ def is_optional(path: str) -> bool:
 
 def is_shared_file(path: str, config: dict | None = None) -> bool:
     """A file every format of the model needs: a kind loaders read, not weights, not optional,
-    not hidden (an unknown file, a stray link, is not the model's)."""
+    not hidden (an unknown file, a stray link, is not the model's). ``config`` changes which
+    format a weight file is, never whether a file is one: the answer is the path's alone."""
+    return _shared(path)
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared(path: str) -> bool:
+    # Remembered by name: a scan or a cache of 10,000 repos asks this of config.json,
+    # tokenizer.json... 10,000 times each (a fifth of ingest-local-hf's detection).
     if path.startswith(".") or "/." in path:
         return False
     if not path.lower().endswith(LOADER_SUFFIXES) and _top(path) not in LOADER_NAMES:
         return False
-    return weight_format(path, config) is None and not is_optional(path)
+    return weight_format(path, None) is None and not is_optional(path)
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_alone(path: str) -> str | None:
+    return weight_format(path, None)
 
 
 def loader_files(names: list[str], weights: list[str]) -> list[str]:
     """The chosen ``weights``, their index files, and every shared file of ``names``, sorted."""
-    formats = {weight_format(w, None) for w in weights}
-    indexes = [n for n in names if n.lower().endswith(".index.json") and weight_format(n, None) in formats]
-    return sorted({*weights, *indexes, *(n for n in names if is_shared_file(n))})
+    formats = {_format_alone(w) for w in weights}
+    indexes = [n for n in names if n.lower().endswith(".index.json") and _format_alone(n) in formats]
+    return sorted({*weights, *indexes, *[n for n in names if _shared(n)]})
 
 
-def model_folder_files(folder: str | os.PathLike, names: list[str]) -> list[str]:
+def model_folder_files(folder: str | os.PathLike, names: list[str], subfolders: bool | None = None) -> list[str]:
     """``names`` (the folder's own files) plus the files of its sub-folders as relative POSIX
-    paths. Hidden folders are skipped (``.cache``, our staging) and folder links not followed."""
+    paths. Hidden folders are skipped (``.cache``, our staging) and folder links not followed.
+    ``subfolders=False``: the caller's listing of the folder found no sub-folder (no folder
+    that is not a link), so there is nothing to look for below and not even a stat is made."""
     out = list(names)
+    if subfolders is False:
+        return out
     folder = os.fspath(folder)
     try:
         if os.stat(folder).st_nlink == 2:  # POSIX file systems count "." and each sub-folder's "..":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import struct
 from collections import Counter
 from pathlib import Path
@@ -247,15 +248,21 @@ def _text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+_VISION_ARCH = re.compile("vl|vision|llava|imagetext")
+_VISION_TYPE = re.compile("vl|llava|vision")
+_EMBEDDING_ARCH = re.compile("embedding|formaskedlm|bertmodel")
+
+
 def capabilities_from(config: dict[str, Any], template: str, *, projector: bool = False) -> Capabilities:
     if not config and not template:  # a GGUF without a chat template: nothing to look through
         return _TEXT_ONLY[bool(projector)]
     archs = " ".join(str(a) for a in config.get("architectures") or []).lower()
     model_type = str(config.get("model_type", "")).lower()
-    vision = projector or "vision_config" in config or any(t in archs for t in ("vl", "vision", "llava", "imagetext")) \
-        or any(t in model_type for t in ("vl", "llava", "vision"))
+    # Substring tests as one compiled search each (not a generator per word): asked per folder.
+    vision = projector or "vision_config" in config or _VISION_ARCH.search(archs) is not None \
+        or _VISION_TYPE.search(model_type) is not None
     audio = "audio_config" in config or "audio" in archs
-    embedding = any(t in archs for t in ("embedding", "formaskedlm", "bertmodel")) or "sentence" in model_type
+    embedding = _EMBEDDING_ARCH.search(archs) is not None or "sentence" in model_type
     return Capabilities(
         text=not embedding or bool(template),
         vision=vision,

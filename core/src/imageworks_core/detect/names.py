@@ -8,12 +8,13 @@ from collections import defaultdict
 _LABEL = re.compile(
     r"(?:^|[-._])(i?q\d+(?:_[a-z0-9]+)*|bf16|f16|f32|fp16|fp32|mxfp4(?:_moe)?|tq\d_\d)(?=$|[-._])", re.I
 )
+_GGUF_SUFFIX = re.compile(r"(-\d{5}-of-\d{5})?\.gguf$", re.I)  # compiled once: asked for every GGUF of a scan
 _SHARD = re.compile(r"^(?P<stem>.+)-(?P<index>\d{5})-of-(?P<total>\d{5})\.gguf$", re.I)
 
 
 def quant_label_from_filename(name: str) -> str | None:
     """``Qwen2.5-7B-Instruct-Q4_K_M.gguf`` -> ``q4_k_m`` (the last label in the name)."""
-    stem = re.sub(r"(-\d{5}-of-\d{5})?\.gguf$", "", name, flags=re.I)
+    stem = _GGUF_SUFFIX.sub("", name)
     labels = _LABEL.findall(stem)
     return labels[-1].lower() if labels else None
 

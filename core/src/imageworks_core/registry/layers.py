@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the classes are built only by commands that need them
 from ..entry_shape import ENTRY_FIELDS, SCHEMA_VERSION, name_problem
 
 _FIELD_RANK = {name: i for i, name in enumerate(ENTRY_FIELDS)}
+FIELD_RANK = _FIELD_RANK  # the known fields, for ``store``
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..errors import BadInputError, LockTimeoutError
-from .layers import TEMP_SUFFIX, Layer, atomic_write, read_layer, remember_valid, render_layer, unknown_fields
+from .layers import FIELD_RANK, TEMP_SUFFIX, Layer, atomic_write, read_layer, remember_valid, render_layer, unknown_fields
 from .merge import MergedView, merge_layers
 
 if TYPE_CHECKING:  # the classes are built only by commands that need them
@@ -191,6 +191,7 @@ class Transaction:
         self.curated: list[dict[str, Any]] = [dict(raw) for raw in curated.raw]
         self._curated_changed = False
         self._rendered: dict[str, list[dict[str, Any]]] = {}
+        self._unknown: list[str] = []  # the unknown-field paths of the discovered rows last rendered
         self.backups: list[Path] = []
 
     # -- views
@@ -243,8 +244,13 @@ class Transaction:
     def _discovered_bytes(self) -> bytes:
         from ..converter import unstructure_entry
 
-        models = [unstructure_entry(self.discovered[n]) for n in sorted(self.discovered)]
+        entries = [self.discovered[n] for n in sorted(self.discovered)]
+        models = [unstructure_entry(e) for e in entries]
         self._rendered["discovered"] = models
+        # A row's fields this version does not know are its entry's ``extra`` ones (the converter
+        # writes every known field, then those): found without looking through 10,000 rows.
+        self._unknown = [f"$.models[{i}].{key}" for i, e in enumerate(entries) if e.extra
+                         for key in e.extra if key not in FIELD_RANK]
         return render_layer(models, in_order=True)  # the converter writes fields in class order
 
     def changed_layers(self) -> dict[str, bytes]:
@@ -271,9 +277,8 @@ class Transaction:
                 if saved:
                     self.backups.append(saved)
             atomic_write(self.registry.layer_path(kind), data)
-            models = self.curated if kind == "curated" else self._rendered.get(kind, [])
-            remember_valid(self.registry.directory, hashlib.sha256(data).hexdigest(),
-                           unknown_fields(models, "$.models"))
+            unknown = unknown_fields(self.curated, "$.models") if kind == "curated" else self._unknown
+            remember_valid(self.registry.directory, hashlib.sha256(data).hexdigest(), unknown)
         if view is not None and (changed or self.curated_layer.exists or self.discovered_layer.exists):
             self.registry.write_merged(view)
         return list(changed)

@@ -24,9 +24,9 @@ def identity(repo_id: str, revision: str, fmt: str | None, quant: str | None, fo
 
 def repo_variants(ctx: Context, folder: str | Path, repo_id: str, revision: str, names: list[str],
                   commit: str | None = None, location: str | None = None,
-                  sizes: dict[str, int] | None = None) -> list[Variant]:
+                  sizes: dict[str, int] | None = None, subfolders: bool | None = None) -> list[Variant]:
     """``sizes``: the files' sizes when the listing already has them (the registry then stats
-    nothing again)."""
+    nothing again); ``subfolders``: whether that listing found sub-folders (not links)."""
     source = {"repo_id": repo_id, "revision": revision, **({"commit": commit} if commit else {})}
     family = family_from_repo(repo_id, revision)
     ggufs = [n for n in names if n.lower().endswith(".gguf")]
@@ -40,7 +40,7 @@ def repo_variants(ctx: Context, folder: str | Path, repo_id: str, revision: str,
     else:
         variant = folder_variant(ctx, NAME, folder, names, family=family, source=source,
                                  identity_fn=lambda fmt, quant: identity(repo_id, revision, fmt, quant, folder),
-                                 location=location, sizes=sizes)
+                                 location=location, sizes=sizes, subfolders=subfolders)
         return [] if variant is None else [variant]
     if location:
         variants = [attrs.evolve(v, download_location=location) for v in variants]
@@ -98,6 +98,17 @@ def cache_dir() -> Path:
     return Path(home).expanduser() / "hub"
 
 
+def cache_roots() -> list[Path]:
+    """Every hub cache in use: huggingface_hub's, and llama.cpp's ``LLAMA_CACHE`` when it is
+    set to another folder (llama.cpp uses it as the hub root itself). Here, beside
+    ``cache_dir``, not in ``hf_cache_store``: every command resolving settings asks for it."""
+    roots = [cache_dir()]
+    llama = os.environ.get("LLAMA_CACHE")
+    if llama and os.path.realpath(llama) != os.path.realpath(roots[0]):
+        roots.append(Path(llama))
+    return roots
+
+
 def cache_repo(ctx: Context, folder: str | Path) -> Iterator[Variant]:
     """One cache repo: each snapshot is a variant; its revision is the ref that points at it."""
     folder = os.fspath(folder)  # plain strings: this runs for every repo of a cache
@@ -110,7 +121,7 @@ def cache_repo(ctx: Context, folder: str | Path) -> Iterator[Variant]:
     real_path(snapshots)  # one lstat; the snapshots' real paths then follow from the listing
     for commit in _folders(snapshots):
         path = os.path.join(snapshots, commit)
-        names, sizes, broken = _snapshot_files(path)
+        names, sizes, broken, subfolders = _snapshot_files(path)
         for name in broken:
             ctx.warn(os.path.join(path, name), "broken symlink into blobs/ (incomplete download?)")
         if escaping := links_outside_blobs(path, names):
@@ -118,7 +129,7 @@ def cache_repo(ctx: Context, folder: str | Path) -> Iterator[Variant]:
                 ctx.warn(os.path.join(path, name), "links outside the repo's blobs/ folder: snapshot skipped")
             continue
         yield from repo_variants(ctx, path, repo_id, refs.get(commit, commit), names, commit=commit,
-                                 location=CACHE_LABEL, sizes=sizes)
+                                 location=CACHE_LABEL, sizes=sizes, subfolders=subfolders)
 
 
 def _refs(refs_dir: str) -> dict[str, str]:
@@ -148,21 +159,25 @@ def _refs(refs_dir: str) -> dict[str, str]:
     return refs
 
 
-def _snapshot_files(path: str) -> tuple[list[str], dict[str, int], list[str]]:
-    """A snapshot's files (links into blobs/, followed), their sizes and its broken links, in
-    one listing (``is_file`` on a link stats its blob, and the entry keeps that stat)."""
+def _snapshot_files(path: str) -> tuple[list[str], dict[str, int], list[str], bool | None]:
+    """A snapshot's files (links into blobs/, followed), their sizes, its broken links and
+    whether it has sub-folders (not links; None if it could not be listed), in one listing
+    (``is_file`` on a link stats its blob, and the entry keeps that stat)."""
     names, sizes, broken = [], {}, []
+    subfolders: bool | None = False
     try:
         with os.scandir(path) as entries:
             for entry in entries:
                 if entry.is_file():
                     names.append(entry.name)
                     sizes[entry.name] = entry.stat().st_size
+                elif entry.is_dir(follow_symlinks=False):
+                    subfolders = True
                 elif entry.is_symlink() and not os.path.exists(entry.path):
                     broken.append(entry.name)
     except OSError:
-        pass
-    return sorted(names), sizes, sorted(broken)
+        subfolders = None
+    return sorted(names), sizes, sorted(broken), subfolders
 
 
 def hf_cache(ctx: Context, root: Path | None = None) -> Iterator[Variant]:
@@ -180,16 +195,18 @@ def links_outside_blobs(snapshot: str, names: list[str]) -> list[str]:
     """Names in a snapshot that are links leading anywhere but the repo's ``blobs/`` (a cache
     huggingface_hub wrote links ``../../blobs/<hash>``; a copied file is not a link and is fine).
     Checked on the link's text, one ``readlink`` a file: the cache may sit behind a linked folder."""
-    blobs = os.path.normpath(os.path.join(snapshot, "..", "..", "blobs"))
+    blobs = None
     outside = []
+    prefix = os.path.join(snapshot, "")
     for name in names:
-        path = os.path.join(snapshot, name)
         try:
-            target = os.readlink(path)
+            target = os.readlink(prefix + name)
         except OSError:  # not a link
             continue
         if target.startswith("../../blobs/") and "/" not in name and "/" not in target[12:] and target[12:] not in ("", ".", ".."):
             continue  # the link huggingface_hub writes for a top-level file: no path arithmetic
+        if blobs is None:
+            blobs = os.path.normpath(os.path.join(snapshot, "..", "..", "blobs"))
         if os.path.dirname(os.path.normpath(os.path.join(snapshot, os.path.dirname(name), target))) != blobs:
             outside.append(name)
     return outside

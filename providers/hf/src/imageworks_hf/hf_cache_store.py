@@ -24,7 +24,7 @@ import attrs
 from imageworks_core import ImageworksError, RemovedFiles, VerificationError
 from imageworks_core.kit import same_file
 
-from .cache_ingest import cache_dir
+from .cache_ingest import cache_dir, cache_roots  # noqa: F401 - cache_roots: where it was
 
 HEX = frozenset("0123456789abcdef")
 
@@ -48,16 +48,6 @@ class Placed:
 
 def is_commit(text: str | None) -> bool:
     return isinstance(text, str) and len(text) == 40 and HEX.issuperset(text)
-
-
-def cache_roots() -> list[Path]:
-    """Every hub cache in use: huggingface_hub's, and llama.cpp's ``LLAMA_CACHE`` when it is
-    set to another folder (llama.cpp uses it as the hub root itself)."""
-    roots = [cache_dir()]
-    llama = os.environ.get("LLAMA_CACHE")
-    if llama and os.path.realpath(llama) != os.path.realpath(roots[0]):
-        roots.append(Path(llama))
-    return roots
 
 
 def repo_folder_name(repo_id: str) -> str:

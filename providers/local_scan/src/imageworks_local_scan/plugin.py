@@ -81,6 +81,7 @@ class _Walker:
             ctx.warn(path, f"cannot read folder: {exc.strerror}")
             return [], []
         files, dirs, links = [], [], []
+        listed = True  # every entry's kind known: the listing can say the folder has no sub-folders
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
@@ -95,6 +96,7 @@ class _Walker:
                     ctx.warn(entry.path, "link to a folder, not followed: scan its target with --base"
                              if entry.is_dir() else "broken symlink")
             except OSError as exc:
+                listed = False
                 ctx.warn(entry.path, f"cannot stat: {exc.strerror}")
         if any(n.endswith(".aria2") for n in files):
             files = self._without_aria2_partials(path, files)
@@ -117,7 +119,7 @@ class _Walker:
                 seen = len(ctx.warnings)
                 # The sizes the signature read: the registry need not stat the files again.
                 sizes = {name: size for name, size, _mtime in signature}
-                variants = detect(ctx, path, files, ggufs, testing, self.fallback, sizes)
+                variants = detect(ctx, path, files, ggufs, testing, self.fallback, sizes, subfolders=bool(dirs) if listed else None)
                 self.cache.store(path, signature, variants, ctx.warnings[seen:])
             # A model folder (config + weights) owns its sub-folders (onnx/, original/); a
             # folder that merely holds loose GGUF files (~/models with Foo-Q4_K_M.gguf beside
@@ -143,15 +145,17 @@ class _Walker:
 
 
 def detect(ctx: Context, path: str, files: list[str], ggufs: list[str], testing: bool,
-           fallback: str | None, sizes: dict[str, int] | None = None) -> list[Variant]:
-    """The variants one folder holds: each GGUF quant (or split set), else the folder itself."""
+           fallback: str | None, sizes: dict[str, int] | None = None, *,
+           subfolders: bool | None = None) -> list[Variant]:
+    """The variants one folder holds: each GGUF quant (or split set), else the folder itself.
+    ``subfolders``: whether the walk's listing found sub-folders (not links) in it."""
     from imageworks_core.kit import folder_variant, gguf_variants
 
     extra = {"testing": True} if testing else None
     if ggufs:
         return gguf_variants(ctx, NAME, path, ggufs, extra_metadata=extra, sizes=sizes)
     variant = folder_variant(ctx, NAME, path, sorted(files), fallback_format=fallback, extra_metadata=extra,
-                             sizes=sizes)
+                             sizes=sizes, subfolders=subfolders)
     return [variant] if variant is not None else []
 
 
