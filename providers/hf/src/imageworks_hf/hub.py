@@ -188,14 +188,36 @@ def model_files(repo_id: str, revision: str) -> RepoListing:
     return _checked(repo_id, revision, info, files)
 
 
+SMALL_FILE_LIMIT = 4 << 20
+
+
 def read_small_file(repo_id: str, commit: str, path: str) -> bytes | None:
-    """A small text file (config.json) straight from the hub, for format detection."""
+    """A small text file (config.json) straight from the hub, for format detection; None when
+    it cannot be had (the download itself then says why). Through the downloader's socket
+    client where it applies (no proxy), else requests."""
+    from urllib.parse import urlsplit
+
+    from .socket_http import SocketHttp, Unsupported
+
+    url = resolve_url(repo_id, commit, path)
+    client = SocketHttp(timeout=30)
+    try:
+        if client.handles(url):
+            with client.get(url, auth_headers(), auth_host=urlsplit(url).netloc) as answer:
+                if answer.status != 200 or (answer.left or 0) > SMALL_FILE_LIMIT:
+                    return None
+                return answer.read()
+    except Unsupported:
+        pass  # an answer without a length (chunked, say): requests reads it
+    except OSError:  # network and TLS errors: the download itself reports them
+        return None
+    finally:
+        client.close()
     import requests
 
     try:
-        response = requests.get(resolve_url(repo_id, commit, path), headers=auth_headers(), timeout=30,
-                                verify=tls.requests_verify())
-        if response.status_code != 200 or len(response.content) > 4 << 20:
+        response = requests.get(url, headers=auth_headers(), timeout=30, verify=tls.requests_verify())
+        if response.status_code != 200 or len(response.content) > SMALL_FILE_LIMIT:
             return None
         return response.content
     except requests.RequestException:

@@ -23,6 +23,7 @@ import hashlib
 import os
 import random
 import re
+import sys
 import threading
 import time
 from pathlib import Path
@@ -87,8 +88,6 @@ class _Probe:
 class PythonDownloader:
     def __init__(self, *, headers: dict[str, str], connections: int, concurrent: int, retries: int,
                  timeout: float, meter: ProgressMeter, deadline: float | None = None):
-        import requests
-
         self.headers = headers
         # As aria2c's -x and -j: at most ``connections`` at once on one file, and as many
         # connections in all as ``concurrent`` files would use; one pool, files taken in order.
@@ -99,11 +98,8 @@ class PythonDownloader:
         self.meter = meter
         self.deadline = deadline
         self.stop = threading.Event()
-        self.session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=self.workers + 4)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.verify = tls.requests_verify()  # SSL_CERT_FILE too, which requests alone ignores
+        self._session = None  # requests, made only for what the socket client does not read
+        self._session_lock = threading.Lock()
         self.sockets = SocketHttp(timeout=timeout)
         self.ramp = ConnectionRamp(self.workers)
         self._in_flight = 0  # pieces being fetched now, at most ramp.limit
@@ -115,6 +111,20 @@ class PythonDownloader:
         self._open: list[FileWork] = []
         self._threads: list[threading.Thread] = []
         self._pieces = 0
+
+    @property
+    def session(self):
+        with self._session_lock:
+            if self._session is None:
+                import requests
+
+                session = requests.Session()
+                adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=self.workers + 4)
+                session.mount("http://", adapter)
+                session.mount("https://", adapter)
+                session.verify = tls.requests_verify()  # SSL_CERT_FILE too, which requests alone ignores
+                self._session = session
+            return self._session
 
     # -- the pool
     def run(self, jobs: list[FileJob]) -> TransferStats:
@@ -337,8 +347,6 @@ class PythonDownloader:
                 *, no_range: bool = False) -> None:
         """Fetch what ``segment`` misses, with retries; a probe releases its file's other pieces
         as soon as the server's first answer shows it honours ranges."""
-        import requests
-
         job = work.job
         attempt = 0
         while not segment.finished:
@@ -394,10 +402,10 @@ class PythonDownloader:
             except OSError as exc:
                 if tls.untrusted(exc):  # no retry makes a certificate trusted
                     raise tls.untrusted_error(urlsplit(work.resolved or job.url).netloc) from None
-                if not isinstance(exc, (ConnectionError, TimeoutError, requests.RequestException)):
+                if not isinstance(exc, (ConnectionError, TimeoutError, *_requests_errors())):
                     raise disk_error(exc, job.staging) from None
                 attempt = self._back_off(job, attempt, exc)
-            except (_Retry, requests.RequestException) as exc:
+            except _Retry as exc:  # (requests' errors are OSErrors: handled above)
                 attempt = self._back_off(job, attempt, exc)
 
     @staticmethod
@@ -485,6 +493,13 @@ class PythonDownloader:
         if self.stop.wait(wait):
             raise Stopped()
         return attempt
+
+
+def _requests_errors() -> tuple[type[BaseException], ...]:
+    """requests' network errors, if requests is in use at all (it is loaded only for what the
+    socket client does not read, so without it none can have been raised)."""
+    requests = sys.modules.get("requests")
+    return (requests.RequestException,) if requests is not None else ()
 
 
 _CONTENT_RANGE = re.compile(r"\s*bytes\s+(?P<start>\d+)-(?P<end>\d+)/(?P<total>\d+|\*)\s*$", re.IGNORECASE)

@@ -16,9 +16,11 @@ system's.
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import struct
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -56,9 +58,7 @@ class SocketHttp:
             return False
         proxied = self._proxied.get(parts.netloc)
         if proxied is None:
-            import requests.utils  # the same proxy rules (and no_proxy) requests would apply
-
-            proxied = bool(requests.utils.get_environ_proxies(url))
+            proxied = _may_use_proxy() and _proxied_by_requests(url)
             self._proxied[parts.netloc] = proxied
         return not proxied
 
@@ -292,6 +292,11 @@ class Answer:
             self.left -= count
             yield buffer[:count]
 
+    def read(self) -> bytes:
+        """The whole body (a small one: the caller checks ``left`` first)."""
+        buffer = memoryview(bytearray(max(1, min(self.left or 0, 1 << 20))))
+        return b"".join(bytes(block) for block in self.blocks(buffer))
+
     def _fill(self, sock: ssl.SSLSocket, buffer: memoryview, want: int) -> int:
         """Up to ``want`` bytes of TLS records into ``buffer``: until it is full, or FLUSH_AFTER
         passes with nothing new after the first byte (as MSG_WAITALL does). An error after some
@@ -356,6 +361,19 @@ class RequestsAnswer:
 
     def __exit__(self, *exc) -> None:
         self.response.close()
+
+
+def _may_use_proxy() -> bool:
+    """False when requests would certainly use no proxy: on Linux its proxies come from the
+    environment alone (``urllib.request.getproxies``), and no ``*_proxy`` variable is set.
+    Elsewhere (system proxy settings) or with one set, requests itself is asked."""
+    return not sys.platform.startswith("linux") or any(name.lower().endswith("_proxy") for name in os.environ)
+
+
+def _proxied_by_requests(url: str) -> bool:
+    import requests.utils  # the same proxy rules (and no_proxy) requests would apply
+
+    return bool(requests.utils.get_environ_proxies(url))
 
 
 def _timeval(seconds: float) -> bytes:

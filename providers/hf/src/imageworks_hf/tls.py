@@ -45,10 +45,22 @@ def ssl_context() -> "ssl.SSLContext | None":
     return ssl.create_default_context(cafile=bundle)
 
 
+_client_contexts: dict[str | None, "ssl.SSLContext"] = {}
+
+
 def client_context() -> "ssl.SSLContext":
     """The context our own sockets use: the named bundle; else the system's CAs, as
     huggingface_hub's client uses (where a company CA is often installed); else, on a system
-    without any, certifi's, as requests uses."""
+    without any, certifi's, as requests uses. Made once per bundle (an OpenSSL 3 context costs
+    20-30 ms to make) and shared: wrapping sockets with it from several threads is safe."""
+    bundle = ca_bundle()
+    context = _client_contexts.get(bundle)
+    if context is None:
+        context = _client_contexts[bundle] = _new_client_context()
+    return context
+
+
+def _new_client_context() -> "ssl.SSLContext":
     context = ssl_context()
     if context is None:
         import ssl
