@@ -104,3 +104,20 @@ def test_ctrl_c_stops_threads_waiting_on_a_stalled_server(request, sandbox, tran
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_a_download_with_no_proxy_never_loads_requests(hub, sandbox, monkeypatch):
+    """requests is only the fallback: with no proxy variable set, a whole download (listing,
+    config.json, every piece) goes through huggingface_hub's client and our sockets."""
+    for name in [n for n in os.environ if n.lower().endswith("_proxy")]:
+        monkeypatch.delenv(name)
+    hub.add_repo("o/no-requests", {"config.json": b'{"architectures": ["LlamaForCausalLM"]}',
+                                   "model.safetensors": random_bytes(20_000_000, seed=7)})
+    code = ("import sys; from imageworks_core.cli.download_program import cli; "
+            "cli.main(['download', 'o/no-requests', '-y', '--no-aria2'], standalone_mode=False); "
+            "print('requests loaded' if 'requests' in sys.modules else 'requests not loaded')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "IMAGEWORKS_USE_ARIA2": "never"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("requests not loaded"), done.stdout[-500:]
+    assert hub.served["model.safetensors"] >= 20_000_000
