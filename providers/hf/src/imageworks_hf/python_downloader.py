@@ -10,8 +10,8 @@ pieces in file order, each file hashed while its pieces arrive.
   (``FileHasher.feed``), and the file's hasher thread reads back only what arrived ahead of it.
   Little is left to hash when the bytes stop arriving.
 - Workers are started as the connection count allows (``ConnectionRamp``): one first, more
-  while more bring more. Over TLS on a fast link one or two streams are the fastest, and 32
-  would only share the same cores; a server that throttles each connection gets as many as pay.
+  while more bring more. Over TLS on a fast link a few streams are the fastest, and 32 would
+  only share the same cores; a server that throttles each connection gets as many as pay.
 - Resume state (``download_state``) lives beside the partial file, updated in place every
   ``STATE_EVERY`` bytes (what a SIGKILL can cost per active connection) and on every stop.
 """
