@@ -130,23 +130,32 @@ def machine(monkeypatch, clock, ramp, load, own_cores):
     monkeypatch.setattr(connection_ramp.time, "process_time", process_time)
 
 
-def test_a_step_multiplies_connections_only_as_far_as_the_idle_cores_carry(clock, monkeypatch):
-    # A server on the same two cores: each throttled connection costs 2% of the machine (half
-    # of it ours). From 1 (2%) a step of 8 fits in 60%; from 8 (16%) only a step of 3 does; at
-    # 24 the machine is 48% busy, and a doubling (up to the ceiling) may still pay.
+def test_connections_grow_only_as_far_as_the_idle_cores_carry(clock, monkeypatch):
+    # A server on the same two cores: each throttled connection adds 4% to the machine's load,
+    # half of it ours. From 1 a step of 8 fits; at 8 (32%) the cores carry 17 at 70%; at 17
+    # they carry no more than half as many again, so it stays.
     ramp = ConnectionRamp(32)
-    machine(monkeypatch, clock, ramp, lambda n: min(1.0, 0.02 * n), lambda n: 0.02 * n)
-    assert feed(ramp, clock, 25e6) == [8, 24, 32]
+    machine(monkeypatch, clock, ramp, lambda n: min(1.0, 0.04 * n), lambda n: 0.04 * n)
+    assert feed(ramp, clock, 25e6) == [8, 17]
+    assert ramp.limit == 17 and ramp.settled
 
 
-def test_a_machine_whose_cores_we_keep_busy_gets_no_more_connections(clock, monkeypatch):
-    # Each connection costs 9% of the machine, all of it ours: from 1 a step of 6 fits in 60%;
-    # at 6 this process uses a core, so a doubling; at 12 the cores are full, all of it ours:
-    # 24 could only share them.
+def test_a_cpu_bound_download_doubles_until_the_cores_it_keeps_busy_are_full(clock, monkeypatch):
+    # Each connection keeps a core busy (TLS, hashing, writing) and a server on the machine takes
+    # a tenth of it: 1 -> 2 pays; at 2 the cores are full, half of it ours, so 4 is not tried.
     ramp = ConnectionRamp(32)
-    machine(monkeypatch, clock, ramp, lambda n: min(1.0, 0.09 * n), lambda n: min(2.0, 0.18 * n))
-    assert feed(ramp, clock, 25e6) == [6, 12]
-    assert ramp.limit == 12 and ramp.settled
+    machine(monkeypatch, clock, ramp, lambda n: min(1.0, 0.5 * n + 0.1), lambda n: min(2.0, 1.0 * n))
+    assert feed(ramp, clock, 400e6) == [2]
+    assert ramp.limit == 2 and ramp.settled
+
+
+def test_a_build_on_one_core_leaves_the_other_to_the_connections(clock, monkeypatch):
+    # Half the machine is taken by other work; each connection adds 2% (half of it ours): the
+    # connections grow until they would use 70% of the other core (17 of them).
+    ramp = ConnectionRamp(32)
+    machine(monkeypatch, clock, ramp, lambda n: 0.5 + 0.02 * n, lambda n: 0.02 * n)
+    assert feed(ramp, clock, 25e6) == [8, 17]
+    assert ramp.limit == 17 and ramp.settled
 
 
 def test_other_programs_keeping_the_cores_busy_do_not_stop_more_connections(clock, monkeypatch):
@@ -181,10 +190,10 @@ def test_a_new_levels_first_burst_is_not_counted(clock):
 
 def test_a_level_the_machine_cannot_keep_up_is_given_back(clock, monkeypatch):
     # 16 connections look good in their first window (420 MB/s against 8's 200), then the
-    # machine falls behind (the cores are full, half of it ours) and they bring 210 MB/s: the
-    # look once settled gives the level back.
+    # machine falls behind (this process uses a core) and they bring 210 MB/s: the look once
+    # settled gives the level back.
     ramp = ConnectionRamp(16)
-    machine(monkeypatch, clock, ramp, lambda n: min(1.0, 0.06 * n), lambda n: min(1.0, 0.06 * n))
+    machine(monkeypatch, clock, ramp, lambda n: min(1.0, 0.04 * n), lambda n: 0.06 * n)
     raised_at = {}
     steps = []
     end = clock.now + 4.0

@@ -7,15 +7,19 @@ with one connection and, after each window of transfer, judges the level by its 
 second, the CPU this process spent in it and the share of the machine's cores in use (a server
 on the same machine, or any other work, takes cores too):
 
-- **the machine's cores are all in use** (``MACHINE_BUSY``), a good part of it by this process
-  (``OWN_SHARE``): the level is kept and no more are tried: more connections could only take
-  CPU from the ones there are;
 - **network-bound** (this process under ``BUSY`` of a core: the connections mostly wait for
   bytes), the next level is ``FACTOR`` times as many connections, judged after ``WINDOW``; but
-  no more times as many than the idle cores can carry (``MACHINE_TARGET``);
-- **CPU-bound** (this process at ``BUSY`` of a core or more) the next level only doubles, judged
-  after the longer ``BUSY_WINDOW`` (a small gain is then worth seeing through the noise), and
-  must bring ``BUSY_GAIN``; so does a network-bound step that the idle cores cut short.
+  no more than the cores carry at ``MACHINE_TARGET`` of what other work leaves, counting what each
+  connection added to the load since the level before (a server on the same machine counts
+  too). A level past which they carry less than half as many again is kept. When other
+  programs already keep the cores that busy, there is no telling: the next level doubles.
+- **CPU-bound** (this process at ``BUSY`` of a core or more) the next level only doubles; but
+  once the machine's cores are all in use (``MACHINE_BUSY``), a good part of it by this process
+  (``OWN_SHARE``), the level is kept: more connections could only share the same cores.
+
+A step that doubles, or that the idle cores cut short, is judged after the longer
+``BUSY_WINDOW`` (a small gain is then worth seeing through the noise) and must bring
+``BUSY_GAIN``.
 
 A level that does not bring at least ``GAIN`` (or ``BUSY_GAIN``) times the bytes per second of
 the one before is taken back: the pool settles one level down (the extra connections finish
@@ -43,8 +47,8 @@ GAIN = 1.4
 BUSY_GAIN = 1.12
 FACTOR = 8
 BUSY = 0.9  # cores of CPU per second of the window from which a level is CPU-bound (a thread's worth)
-MACHINE_BUSY = 0.85  # share of all the machine's cores in use from which a level is CPU-bound
-MACHINE_TARGET = 0.6  # a step may multiply the machine's CPU use up to this share, no further
+MACHINE_BUSY = 0.8  # share of all the machine's cores in use from which a level is CPU-bound
+MACHINE_TARGET = 0.7  # a step adds connections until they would use this share of the cores left to them
 OWN_SHARE = 0.25  # ... and it is this process's doing when this share of that use is ours
 
 
@@ -82,6 +86,7 @@ class ConnectionRamp:
         self._bytes = 0
         self._levels: list[tuple[float, int]] = []  # (bytes per second, limit) of each level that paid
         self._gain = GAIN  # what this level must bring over the previous one
+        self._loads: list[tuple[int, float | None]] = []  # (limit, machine load) of each level left
         self._review: tuple[float, int] | None = None  # the level below the one settled at, to review against
 
     def add(self, count: int) -> bool:
@@ -108,7 +113,7 @@ class ConnectionRamp:
             if elapsed < self._window:
                 return False
             rate = self._bytes / elapsed
-            load, busy, full = self._judge(elapsed)
+            load, ours, busy, full = self._judge(elapsed)
             if self._levels and rate < self._levels[-1][0] * self._gain:
                 self._settle(self._levels[-1][1], now)  # this level did not pay: one level down
                 return False
@@ -116,31 +121,57 @@ class ConnectionRamp:
             if self.limit >= self.ceiling:  # the ceiling, and it paid: stay there
                 self._settle(self.limit, now)
                 return False
-            if full:  # no idle core, and we keep them busy: more connections only share them
-                self._settle(self.limit, now)
-                return False
-            factor = 2 if busy else FACTOR
-            if not busy and load:  # as many times the connections as the idle cores can carry
-                factor = max(2, min(FACTOR, int(MACHINE_TARGET / load)))
-            if factor < FACTOR:  # more connections can only use spare cores: a small step, looked at longer
-                self.limit, self._gain, self._window = min(self.ceiling, self.limit * factor), BUSY_GAIN, BUSY_WINDOW
+            if busy:  # this process uses a core: more connections can only use the idle ones
+                if full:  # there are none, and we keep them busy: more could only share them
+                    self._settle(self.limit, now)
+                    return False
+                next_limit, careful = self.limit * 2, True
             else:
-                self.limit, self._gain, self._window = min(self.ceiling, self.limit * FACTOR), GAIN, WINDOW
+                next_limit, careful = self.limit * FACTOR, False
+                if load is not None:  # no more connections than the idle cores can carry
+                    carried, rest = self._carried(load, ours)
+                    if rest >= MACHINE_TARGET:  # other programs keep the cores busy: no telling, so double
+                        next_limit, careful = self.limit * 2, True
+                    elif carried < self.limit * 1.5:
+                        self._settle(self.limit, now)
+                        return False
+                    elif carried < next_limit:
+                        next_limit, careful = int(carried), True
+            self._loads.append((self.limit, load))
+            self.limit = min(self.ceiling, next_limit)
+            # A careful step (a few more connections, the cores filling up) must bring less and
+            # is looked at longer: a small gain is then worth seeing through the noise.
+            self._gain, self._window = (BUSY_GAIN, BUSY_WINDOW) if careful else (GAIN, WINDOW)
             self._raised, self._delivered, self._window_start, self._warm_until = now, set(), None, None
             return True
+
+    def _carried(self, load: float, ours: float) -> tuple[float, float]:
+        """How many connections the machine carries at ``MACHINE_TARGET`` of the cores that the
+        rest of its work leaves, and that rest (the load that is not the connections' doing). What one connection adds to the load comes
+        from the level before (which also catches a server on the same machine), and is at
+        least this process's own share per connection."""
+        each = ours / self.limit
+        if self._loads and self._loads[-1][1] is not None and self._loads[-1][0] < self.limit:
+            before, before_load = self._loads[-1]
+            each = max(each, (load - before_load) / (self.limit - before))
+        each = max(each, 1e-4)
+        rest = max(0.0, load - each * self.limit)
+        return MACHINE_TARGET * (1.0 - rest) / each, rest
 
     def _open_window(self, now: float) -> None:
         self._window_start, self._cpu_start, self._bytes = now, time.process_time(), 0
         self._machine_start = machine_cpu()
 
-    def _judge(self, elapsed: float) -> tuple[float | None, bool, bool]:
-        """This window's machine load; whether this process used a core (``BUSY``); whether the
-        machine's cores were all in use and a good part of that was ours (``OWN_SHARE``: other
-        programs' work alone does not stop more connections from paying)."""
+    def _judge(self, elapsed: float) -> tuple[float | None, float, bool, bool]:
+        """This window's machine load and this process's share of the machine's cores; whether
+        this process used a core (``BUSY``); whether the machine's cores were all in use and a
+        good part of that was ours (``OWN_SHARE``: other programs' work alone does not stop
+        more connections from paying)."""
         load = self._machine_load()
         cores = (time.process_time() - self._cpu_start) / elapsed
-        full = load is not None and load >= MACHINE_BUSY and cores / (os.cpu_count() or 1) >= OWN_SHARE * load
-        return load, cores >= BUSY, full
+        ours = cores / (os.cpu_count() or 1)
+        full = load is not None and load >= MACHINE_BUSY and ours >= OWN_SHARE * load
+        return load, ours, cores >= BUSY, full
 
     def _settle(self, limit: int, now: float) -> None:
         """Stay at ``limit``; if a level below it paid less, look again at this one once it has
@@ -162,7 +193,7 @@ class ConnectionRamp:
         if elapsed < REVIEW_WINDOW:
             return
         rate = self._bytes / elapsed
-        _, busy, full = self._judge(elapsed)
+        _, _, busy, full = self._judge(elapsed)
         below_rate, below_limit = self._review
         self._review = None  # one look
         if (busy or full) and rate < below_rate * BUSY_GAIN:
