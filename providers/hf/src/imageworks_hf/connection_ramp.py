@@ -47,7 +47,7 @@ GAIN = 1.4
 BUSY_GAIN = 1.12
 FACTOR = 8
 BUSY = 0.9  # cores of CPU per second of the window from which a level is CPU-bound (a thread's worth)
-MACHINE_BUSY = 0.8  # share of all the machine's cores in use from which a level is CPU-bound
+MACHINE_BUSY = 0.9  # share of all the machine's cores in use from which a level is CPU-bound
 MACHINE_TARGET = 0.7  # a step adds connections until they would use this share of the cores left to them
 OWN_SHARE = 0.25  # ... and it is this process's doing when this share of that use is ours
 
