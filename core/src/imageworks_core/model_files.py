@@ -37,11 +37,21 @@ def default_backend(download_format: str | None, *, at: str | os.PathLike | None
 def location_label(ctx: Context, path: Path | str) -> str | None:
     """The configured location whose directory holds ``path`` (the deepest one)."""
     text = str(path) + os.sep
-    # String prefixes, deepest first: this runs once per variant of a 10,000-model scan.
-    for root, label in _location_prefixes(tuple(ctx.settings.locations.items())):
+    # String prefixes, deepest first: this runs once per variant of a 10,000-model scan. The
+    # prefixes of the locations last asked about are kept with a copy of them (compared, not
+    # trusted by identity: settings can change in place).
+    locations = ctx.settings.locations
+    last_locations, prefixes = _last_prefixes
+    if locations != last_locations:
+        prefixes = _location_prefixes(tuple(locations.items()))
+        _last_prefixes[:] = [dict(locations), prefixes]
+    for root, label in prefixes:
         if text.startswith(root):
             return label
     return None
+
+
+_last_prefixes: list = [None, []]
 
 
 @functools.lru_cache(maxsize=8)

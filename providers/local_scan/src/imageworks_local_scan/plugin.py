@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from imageworks_core import Context, DiscoverRequest, Variant, hookimpl, kit  # kit: names resolve on first use
+import imageworks_core.kit as kit  # names resolve on first use, then are plain module attributes
+from imageworks_core import Context, DiscoverRequest, Variant, hookimpl
 
 NAME = "local_scan"
 _SKIP_DIRS = {".git", "__pycache__", ".cache", "node_modules", ".locks", "blobs"}
