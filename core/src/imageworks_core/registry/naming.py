@@ -115,7 +115,7 @@ def entry_name(
         token = slug(part) if part else ""
         if token and token not in words and token not in tokens:
             tokens.append(token)
-    suffix = "".join(f"-{t}" for t in tokens)
+    suffix = "-" + "-".join(tokens) if tokens else ""
 
     def build(extra: str) -> str:
         room = NAME_MAX - len(suffix) - len(extra)
