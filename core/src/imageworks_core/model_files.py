@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .detect import GGUFHeaderError, ModelFileError, detect_folder, gguf_sets, quant_label_from_filename, read_gguf_info
+from .detect.files import model_folder_files
 from .detect.folder import NO_TEMPLATE, WEIGHT_SUFFIXES, capabilities_from
 from .entry import Capabilities, ChatTemplate
 from .realpaths import real_path
@@ -163,8 +164,6 @@ def folder_variant(
     else ``<provider>:<real path>``); ``location`` overrides the configured location's label;
     ``sizes``: the files' sizes if the caller's walk already has them; ``subfolders``: whether
     the caller's listing of the folder found sub-folders (not links), if it has one."""
-    from .detect.files import model_folder_files
-
     folder = os.fspath(folder)
     try:
         # not a model folder: nothing of it to list below the top level

@@ -16,6 +16,7 @@ import attrs
 
 from ..entry import Capabilities, ChatTemplate
 from ..jsonio import loads
+from .files import loader_files
 
 CONFIG_FILES = (
     "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
@@ -277,8 +278,6 @@ _CAPABILITIES: dict[tuple[bool, ...], Capabilities] = {}
 def detect_folder(folder: str | Path, names: list[str] | None = None) -> FolderFacts:
     """Facts of a non-GGUF model folder; ``names`` are its files when already listed (top level,
     and sub-folder files as relative paths: ``files`` keeps what the file-selection rule keeps)."""
-    from .files import loader_files
-
     if names is None:
         names = sorted(e.name for e in os.scandir(folder) if e.is_file())
     every = names
