@@ -164,6 +164,9 @@ def run_program(group: click.Group, prog_name: str) -> NoReturn:
     after a download or a verify, for nothing, since the process ends. What Python does before
     that still happens, in its order: non-daemon threads are waited for (and executors shut
     down), atexit callbacks run, stdout and stderr are flushed."""
+    from ..gc_policy import process_ends_with_command
+
+    process_ends_with_command()
     try:
         group.main(prog_name=prog_name)
         code: Any = 0
