@@ -140,7 +140,9 @@ class _Walker:
         below = [d for d in sorted(dirs) if d not in _SKIP_DIRS and not d.startswith(".")]
         for name in below:  # listed as directories, so not links
             self.not_a_link(path, name)
-        return variants, [os.path.join(path, d) for d in below]
+        # os.path.join's answer for listed names (never absolute, no separator), without its call.
+        prefix = path if path.endswith(os.sep) else path + os.sep
+        return variants, [prefix + d for d in below]
 
     def _without_aria2_partials(self, path: str, files: list[str]) -> list[str]:
         """``X`` beside ``X.aria2`` is a download aria2c has not finished (any aria2c run: ours,
