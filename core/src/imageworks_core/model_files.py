@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .detect import GGUFHeaderError, ModelFileError, detect_folder, gguf_sets, quant_label_from_filename, read_gguf_info
-from .detect.files import model_folder_files
+from .detect import files as _files  # model_folder_files looked up per call: tests replace it
 from .detect.folder import NO_TEMPLATE, WEIGHT_SUFFIXES, capabilities_from
 from .entry import Capabilities, ChatTemplate
 from .realpaths import real_path
@@ -167,7 +167,7 @@ def folder_variant(
     folder = os.fspath(folder)
     try:
         # not a model folder: nothing of it to list below the top level
-        facts = detect_folder(folder, model_folder_files(folder, names, subfolders) if has_weights(names) else names)
+        facts = detect_folder(folder, _files.model_folder_files(folder, names, subfolders) if has_weights(names) else names)
     except ModelFileError as exc:  # a config of the wrong shape: this folder only is skipped
         ctx.warn(exc.path, exc.reason)
         return None
