@@ -20,6 +20,8 @@ def clock(monkeypatch):
     clock = Clock()
     monkeypatch.setattr(connection_ramp.time, "monotonic", clock)
     monkeypatch.setattr(connection_ramp.time, "process_time", lambda: 0.0)  # idle, unless a test says
+    monkeypatch.setattr(connection_ramp, "machine_cpu", lambda: None)  # unknown, unless a test says
+    monkeypatch.setattr(connection_ramp.os, "cpu_count", lambda: 2)
     return clock
 
 
@@ -97,3 +99,111 @@ def test_throttled_connections_still_multiply_by_eight_while_the_cpu_idles(clock
     ramp = ConnectionRamp(32)
     assert feed(ramp, clock, 25e6) == [8, 32]
     assert ramp.limit == 32 and ramp.settled
+
+
+class MachineClock:
+    """``/proc/stat``'s (busy, total) ticks for a 2-core machine whose load (a share of both
+    cores) is ``load(limit)`` while the ramp is at ``limit`` connections."""
+
+    def __init__(self, clock, ramp_limit, load):
+        self.clock, self.ramp_limit, self.load = clock, ramp_limit, load
+        self.seen, self.busy, self.total = clock.now, 0.0, 0.0
+
+    def __call__(self):
+        ticks = (self.clock.now - self.seen) * 100 * 2
+        self.busy += ticks * self.load(self.ramp_limit())
+        self.total += ticks
+        self.seen = self.clock.now
+        return self.busy, self.total
+
+
+def machine(monkeypatch, clock, ramp, load, own_cores):
+    """The machine's load and this process's CPU, both following the ramp's level."""
+    monkeypatch.setattr(connection_ramp, "machine_cpu", MachineClock(clock, lambda: ramp.limit, load))
+    cpu = CpuClock(clock, 0.0)
+
+    def process_time():
+        spent = cpu()
+        cpu.cores = own_cores(ramp.limit)
+        return spent
+
+    monkeypatch.setattr(connection_ramp.time, "process_time", process_time)
+
+
+def test_connections_grow_only_as_far_as_the_idle_cores_carry(clock, monkeypatch):
+    # A server on the same two cores: each throttled connection adds 4% to the machine's load,
+    # half of it ours. From 1 a step of 8 fits; at 8 (32%) the cores carry 17 at 70%; at 17
+    # they carry no more than half as many again, so it stays.
+    ramp = ConnectionRamp(32)
+    machine(monkeypatch, clock, ramp, lambda n: min(1.0, 0.04 * n), lambda n: 0.04 * n)
+    assert feed(ramp, clock, 25e6) == [8, 17]
+    assert ramp.limit == 17 and ramp.settled
+
+
+def test_a_cpu_bound_download_doubles_until_the_cores_it_keeps_busy_are_full(clock, monkeypatch):
+    # Each connection keeps a core busy (TLS, hashing, writing) and a server on the machine takes
+    # a tenth of it: 1 -> 2 pays; at 2 the cores are full, half of it ours, so 4 is not tried.
+    ramp = ConnectionRamp(32)
+    machine(monkeypatch, clock, ramp, lambda n: min(1.0, 0.5 * n + 0.1), lambda n: min(2.0, 1.0 * n))
+    assert feed(ramp, clock, 400e6) == [2]
+    assert ramp.limit == 2 and ramp.settled
+
+
+def test_a_build_on_one_core_leaves_the_other_to_the_connections(clock, monkeypatch):
+    # Half the machine is taken by other work; each connection adds 2% (half of it ours): the
+    # connections grow until they would use 70% of the other core (17 of them).
+    ramp = ConnectionRamp(32)
+    machine(monkeypatch, clock, ramp, lambda n: 0.5 + 0.02 * n, lambda n: 0.02 * n)
+    assert feed(ramp, clock, 25e6) == [8, 17]
+    assert ramp.limit == 17 and ramp.settled
+
+
+def test_other_programs_keeping_the_cores_busy_do_not_stop_more_connections(clock, monkeypatch):
+    # A build keeps both cores busy; our few connections use little of them: the count still
+    # grows while it pays (by doubling: the idle cores cannot be counted on).
+    ramp = ConnectionRamp(32)
+    machine(monkeypatch, clock, ramp, lambda n: 1.0, lambda n: 0.005 * n)
+    assert feed(ramp, clock, 25e6, seconds=5.0) == [2, 4, 8, 16, 32]
+    assert ramp.limit == 32
+
+
+def test_a_new_levels_first_burst_is_not_counted(clock):
+    # The link gives 8 connections no more than 1 (100 MB/s), but as the level's window would
+    # open, each of its connections hands over 4 MiB at once (what piled up in its socket buffer
+    # while the level waited for its last handshake): that must not make 8 look like it paid.
+    ramp = ConnectionRamp(32)
+    raised_at, burst_done = {}, set()
+    steps = []
+    end = clock.now + 3.0
+    while clock.now < end:
+        raised_at.setdefault(ramp.limit, clock.now)
+        if ramp.limit > 1 and ramp.limit not in burst_done and clock.now - raised_at[ramp.limit] > 0.5:
+            burst_done.add(ramp.limit)
+            for _ in range(ramp.limit * 64):
+                ramp.add(65536)
+        clock.now += 65536 / 100e6
+        if ramp.add(65536):
+            steps.append(ramp.limit)
+    assert steps == [8]
+    assert ramp.settled and ramp.limit == 1
+
+
+def test_a_level_the_machine_cannot_keep_up_is_given_back(clock, monkeypatch):
+    # 16 connections look good in their first window (420 MB/s against 8's 200), then the
+    # machine falls behind (this process uses a core) and they bring 210 MB/s: the look once
+    # settled gives the level back.
+    ramp = ConnectionRamp(16)
+    machine(monkeypatch, clock, ramp, lambda n: min(1.0, 0.04 * n), lambda n: 0.06 * n)
+    raised_at = {}
+    steps = []
+    end = clock.now + 4.0
+    while clock.now < end:
+        raised_at.setdefault(ramp.limit, clock.now)
+        rate = 25e6 * min(ramp.limit, 8)
+        if ramp.limit == 16:
+            rate = 420e6 if clock.now - raised_at[16] < 1.0 else 210e6
+        clock.now += 65536 / rate
+        if ramp.add(65536):
+            steps.append(ramp.limit)
+    assert steps == [8, 16]
+    assert ramp.settled and ramp.limit == 8

@@ -42,9 +42,10 @@ from .transfer import FileJob, ProgressMeter, TransferStats, disk_error, finish
 
 PIECE = 8 << 20  # one ranged request; a file below two pieces is fetched in one stream
 STATE_EVERY = 64 << 10
-# One read from the socket. A read also returns after socket_http's FLUSH_AFTER without new
-# bytes, so a SIGKILL costs a slow connection what came in that time.
-BLOCK = 1 << 20
+# One read from the socket, at most what a SIGKILL costs a connection besides its kernel buffers
+# (a read also returns after socket_http's FLUSH_AFTER without new bytes). Small enough to stay
+# in the core's cache between the decrypt, the hash and the copy into the page cache.
+BLOCK = 256 << 10
 
 
 class RangeIgnored(Exception):
