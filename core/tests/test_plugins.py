@@ -7,17 +7,15 @@ from imageworks_core.plugins import add_plugin, build_plugin_manager, remove_plu
 
 
 def test_broken_provider_is_reported_and_others_load(monkeypatch):
-    import imageworks_core.plugins as plugins_module
+    real = importlib.metadata.entry_points
 
-    real = plugins_module._entry_points
-
-    def entry_points(group):
-        eps = list(real(group))
+    def entry_points(group=None, **kw):
+        eps = list(real(group=group, **kw))
         if group == "imageworks":
             eps.append(importlib.metadata.EntryPoint("broken", "imageworks_no_such_module.plugin", "imageworks"))
         return eps
 
-    monkeypatch.setattr(plugins_module, "_entry_points", entry_points)
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
     plugins = build_plugin_manager()
     failed = {i.name: i.error for i in plugins.failed}
     assert "broken" in failed and "ModuleNotFoundError" in failed["broken"]
@@ -131,7 +129,7 @@ def test_precedence_is_declared_not_alphabetical(monkeypatch):
         def load(self):
             return modules[self.name]
 
-    monkeypatch.setattr("imageworks_core.plugins._entry_points",
+    monkeypatch.setattr(importlib.metadata, "entry_points",
                         lambda group: [FakeEntryPoint(n) for n in ("mmm", "aaa", "zzz")])
     plugins = build_plugin_manager()
     assert plugins.hook.imageworks_download(request=None, ctx=None) == "zzz"
@@ -216,42 +214,3 @@ def test_a_command_a_third_party_provider_brings_is_found_beside_the_catalogue(s
         assert cli("thirdparty", "hello").stdout.strip() == "hello from imageworks-download"
     finally:
         remove_plugin("thirdparty")
-
-
-def _described(eps):
-    return [(ep.name, ep.value, ep.dist.name if ep.dist else None, ep.dist.version if ep.dist else None) for ep in eps]
-
-
-def test_entry_points_read_from_dist_info_folders_are_importlib_metadatas(tmp_path, monkeypatch):
-    """Plugins are found without importing importlib.metadata: the same entry points, from the
-    same distributions, in the same order, as it gives (here, and on a made-up path with a
-    name installed twice, comments, odd spacing and a distribution without METADATA); a zip,
-    an egg or a line it would refuse sends the question to importlib.metadata itself."""
-    from imageworks_core.plugins import _dist_info_entry_points, _entry_points
-
-    for group in ("imageworks", "console_scripts", "pytest11"):
-        assert _described(_dist_info_entry_points(group)) == _described(importlib.metadata.entry_points(group=group))
-
-    def dist(root, folder, entry_points, metadata="Metadata-Version: 2.1\nName: {}\nVersion: 1.0\n\nbody: x\n"):
-        path = root / folder
-        path.mkdir(parents=True)
-        (path / "entry_points.txt").write_text(entry_points)
-        if metadata:
-            (path / "METADATA").write_text(metadata.format(folder.split("-")[0]))
-
-    first, second = tmp_path / "a", tmp_path / "b"
-    dist(first, "Zeta_Pkg-1.0.dist-info", "# comment\n[imageworks]\n zeta =  zeta.plugin:thing [extra]\n\n[other]\nx=y\n")
-    dist(first, "alpha-2.0.dist-info", "[imageworks]\nalpha=alpha.plugin\nbeta = beta.mod:a.b\n", metadata="")
-    dist(second, "zeta.pkg-3.0.dist-info", "[imageworks]\nshadowed = never.loaded\n")
-    dist(second, "gamma-1.0.dist-info", "[[imageworks]]\ngamma = g.p\n")
-    monkeypatch.setattr("sys.path", [str(first), str(tmp_path / "missing"), str(second)])
-    ours = _described(_dist_info_entry_points("imageworks"))
-    assert ours == _described(importlib.metadata.entry_points(group="imageworks"))
-    assert {name for name, *_ in ours} == {"zeta", "alpha", "beta", "gamma"}
-
-    dist(second, "broken-1.0.dist-info", "[imageworks]\nno equals sign here\n")
-    assert _dist_info_entry_points("imageworks") is None
-    (second / "broken-1.0.dist-info" / "entry_points.txt").write_text("[imageworks]\nok = fine\n")
-    (second / "old.egg-info").mkdir()
-    assert _dist_info_entry_points("imageworks") is None
-    assert _described(_entry_points("imageworks")) == _described(importlib.metadata.entry_points(group="imageworks"))

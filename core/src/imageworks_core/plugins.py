@@ -8,8 +8,8 @@ default plugin last. A single hook implementation can still step ahead or aside 
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
-import sys
 from functools import cache
 from typing import Any, Iterable
 
@@ -84,7 +84,7 @@ def build_plugin_manager(extra_plugins: list[tuple[str, object]] | None = None) 
     infos: list[PluginInfo] = []  # providers only: the default plugin is part of the core
     loaded: list[tuple[str, object, str | None, str | None]] = []
     wanted = _wanted()
-    for ep in _entry_points(ENTRY_POINT_GROUP):
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         if wanted is not None and ep.name not in wanted:
             continue
         if any(name == ep.name for name, *_ in loaded):
@@ -110,142 +110,6 @@ def build_plugin_manager(extra_plugins: list[tuple[str, object]] | None = None) 
         infos.append(PluginInfo(name, None, None, _hooks_of(manager, plugin)))
     manager.check_pending()
     return Plugins(manager, infos)
-
-
-def _entry_points(group: str) -> list[Any]:
-    """The entry points of ``group``, as ``importlib.metadata.entry_points(group=...)`` gives them
-    (the same distributions in the same order, the first of a name on ``sys.path`` winning),
-    read straight from the ``*.dist-info`` folders: importing ``importlib.metadata`` (with the
-    email and zipfile modules it brings) costs ~20 ms of every command's start-up. Anything not
-    read that simple way (a zip or an egg on the path, an ``.egg-info``, another distribution
-    finder, a line importlib.metadata would refuse) is asked of ``importlib.metadata`` itself."""
-    found = _dist_info_entry_points(group)
-    if found is None:
-        import importlib.metadata
-
-        return list(importlib.metadata.entry_points(group=group))
-    return found
-
-
-def _dist_info_entry_points(group: str) -> list[Any] | None:
-    from importlib.machinery import PathFinder
-
-    if any(getattr(finder, "find_distributions", None) is not None and finder is not PathFinder
-           for finder in sys.meta_path):
-        return None
-    seen: set[str] = set()
-    found: list[Any] = []
-    for entry in sys.path:
-        root = entry or "."
-        try:
-            children = os.listdir(root)
-        except OSError:
-            if os.path.exists(root):  # a zip archive: importlib.metadata reads inside those
-                return None
-            continue
-        if os.path.basename(root).lower().endswith(".egg"):
-            return None
-        infos: dict[str, list[str]] = {}  # as importlib.metadata's Lookup: by normalised name
-        for child in children:
-            low = child.lower()
-            if low.endswith(".egg-info"):
-                return None
-            if low.endswith(".dist-info"):
-                infos.setdefault(_normalise(low.rpartition(".")[0].partition("-")[0]), []).append(child)
-        for name, folders in infos.items():
-            for folder in folders:
-                if name in seen:  # the first distribution of a name on the path wins
-                    continue
-                seen.add(name)
-                path = os.path.join(root, folder)
-                try:
-                    with open(os.path.join(path, "entry_points.txt"), encoding="utf-8") as handle:
-                        text = handle.read()
-                except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
-                    continue
-                parsed = _entry_point_lines(text)
-                if parsed is None:
-                    return None
-                found += [_EntryPoint(ep_name, value, _Dist(path)) for section, ep_name, value in parsed
-                          if section == group]
-    return found
-
-
-def _normalise(name: str) -> str:
-    """importlib.metadata's ``Prepared.normalize``: PEP 503, with dashes as underscores."""
-    import re
-
-    return re.sub(r"[-_.]+", "-", name).lower().replace("-", "_")
-
-
-def _entry_point_lines(text: str) -> list[tuple[str, str, str]] | None:
-    """(section, name, value) of an entry_points.txt as importlib.metadata reads it (comments
-    are lines starting with #); None for a line it would refuse (no ``=``)."""
-    out = []
-    section = None
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            section = line.strip("[]")
-            continue
-        if section is None:
-            continue
-        if "=" not in line:
-            return None
-        name, _, value = line.partition("=")
-        out.append((section, name.strip(), value.strip()))
-    return out
-
-
-class _Dist:
-    """The two fields of a distribution's METADATA a plugin listing shows, read when asked."""
-
-    def __init__(self, path: str):
-        self._path = path
-        self._fields: dict[str, str] | None = None
-
-    def _field(self, key: str) -> str | None:
-        if self._fields is None:
-            self._fields = {}
-            try:
-                with open(os.path.join(self._path, "METADATA"), encoding="utf-8") as handle:
-                    for line in handle:
-                        if not line.strip():
-                            break  # the headers end at the first blank line
-                        head, sep, value = line.partition(":")
-                        if sep and not line[0].isspace() and head not in self._fields:
-                            self._fields[head] = value.lstrip().rstrip("\r\n")
-            except OSError:
-                pass
-        return self._fields.get(key)
-
-    @property
-    def name(self) -> str | None:
-        return self._field("Name")
-
-    @property
-    def version(self) -> str | None:
-        return self._field("Version")
-
-
-class _EntryPoint:
-    """An entry point read from a dist-info folder: ``load`` as importlib.metadata's does."""
-
-    def __init__(self, name: str, value: str, dist: _Dist):
-        self.name, self.value, self.dist = name, value, dist
-
-    def load(self) -> Any:
-        import functools
-        import importlib
-        import re
-
-        match = re.match(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$", self.value)
-        if match is None:
-            raise ValueError(f"entry point {self.name} = {self.value!r} is not module:attribute")
-        module = importlib.import_module(match.group("module"))
-        return functools.reduce(getattr, filter(None, (match.group("attr") or "").split(".")), module)
 
 
 def precedence_of(plugin: object) -> int:
