@@ -60,3 +60,34 @@ def test_collision_with_long_name_still_fits():
 
 def test_holder_without_identity_is_not_a_collision():
     assert entry_name("foo", "vllm", "awq", None, identity="x", taken={"foo-vllm-awq": None}) == "foo-vllm-awq"
+
+
+def colliding_identities() -> tuple[str, str]:
+    """Two identities whose first 6 hex digits of sha256 agree (found by trying: 24 bits)."""
+    seen: dict[str, str] = {}
+    i = 0
+    while True:
+        identity = f"gguf:/models/org{i % 100}/model-{i}/model-{i}-Q4_K_M.gguf"
+        short = identity_hash(identity)
+        if short in seen:
+            return seen[short], identity
+        seen[short] = identity
+        i += 1
+
+
+def test_a_suffixed_name_held_by_another_identity_gets_a_longer_suffix():
+    # 10,000 copies of one model make such a clash likely; before, the second entry took the
+    # first one's name and one of them was lost from the registry.
+    first, second = colliding_identities()
+    taken: dict[str, str | None] = {}
+    names = []
+    for identity in ("gguf:/models/the-first", first, second):
+        name = entry_name("bench-1b", "llamacpp", "gguf", "q4_k_m", identity=identity, taken=taken)
+        taken[name] = identity
+        names.append(name)
+    assert len(set(names)) == 3
+    assert names[1] == f"bench-1b-llamacpp-gguf-q4_k_m-{identity_hash(first)}"
+    assert names[2] == f"bench-1b-llamacpp-gguf-q4_k_m-{identity_hash(second, 8)}"
+    # Each keeps its name on a re-run.
+    for identity, name in zip(("gguf:/models/the-first", first, second), names):
+        assert entry_name("bench-1b", "llamacpp", "gguf", "q4_k_m", identity=identity, taken=taken) == name

@@ -3,6 +3,7 @@ relies on (exit codes, atexit callbacks, flushed output, threads that must finis
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 
@@ -52,3 +53,34 @@ def test_a_profiled_run_ends_the_ordinary_way(sandbox, tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert pstats.Stats(str(report)).total_calls > 0
+
+
+def test_a_scan_run_as_a_program_makes_no_young_collection_over_its_variants(sandbox, tmp_path):
+    """run_program says the process ends with its command: discovery, registering and the report
+    run with the collector off, and freeze what they leave (the collector never walks a scan's
+    objects). In-process (tests, the GUI) the blocks keep their ordinary thresholds."""
+    from imageworks_testing.fixtures import write_gguf
+
+    for i in range(30):
+        write_gguf(tmp_path / "tree" / f"m{i}" / f"M{i}-Q4_K_M.gguf")
+    prelude = ("import gc, atexit\n"
+               "seen = []\n"
+               "gc.callbacks.append(lambda phase, info: phase == 'start' and seen.append(1))\n"
+               "import imageworks_core.discovery as d\n"
+               "real = d.register_variants\n"
+               "def counted(*a, **k):\n"
+               "    before = len(seen); gc.collect(0); out = real(*a, **k)\n"
+               "    print('inside', gc.isenabled(), len(seen) - before, flush=True); return out\n"
+               "d.register_variants = counted\n"
+               "atexit.register(lambda: print('after', gc.isenabled(), gc.get_freeze_count() > 0, flush=True))\n")
+    done = _run(sandbox, prelude, "scan", "--base", str(tmp_path / "tree"))
+    assert done.returncode == 0, done.stderr
+    # Inside the block the collector is off (an explicit collect(0) still runs: counted once);
+    # after it, on again, with the block's objects frozen.
+    assert "inside False 1" in done.stdout and "after True True" in done.stdout, done.stdout
+
+    from imageworks_core import gc_policy
+
+    assert not gc_policy._ENDS_WITH_COMMAND
+    with gc_policy.few_full_collections():
+        assert gc.isenabled() and gc.get_threshold()[0] >= gc_policy.THRESHOLDS[0]

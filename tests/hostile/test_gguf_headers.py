@@ -11,6 +11,7 @@ import struct
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -155,3 +156,43 @@ def test_scan_registers_the_good_model_and_names_the_bad(sandbox, cli, data):
     rows = {os.path.join(r["download_path"], r["download_files"][0]) for r in registered(cli)}
     assert str(good) in rows
     assert str(bad) in rows or warned_about(result, str(bad)), result.stderr
+
+
+def _outcome(read, path: Path):
+    """What a reader makes of a file: its values (repr: NaN equals NaN), or its refusal."""
+    try:
+        result = read(path)
+    except GGUFHeaderError as exc:
+        return "refused", str(exc)
+    if not isinstance(result, tuple):
+        result = (result.version, result.tensor_count, result.values)
+    return "read", repr(result)
+
+
+@budget(300)
+@given(broken_gguf() | scratch_gguf() | st.binary(max_size=64).map(lambda tail: valid_gguf() + tail))
+def test_the_one_block_reader_reads_what_the_sequential_one_read(data):
+    """The reader parses its first block in place (``pread`` at offsets it keeps, no ``lseek``):
+    on any header it gives the values, or the refusal, of the sequential reader it replaced."""
+    from .gguf_reference import reference_read
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "x.gguf"
+        path.write_bytes(data)
+        assert _outcome(read_gguf_info, path) == _outcome(reference_read, path)
+
+
+@pytest.mark.parametrize("vocabulary", [0, 40, 150_000])
+@pytest.mark.parametrize("template", [0, 65_000, 70_000, 2_000_000])
+def test_large_headers_across_refills_read_as_before(tmp_path, vocabulary, template):
+    """Vocabularies and templates that run past the first block and past a refill block (150,000
+    tokens: a string across a block's end, and an array of token types skipped past the buffer)."""
+    from .gguf_reference import reference_read
+
+    path = write_gguf(tmp_path / "m.gguf", basename="Big", size_label="7B", chat_template="t" * template or None,
+                      vocabulary=[f"token-{i}" for i in range(vocabulary)] or None)
+    assert _outcome(read_gguf_info, path) == _outcome(reference_read, path)
+    data = path.read_bytes()
+    for cut in (len(data) // 3, len(data) // 2, len(data) - 100):
+        path.write_bytes(data[:cut])
+        assert _outcome(read_gguf_info, path) == _outcome(reference_read, path)

@@ -42,3 +42,19 @@ def test_scan_carries_any_name(sandbox, cli, folders, file_stem):
         again = cli("scan", "--base", str(weights))
     assert_ran_clean(again)
     assert "0 added, 0 updated" in again.stdout, again.stdout
+
+
+@budget(300)
+@given(st.dictionaries(st.text(alphabet=st.characters() | st.sampled_from(["\udcff", "\ud800", "\udc80", "\0", "\n"]),
+                               max_size=12), st.integers(0, 2**70), max_size=5))
+def test_directory_checksum_is_the_line_by_line_digest(sizes):
+    """The checksum hashes its lines in one call: the digest of each ``rel\\0size\\n`` line
+    encoded on its own, as it was, lone surrogates of any kind included."""
+    import hashlib
+
+    from imageworks_core.fileset import directory_checksum, path_bytes
+
+    digest = hashlib.sha256()
+    for rel in sorted(sizes):
+        digest.update(path_bytes(f"{rel}\0{sizes[rel]}\n"))
+    assert directory_checksum(sizes) == digest.hexdigest()[:16]

@@ -20,10 +20,12 @@ def path_bytes(text: str) -> bytes:
 
 def directory_checksum(sizes: dict[str, int]) -> str:
     """16 hex chars of sha256 over the sorted ``relpath\\0size\\n`` lines."""
-    digest = hashlib.sha256()
-    for rel in sorted(sizes):
-        digest.update(path_bytes(f"{rel}\0{sizes[rel]}\n"))
-    return digest.hexdigest()[:16]
+    lines = [f"{rel}\0{sizes[rel]}\n" for rel in sorted(sizes)]
+    try:  # one encoding and one hash call (asked once per entry registered)
+        data = "".join(lines).encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte: line by line, as path_bytes does
+        data = b"".join(map(path_bytes, lines))
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def aggregate_sha256(files: Iterable[ArtifactFile]) -> str | None:

@@ -26,16 +26,19 @@ def _escape_surrogates(text: str) -> str:
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def dumps(data: Any, *, indent: bool) -> bytes:
-    """UTF-8 JSON; with ``indent``, two spaces as the registry files are written."""
+def dumps(data: Any, *, indent: bool, newline: bool = False) -> bytes:
+    """UTF-8 JSON; with ``indent``, two spaces as the registry files are written; with
+    ``newline``, a final newline (written by the encoder: a layer is megabytes, and adding it
+    after would copy them all)."""
     import orjson
 
     try:
-        return orjson.dumps(data, default=str, option=orjson.OPT_INDENT_2 if indent else 0)
+        option = orjson.OPT_INDENT_2 if indent else 0
+        return orjson.dumps(data, default=str, option=option | orjson.OPT_APPEND_NEWLINE if newline else option)
     except (orjson.JSONEncodeError, TypeError):
         text = json.dumps(data, indent=2 if indent else None, ensure_ascii=False, default=str,
                           separators=None if indent else (", ", ": "))
-        return _escape_surrogates(text).encode("utf-8")
+        return _escape_surrogates(text + "\n" if newline else text).encode("utf-8")
 
 
 def dumps_line(data: Any) -> str:

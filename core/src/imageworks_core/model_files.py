@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .detect import GGUFHeaderError, ModelFileError, detect_folder, gguf_sets, quant_label_from_filename, read_gguf_info
+from .detect import files as _files  # model_folder_files looked up per call: tests replace it
 from .detect.folder import NO_TEMPLATE, WEIGHT_SUFFIXES, capabilities_from
 from .entry import Capabilities, ChatTemplate
 from .realpaths import real_path
@@ -37,11 +38,21 @@ def default_backend(download_format: str | None, *, at: str | os.PathLike | None
 def location_label(ctx: Context, path: Path | str) -> str | None:
     """The configured location whose directory holds ``path`` (the deepest one)."""
     text = str(path) + os.sep
-    # String prefixes, deepest first: this runs once per variant of a 10,000-model scan.
-    for root, label in _location_prefixes(tuple(ctx.settings.locations.items())):
+    # String prefixes, deepest first: this runs once per variant of a 10,000-model scan. The
+    # prefixes of the locations last asked about are kept with a copy of them (compared, not
+    # trusted by identity: settings can change in place).
+    locations = ctx.settings.locations
+    last_locations, prefixes = _last_prefixes
+    if locations != last_locations:
+        prefixes = _location_prefixes(tuple(locations.items()))
+        _last_prefixes[:] = [dict(locations), prefixes]
+    for root, label in prefixes:
         if text.startswith(root):
             return label
     return None
+
+
+_last_prefixes: list = [None, []]
 
 
 @functools.lru_cache(maxsize=8)
@@ -153,12 +164,10 @@ def folder_variant(
     else ``<provider>:<real path>``); ``location`` overrides the configured location's label;
     ``sizes``: the files' sizes if the caller's walk already has them; ``subfolders``: whether
     the caller's listing of the folder found sub-folders (not links), if it has one."""
-    from .detect.files import model_folder_files
-
     folder = os.fspath(folder)
     try:
         # not a model folder: nothing of it to list below the top level
-        facts = detect_folder(folder, model_folder_files(folder, names, subfolders) if has_weights(names) else names)
+        facts = detect_folder(folder, _files.model_folder_files(folder, names, subfolders) if has_weights(names) else names)
     except ModelFileError as exc:  # a config of the wrong shape: this folder only is skipped
         ctx.warn(exc.path, exc.reason)
         return None

@@ -16,6 +16,7 @@ import attrs
 
 from ..entry import Capabilities, ChatTemplate
 from ..jsonio import loads
+from .files import loader_files
 
 CONFIG_FILES = (
     "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
@@ -263,31 +264,45 @@ def capabilities_from(config: dict[str, Any], template: str, *, projector: bool 
         or _VISION_TYPE.search(model_type) is not None
     audio = "audio_config" in config or "audio" in archs
     embedding = _EMBEDDING_ARCH.search(archs) is not None or "sentence" in model_type
-    return Capabilities(
-        text=not embedding or bool(template),
-        vision=vision,
-        audio=audio,
-        embedding=embedding,
-        tools="tools" in template,
-        thinking="<think>" in template or "enable_thinking" in template or "reasoning" in template,
-    )
+    key = (not embedding or bool(template), bool(vision), audio, embedding, "tools" in template,
+           "<think>" in template or "enable_thinking" in template or "reasoning" in template)
+    caps = _CAPABILITIES.get(key)
+    if caps is None:  # frozen, so shared: a scan meets a handful of combinations
+        caps = _CAPABILITIES[key] = Capabilities(*key)
+    return caps
+
+
+_CAPABILITIES: dict[tuple[bool, ...], Capabilities] = {}
 
 
 def detect_folder(folder: str | Path, names: list[str] | None = None) -> FolderFacts:
     """Facts of a non-GGUF model folder; ``names`` are its files when already listed (top level,
     and sub-folder files as relative paths: ``files`` keeps what the file-selection rule keeps)."""
-    from .files import loader_files
-
     if names is None:
         names = sorted(e.name for e in os.scandir(folder) if e.is_file())
     every = names
-    names = [n for n in names if "/" not in n]  # weights and facts: the folder's own files
-    name_set = set(names)
+    # Weights and facts: the folder's own files, sorted by kind in one pass (asked per folder).
+    own: list[str] = []
+    safetensors: list[str] = []
+    bins: list[str] = []
+    onnx: list[str] = []
+    for n in names:
+        if "/" in n:
+            continue
+        own.append(n)
+        if n.endswith(".safetensors"):
+            safetensors.append(n)
+        elif n.endswith(".bin"):
+            if "pytorch_model" in n or n.startswith("model"):
+                bins.append(n)
+        elif n.endswith(".onnx"):
+            onnx.append(n)
+    safetensors.sort()
+    bins.sort()
+    onnx.sort()
+    name_set = set(own)
     config = _config(folder) if "config.json" in name_set else {}
     text_config = config.get("text_config") or {}
-    safetensors = sorted(n for n in names if n.endswith(".safetensors"))
-    bins = sorted(n for n in names if n.endswith(".bin") and ("pytorch_model" in n or n.startswith("model")))
-    onnx = sorted(n for n in names if n.endswith(".onnx"))
     fmt, quant, details = _quant_config(config, folder, name_set)
     metadata: dict[str, Any] = {}
     if fmt is None:

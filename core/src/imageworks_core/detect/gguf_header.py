@@ -131,36 +131,43 @@ def file_type_name(file_type: int | None) -> str | None:
 
 
 class _Reader:
-    """Sequential reads from a buffer refilled in large blocks: a header has thousands of small
-    fields (a vocabulary is 100,000+ strings), and one ``read`` call per field costs more than
-    parsing them."""
+    """Reads from a buffer refilled in large blocks: a header has thousands of small fields (a
+    vocabulary is 100,000+ strings), and one ``read`` call per field costs more than parsing
+    them. Positional reads (``pread``) from offsets it keeps itself: no ``lseek`` to find where
+    it is, nor to step over what it skips."""
 
     FIRST = 64 << 10  # most of a header without a vocabulary; one small read for small files
     BLOCK = 1 << 20
 
-    def __init__(self, fd: int, path: Path | str):
+    def __init__(self, fd: int, path: Path | str, size: int, data: bytes):
         self.fd = fd
         self.path = path
-        self.size = os.fstat(fd).st_size
-        self.data = os.read(fd, self.FIRST)
+        self.size = size
+        self.data = data  # the file's bytes from offset ``base``
+        self.base = 0
         self.pos = 0
 
     def _fill(self, size: int) -> None:
         """Make ``size`` bytes available at ``pos``."""
         # Never read (nor allocate) more than the file still holds: a header may claim 64 MiB.
-        left = max(self.size - os.lseek(self.fd, 0, os.SEEK_CUR), 0)
-        if size - (len(self.data) - self.pos) > left:
+        end = self.base + len(self.data)  # the file offset after the buffer
+        have = len(self.data) - self.pos
+        left = max(self.size - end, 0)
+        if size - have > left:
             raise GGUFHeaderError(f"{self.path}: truncated GGUF header")
-        want = min(max(size - (len(self.data) - self.pos), self.BLOCK), left)
+        want = min(max(size - have, self.BLOCK), left)
         chunks = [self.data[self.pos:]]
+        got = 0
         while want > 0:
-            chunk = os.read(self.fd, want)
+            chunk = os.pread(self.fd, want, end + got)
             if not chunk:
                 break
             chunks.append(chunk)
+            got += len(chunk)
             want -= len(chunk)
-            if sum(map(len, chunks)) >= size:
+            if have + got >= size:
                 break
+        self.base += self.pos
         self.data = b"".join(chunks)
         self.pos = 0
         if len(self.data) < size:
@@ -214,12 +221,13 @@ class _Reader:
         if size <= buffered:
             self.pos += size
             return
-        # Past the buffer: seek. Seeking beyond the end is not an error; tell() is checked.
-        os.lseek(self.fd, size - buffered, os.SEEK_CUR)
+        # Past the buffer: the next read starts further on. Beyond the end is no error here;
+        # tell() is checked.
+        self.base += len(self.data) + (size - buffered)
         self.data, self.pos = b"", 0
 
     def tell(self) -> int:
-        return os.lseek(self.fd, 0, os.SEEK_CUR) - (len(self.data) - self.pos)
+        return self.base + self.pos
 
     def value(self, vtype: int, keep: bool, depth: int = 0) -> Any:
         if vtype in _SCALARS:
@@ -251,68 +259,93 @@ def _keep(key: str) -> bool:
     )
 
 
+_KEPT: dict[str, bool] = {}  # _keep's answers: the same few dozen keys come back in every header
+_KEPT_MAX = 4096  # a hostile header's made-up keys are not remembered past this
+_HEAD = struct.Struct("<4sIQQ")  # magic, version, tensor count, key count
+_SCALAR_READS = {vtype: _STRUCTS[fmt] for vtype, fmt in _SCALARS.items()}
+
+
 def read_gguf_info(path: str | Path) -> GGUFInfo:
     """The header's interesting values. Raises GGUFHeaderError (or OSError) on a bad file."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)  # raw reads: no buffered file object per model
     try:
-        reader = _Reader(fd, path)
-        if reader.take(4) != GGUF_MAGIC:
-            raise GGUFHeaderError(f"{path}: not a GGUF file (bad magic)")
-        version = reader.scalar("<I")
-        if version not in (2, 3):
-            raise GGUFHeaderError(f"{path}: unsupported GGUF version {version}")
-        tensor_count = reader.scalar("<Q")
-        kv_count = reader.scalar("<Q")
+        size = os.fstat(fd).st_size
+        reader = _Reader(fd, path, size, os.read(fd, _Reader.FIRST))
+        data = reader.data
+        if len(data) >= _HEAD.size and data[:4] == GGUF_MAGIC:  # the whole fixed header at hand
+            _magic, version, tensor_count, kv_count = _HEAD.unpack_from(data)
+            reader.pos = _HEAD.size
+            if version not in (2, 3):
+                raise GGUFHeaderError(f"{path}: unsupported GGUF version {version}")
+        else:  # field by field: the error says what is wrong (bad magic, or truncated where)
+            if reader.take(4) != GGUF_MAGIC:
+                raise GGUFHeaderError(f"{path}: not a GGUF file (bad magic)")
+            version = reader.scalar("<I")
+            if version not in (2, 3):
+                raise GGUFHeaderError(f"{path}: unsupported GGUF version {version}")
+            tensor_count = reader.scalar("<Q")
+            kv_count = reader.scalar("<Q")
         if kv_count > _MAX_KV:
             raise GGUFHeaderError(f"{path}: implausible key count {kv_count}")
-        size = reader.size
         # Each tensor's description takes at least 24 bytes after the keys (name length,
         # dimension count, type, offset): a count the file cannot hold is not a model's.
         if tensor_count > size // _MIN_TENSOR_INFO:
             raise GGUFHeaderError(f"{path}: implausible tensor count {tensor_count} for a {size}-byte file")
         values: dict[str, Any] = {}
+        unpack_u64, unpack_u32, scalar_reads, kept = _U64.unpack_from, _U32.unpack_from, _SCALAR_READS, _KEPT
+        data, pos = reader.data, reader.pos
+        have = len(data)
         for _ in range(kv_count):
-            # The common case inline (key, type and a scalar or string value all in the buffer):
-            # a scan reads thousands of headers, and each field through the reader's methods
-            # costs several calls. Anything else (a refill, an array, a bad length) goes the
-            # general way, which also raises the errors.
-            data, pos = reader.data, reader.pos
-            have = len(data)
+            # The common case inline, on local variables (key, type and a scalar or string value
+            # all in the buffer): a scan reads thousands of headers, and each field through the
+            # reader's methods costs several calls. Anything else (a refill, an array, a bad
+            # length) goes the general way, which also raises the errors.
             if pos + 8 <= have:
-                length = _U64.unpack_from(data, pos)[0]
+                length = unpack_u64(data, pos)[0]
                 end = pos + 8 + length
                 if length <= _MAX_STRING and end + 4 <= have:
                     key = data[pos + 8:end].decode("utf-8", "replace")
-                    vtype = _U32.unpack_from(data, end)[0]
-                    reader.pos = pos = end + 4
-                    keep = _keep(key)
-                    fmt = _SCALARS.get(vtype)
-                    if fmt is not None:
-                        unpack, width = _STRUCTS[fmt]
+                    vtype = unpack_u32(data, end)[0]
+                    pos = end + 4
+                    keep = kept.get(key)
+                    if keep is None:
+                        keep = _keep(key)
+                        if len(kept) < _KEPT_MAX:
+                            kept[key] = keep
+                    read = scalar_reads.get(vtype)
+                    if read is not None:
+                        unpack, width = read
                         if pos + width <= have:
-                            reader.pos = pos + width
                             if keep:
                                 values[key] = unpack(data, pos)[0]
+                            pos += width
                             continue
                     elif vtype == _STRING and pos + 8 <= have:
-                        length = _U64.unpack_from(data, pos)[0]
+                        length = unpack_u64(data, pos)[0]
                         end = pos + 8 + length
                         if length <= _MAX_STRING and end <= have:
-                            reader.pos = end
                             if keep:
                                 values[key] = data[pos + 8:end].decode("utf-8", "replace")
+                            pos = end
                             continue
+                    reader.pos = pos
                     value = reader.value(vtype, keep)
                     if keep:
                         values[key] = value
+                    data, pos = reader.data, reader.pos
+                    have = len(data)
                     continue
+            reader.pos = pos
             key = reader.string()
             vtype = reader.scalar("<I")
             keep = _keep(key)
             value = reader.value(vtype, keep)
             if keep:
                 values[key] = value
-        if reader.tell() > size:  # a skip can run past the end: seeking there is no error
+            data, pos = reader.data, reader.pos
+            have = len(data)
+        reader.pos = pos
+        if reader.tell() > size:  # a skip can run past the end: that is no error until here
             raise GGUFHeaderError(f"{path}: truncated GGUF header")
     finally:
         os.close(fd)

@@ -29,6 +29,11 @@ def gguf_sets(names: list[str]) -> tuple[list[list[str]], list[str], list[str]]:
     A split set (``x-00001-of-00003.gguf``...) is one variant with its shards in order; every
     other GGUF file is a variant of its own; ``mmproj`` files are projectors.
     """
+    if len(names) == 1:  # the common case (one quant in its folder): no grouping to do
+        name = names[0]
+        lowered = name.lower()
+        if lowered.endswith(".gguf") and "mmproj" not in lowered and _SHARD.match(name) is None:
+            return [[name]], [], []
     sets: list[list[str]] = []
     projectors: list[str] = []
     shards: dict[tuple[str, int], dict[int, str]] = defaultdict(dict)

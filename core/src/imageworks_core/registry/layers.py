@@ -238,7 +238,7 @@ def render_layer(models: list[dict[str, Any]], *, in_order: bool = False) -> byt
     from ..jsonio import dumps
 
     doc = {"schema_version": SCHEMA_VERSION, "models": models if in_order else [ordered(m) for m in models]}
-    return dumps(doc, indent=True) + b"\n"
+    return dumps(doc, indent=True, newline=True)
 
 
 def fsync_dir(directory: Path) -> None:

@@ -87,10 +87,15 @@ def base_identity(identity: str) -> str:
     return identity.split(COPY_SEPARATOR, 1)[0]
 
 
-def identity_hash(identity: str) -> str:
+def identity_hash(identity: str, digits: int = 6) -> str:
     from ..fileset import path_bytes
 
-    return hashlib.sha256(path_bytes(identity)).hexdigest()[:6]  # an identity holds a path: any bytes
+    return hashlib.sha256(path_bytes(identity)).hexdigest()[:digits]  # an identity holds a path: any bytes
+
+
+# How many hex digits of sha256(identity) a name that is taken gets: six, and more only when that
+# name is taken too (10,000 copies of one model make a clash of six digits likely: ~n^2 / 2^25).
+SUFFIX_DIGITS = (6, 8, 10, 12, 16, 24, 32, 64)
 
 
 def entry_name(
@@ -105,8 +110,9 @@ def entry_name(
     """``<family>-<backend>-<format>[-<quant>]``, at most 96 characters.
 
     ``taken`` maps names already in use to their identity; a name held by a different identity
-    gets ``-`` and the first 6 hex digits of sha256(identity). A holder with no identity (a curated
-    overlay, or an entry from an earlier version) is not a different identity.
+    gets ``-`` and the first 6 hex digits of sha256(identity), or more (``SUFFIX_DIGITS``) while
+    that name is held by another too. A holder with no identity (a curated overlay, or an entry
+    from an earlier version) is not a different identity.
     """
     family = slug(family) or "model"
     words = family.split("-")
@@ -115,7 +121,7 @@ def entry_name(
         token = slug(part) if part else ""
         if token and token not in words and token not in tokens:
             tokens.append(token)
-    suffix = "".join(f"-{t}" for t in tokens)
+    suffix = "-" + "-".join(tokens) if tokens else ""
 
     def build(extra: str) -> str:
         room = NAME_MAX - len(suffix) - len(extra)
@@ -123,8 +129,15 @@ def entry_name(
         return (family if len(family) <= room else slug(family[:room])) + suffix + extra
 
     name = build("")
-    if taken is not None and identity is not None:
-        holder = taken.get(name, identity)
-        if name in taken and holder is not None and holder != identity:
-            name = build(f"-{identity_hash(identity)}")
+    if taken is None or identity is None or not _held_by_another(taken, name, identity):
+        return name
+    for digits in SUFFIX_DIGITS:
+        name = build(f"-{identity_hash(identity, digits)}")
+        if not _held_by_another(taken, name, identity):
+            break
     return name
+
+
+def _held_by_another(taken: dict[str, str | None], name: str, identity: str) -> bool:
+    holder = taken.get(name, identity)
+    return name in taken and holder is not None and holder != identity

@@ -39,15 +39,29 @@ def variant_entry(variant: Variant, name: str, existing: Entry | None, now: str)
         size = sum(sizes.values())
         checksum = directory_checksum(sizes)
     if existing is None:
+        # A new entry (every entry of a first scan): made in one call, without the dict of
+        # observed fields an update compares.
         metadata = dict(variant.metadata)
-    else:
-        metadata = dict(existing.metadata)
-        for key in _CLEARED_ON_SIGHT:
-            metadata.pop(key, None)
-        metadata.update(variant.metadata)
+        metadata["identity"] = variant.identity
+        aliases = variant.model_aliases
+        return Entry(
+            name=name, display_name=variant.display_name or None, family=variant.family, backend=variant.backend,
+            download_format=variant.download_format, quantization=variant.quantization,
+            source_provider=variant.provider, source=variant.source, served_model_id=variant.served_model_id,
+            model_aliases=tuple(dict.fromkeys(aliases)) if aliases else (),
+            download_location=variant.download_location, download_path=variant.download_path,
+            download_files=files, download_size_bytes=size, download_directory_checksum=checksum,
+            artifacts=variant.artifacts, chat_template=variant.chat_template, capabilities=variant.capabilities,
+            license=variant.license, deprecated=False if variant.deprecated is None else variant.deprecated,
+            metadata=metadata, downloaded_at=now, updated_at=now,
+        )
+    metadata = dict(existing.metadata)
+    for key in _CLEARED_ON_SIGHT:
+        metadata.pop(key, None)
+    metadata.update(variant.metadata)
     metadata["identity"] = variant.identity
     observed = dict(
-        display_name=variant.display_name or (existing.display_name if existing else None),
+        display_name=variant.display_name or existing.display_name,
         family=variant.family,
         backend=variant.backend,
         download_format=variant.download_format,
@@ -64,15 +78,12 @@ def variant_entry(variant: Variant, name: str, existing: Entry | None, now: str)
         chat_template=variant.chat_template,
         capabilities=variant.capabilities,
         metadata=metadata,
-        model_aliases=(tuple(dict.fromkeys((*existing.model_aliases, *variant.model_aliases))) if existing
-                       else tuple(dict.fromkeys(variant.model_aliases))),
+        model_aliases=tuple(dict.fromkeys((*existing.model_aliases, *variant.model_aliases))),
     )
     if variant.license is not None:
         observed["license"] = variant.license
     if variant.deprecated is not None:
         observed["deprecated"] = variant.deprecated
-    if existing is None:
-        return Entry(name=name, downloaded_at=now, updated_at=now, **observed)
     updated = attrs.evolve(existing, **observed)
     if updated == existing:
         return existing

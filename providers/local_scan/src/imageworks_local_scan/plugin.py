@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Iterator
 
+import imageworks_core.kit as kit  # names resolve on first use, then are plain module attributes
 from imageworks_core import Context, DiscoverRequest, Variant, hookimpl
 
 NAME = "local_scan"
@@ -82,14 +83,18 @@ class _Walker:
             return [], []
         files, dirs, links = [], [], []
         listed = True  # every entry's kind known: the listing can say the folder has no sub-folders
+        aria2 = False
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
                     dirs.append(entry.name)
                 elif entry.is_file():  # follows links: HF-cache style links to blobs count
-                    files.append(entry.name)
+                    name = entry.name
+                    files.append(name)
+                    if name.endswith(".aria2"):
+                        aria2 = True
                     if entry.is_symlink():
-                        links.append(entry.name)
+                        links.append(name)
                 elif entry.is_symlink():
                     # Links to folders are not followed (a loop, or a tree counted twice); say
                     # so rather than call a good link broken.
@@ -98,9 +103,10 @@ class _Walker:
             except OSError as exc:
                 listed = False
                 ctx.warn(entry.path, f"cannot stat: {exc.strerror}")
-        if any(n.endswith(".aria2") for n in files):
+        if aria2:
             files = self._without_aria2_partials(path, files)
-        testing = is_testing_name(os.path.basename(path)) and path not in self.base_set
+        # The folder's own name (os.path.basename, without its call): asked of every folder.
+        testing = TESTING_NAMES.match(path[path.rfind(os.sep) + 1:]) is not None and path not in self.base_set
         if testing and not self.include_testing:
             return [], []
         variants: list[Variant] = []
@@ -124,14 +130,19 @@ class _Walker:
             # A model folder (config + weights) owns its sub-folders (onnx/, original/); a
             # folder that merely holds loose GGUF files (~/models with Foo-Q4_K_M.gguf beside
             # acme/...) is searched below like any other.
-            if any(v.download_format != "gguf" for v in variants):
-                return variants, []
+            for variant in variants:
+                if variant.download_format != "gguf":
+                    return variants, []
+        if not dirs:
+            return variants, []
         # Hidden folders are never models: .git, caches, and our own .imageworks-partial
         # staging, whose files are interrupted downloads, not weights.
         below = [d for d in sorted(dirs) if d not in _SKIP_DIRS and not d.startswith(".")]
         for name in below:  # listed as directories, so not links
             self.not_a_link(path, name)
-        return variants, [os.path.join(path, d) for d in below]
+        # os.path.join's answer for listed names (never absolute, no separator), without its call.
+        prefix = path if path.endswith(os.sep) else path + os.sep
+        return variants, [prefix + d for d in below]
 
     def _without_aria2_partials(self, path: str, files: list[str]) -> list[str]:
         """``X`` beside ``X.aria2`` is a download aria2c has not finished (any aria2c run: ours,
@@ -149,13 +160,11 @@ def detect(ctx: Context, path: str, files: list[str], ggufs: list[str], testing:
            subfolders: bool | None = None) -> list[Variant]:
     """The variants one folder holds: each GGUF quant (or split set), else the folder itself.
     ``subfolders``: whether the walk's listing found sub-folders (not links) in it."""
-    from imageworks_core.kit import folder_variant, gguf_variants
-
     extra = {"testing": True} if testing else None
     if ggufs:
-        return gguf_variants(ctx, NAME, path, ggufs, extra_metadata=extra, sizes=sizes)
-    variant = folder_variant(ctx, NAME, path, sorted(files), fallback_format=fallback, extra_metadata=extra,
-                             sizes=sizes, subfolders=subfolders)
+        return kit.gguf_variants(ctx, NAME, path, ggufs, extra_metadata=extra, sizes=sizes)
+    variant = kit.folder_variant(ctx, NAME, path, sorted(files), fallback_format=fallback, extra_metadata=extra,
+                                 sizes=sizes, subfolders=subfolders)
     return [variant] if variant is not None else []
 
 
