@@ -13,11 +13,13 @@ import pytest
 
 from imageworks_testing.plugin import run_process
 from imageworks_testing.fakehub import random_bytes
+from imageworks_testing.fixtures import CTRL_C_AS_IN_A_TERMINAL
 
 from imageworks_testing.plugin import HUB_TOKEN as CANARY
 
 SIZE = 6_000_000
-CODE = "import sys; from imageworks_core.cli.download_program import main; sys.argv[0]='imageworks-download'; main()"
+CODE = CTRL_C_AS_IN_A_TERMINAL + (
+    "import sys; from imageworks_core.cli.download_program import main; sys.argv[0]='imageworks-download'; main()")
 
 
 def downloader(args, env=None, **kw):

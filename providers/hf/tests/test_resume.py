@@ -10,13 +10,15 @@ import time
 import pytest
 
 from imageworks_testing.fakehub import random_bytes
+from imageworks_testing.fixtures import CTRL_C_AS_IN_A_TERMINAL
 
 SIZE = 16_000_000
 
 
 def start_download(extra, env, *, own_group=False):
     """``own_group``: the downloader leads its own process group, as a terminal's foreground job does."""
-    code = "import sys; from imageworks_core.cli.download_program import main; sys.argv[0]='imageworks-download'; main()"
+    code = CTRL_C_AS_IN_A_TERMINAL + (
+        "import sys; from imageworks_core.cli.download_program import main; sys.argv[0]='imageworks-download'; main()")
     return subprocess.Popen([sys.executable, "-c", code, "download", "o/resume", "-y", *extra],
                             env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=own_group)

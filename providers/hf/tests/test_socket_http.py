@@ -12,6 +12,7 @@ import time
 import pytest
 
 from imageworks_testing.fakehub import random_bytes
+from imageworks_testing.fixtures import CTRL_C_AS_IN_A_TERMINAL
 
 from imageworks_hf.socket_http import SocketHttp
 
@@ -87,7 +88,7 @@ def test_ctrl_c_stops_threads_waiting_on_a_stalled_server(request, sandbox, tran
     hub = request.getfixturevalue("hub" if transport == "http" else "tls_hub")
     hub.add_repo("o/stall", {"model.safetensors": random_bytes(20_000_000, seed=25), "config.json": b"{}"})
     hub.faults.stall_seconds = 60
-    code = "from imageworks_core.cli.download_program import cli; cli()"
+    code = CTRL_C_AS_IN_A_TERMINAL + "from imageworks_core.cli.download_program import cli; cli()"
     proc = subprocess.Popen([sys.executable, "-c", code, "download", "o/stall", "-y", "--no-aria2"], env=os.environ.copy(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:

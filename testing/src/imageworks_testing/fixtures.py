@@ -203,3 +203,10 @@ def write_ollama_model(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(manifest))
     return path
+
+
+# Put first in a ``python -c`` child that a test stops with SIGINT: a terminal's foreground job
+# gets Ctrl-C as KeyboardInterrupt, but Python leaves SIGINT ignored when it starts ignored, as
+# it does under a runner started in the background (``cmd &`` in a script), which would make
+# such a test pass or fail by how pytest was started.
+CTRL_C_AS_IN_A_TERMINAL = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
