@@ -207,3 +207,12 @@ def test_a_level_the_machine_cannot_keep_up_is_given_back(clock, monkeypatch):
             steps.append(ramp.limit)
     assert steps == [8, 16]
     assert ramp.settled and ramp.limit == 8
+
+
+def test_a_step_the_cores_cut_short_still_adds_a_connection(clock, monkeypatch):
+    # One connection keeps 0.8 of a core busy (40% of the machine): the cores carry 1.75 at 70%,
+    # so the next level is two connections, not one again.
+    ramp = ConnectionRamp(32)
+    machine(monkeypatch, clock, ramp, lambda n: min(1.0, 0.4 * n), lambda n: min(2.0, 0.8 * n))
+    steps = feed(ramp, clock, 300e6)
+    assert steps[:1] == [2]

@@ -84,10 +84,10 @@ class ConnectionRamp:
         self._machine_start: tuple[int, int] | None = None
         self._window = WINDOW
         self._bytes = 0
-        self._levels: list[tuple[float, int]] = []  # (bytes per second, limit) of each level that paid
+        # (bytes per second, limit, machine load) of each level that paid
+        self._levels: list[tuple[float, int, float | None]] = []
         self._gain = GAIN  # what this level must bring over the previous one
-        self._loads: list[tuple[int, float | None]] = []  # (limit, machine load) of each level left
-        self._review: tuple[float, int] | None = None  # the level below the one settled at, to review against
+        self._review: tuple[float, int, float | None] | None = None  # the level below the one settled at
 
     def add(self, count: int) -> bool:
         """Count ``count`` bytes this thread received; True when the limit just rose (start or
@@ -117,7 +117,7 @@ class ConnectionRamp:
             if self._levels and rate < self._levels[-1][0] * self._gain:
                 self._settle(self._levels[-1][1], now)  # this level did not pay: one level down
                 return False
-            self._levels.append((rate, self.limit))
+            self._levels.append((rate, self.limit, load))
             if self.limit >= self.ceiling:  # the ceiling, and it paid: stay there
                 self._settle(self.limit, now)
                 return False
@@ -136,8 +136,7 @@ class ConnectionRamp:
                         self._settle(self.limit, now)
                         return False
                     elif carried < next_limit:
-                        next_limit, careful = int(carried), True
-            self._loads.append((self.limit, load))
+                        next_limit, careful = max(self.limit + 1, int(carried)), True
             self.limit = min(self.ceiling, next_limit)
             # A careful step (a few more connections, the cores filling up) must bring less and
             # is looked at longer: a small gain is then worth seeing through the noise.
@@ -147,12 +146,13 @@ class ConnectionRamp:
 
     def _carried(self, load: float, ours: float) -> tuple[float, float]:
         """How many connections the machine carries at ``MACHINE_TARGET`` of the cores that the
-        rest of its work leaves, and that rest (the load that is not the connections' doing). What one connection adds to the load comes
-        from the level before (which also catches a server on the same machine), and is at
-        least this process's own share per connection."""
+        rest of its work leaves, and that rest (the load that is not the connections' doing).
+        What one connection adds to the load comes from the level before this one (which also
+        catches a server on the same machine), and is at least this process's share per
+        connection."""
         each = ours / self.limit
-        if self._loads and self._loads[-1][1] is not None and self._loads[-1][0] < self.limit:
-            before, before_load = self._loads[-1]
+        if len(self._levels) >= 2 and self._levels[-2][2] is not None:
+            _, before, before_load = self._levels[-2]
             each = max(each, (load - before_load) / (self.limit - before))
         each = max(each, 1e-4)
         rest = max(0.0, load - each * self.limit)
@@ -194,7 +194,7 @@ class ConnectionRamp:
             return
         rate = self._bytes / elapsed
         _, _, busy, full = self._judge(elapsed)
-        below_rate, below_limit = self._review
+        below_rate, below_limit, _ = self._review
         self._review = None  # one look
         if (busy or full) and rate < below_rate * BUSY_GAIN:
             self.limit = below_limit  # the extra connections finish their pieces, then wait
