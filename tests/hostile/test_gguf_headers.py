@@ -169,30 +169,31 @@ def _outcome(read, path: Path):
     return "read", repr(result)
 
 
-@budget(300)
-@given(broken_gguf() | scratch_gguf() | st.binary(max_size=64).map(lambda tail: valid_gguf() + tail))
-def test_the_one_block_reader_reads_what_the_sequential_one_read(data):
-    """The reader parses its first block in place (``pread`` at offsets it keeps, no ``lseek``):
-    on any header it gives the values, or the refusal, of the sequential reader it replaced."""
-    from .gguf_reference import reference_read
+def _as_gguf_reads_it(path: Path, keys) -> tuple[int, int, dict]:
+    """The header as the format's own reader (llama.cpp's ``gguf`` package) reads it: version,
+    tensor count and the values of ``keys``."""
+    import gguf
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "x.gguf"
-        path.write_bytes(data)
-        assert _outcome(read_gguf_info, path) == _outcome(reference_read, path)
+    reader = gguf.GGUFReader(path)
+    return (int(reader.fields["GGUF.version"].contents()), len(reader.tensors),
+            {key: reader.fields[key].contents() for key in keys})
 
 
 @pytest.mark.parametrize("vocabulary", [0, 40, 150_000])
 @pytest.mark.parametrize("template", [0, 65_000, 70_000, 2_000_000])
-def test_large_headers_across_refills_read_as_before(tmp_path, vocabulary, template):
-    """Vocabularies and templates that run past the first block and past a refill block (150,000
-    tokens: a string across a block's end, and an array of token types skipped past the buffer)."""
-    from .gguf_reference import reference_read
-
+def test_large_headers_read_as_the_gguf_package_reads_them(tmp_path, vocabulary, template):
+    """Vocabularies and templates that run past the reader's first block and past a refill block
+    (150,000 tokens: a string across a block's end, an array of token types skipped past the
+    buffer) give what the ``gguf`` package reads; a cut file gives the same values or a refusal."""
     path = write_gguf(tmp_path / "m.gguf", basename="Big", size_label="7B", chat_template="t" * template or None,
                       vocabulary=[f"token-{i}" for i in range(vocabulary)] or None)
-    assert _outcome(read_gguf_info, path) == _outcome(reference_read, path)
+    info = read_gguf_info(path)
+    assert {"general.architecture", "general.basename", "general.size_label"} <= set(info.values)
+    assert ("tokenizer.chat_template" in info.values) == bool(template)
+    assert (info.version, info.tensor_count, info.values) == _as_gguf_reads_it(path, info.values)
+    whole = _outcome(read_gguf_info, path)
     data = path.read_bytes()
     for cut in (len(data) // 3, len(data) // 2, len(data) - 100):
         path.write_bytes(data[:cut])
-        assert _outcome(read_gguf_info, path) == _outcome(reference_read, path)
+        outcome = _outcome(read_gguf_info, path)
+        assert outcome == whole or outcome[0] == "refused", (cut, outcome)
