@@ -27,6 +27,7 @@ KIT: dict[str, tuple[str, str]] = {
     "has_weights": ("model_files", "do these file names include weights"),
     "default_backend": ("model_files", "the serving backend a format gets by default (and the location's own)"),
     "location_label": ("model_files", "the configured location label holding a path, or None"),
+    "fork_map": ("forked", "[fn(item) for item in items] shared with a forked child on a second core (CPU-bound walks)"),
     "with_aggregate": ("fileset", "a Variant with its files' sizes and aggregate sha256 filled in"),
     "register_variants": ("registry.register", "merge Variants into the discovered layer inside a transaction"),
     "variant_entry": ("registry.register", "the Entry a Variant becomes under a given name"),
@@ -108,6 +109,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .discovery import DiscoveryReport, collect_variants, discover, under
     from .model_files import (default_backend, folder_variant, gguf_variants, has_weights, location_label)
     from .fileset import with_aggregate
+    from .forked import fork_map
     from .registry.register import Change, register_variants, variant_entry
     from .detect import (FolderFacts, GGUFHeaderError, GGUFInfo, detect_folder, gguf_sets, quant_label_from_filename,
                          read_gguf_info)

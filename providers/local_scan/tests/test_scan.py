@@ -404,3 +404,59 @@ def test_the_walks_sizes_reach_the_registry_without_another_stat(weights, cli, m
     held = {name: (folder / name).stat().st_size for name in rows[str(folder)]["download_files"]}
     assert rows[str(folder)]["download_size_bytes"] == sum(held.values())
     assert rows[str(folder)]["download_directory_checksum"] == directory_checksum(held)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="sharing a scan needs fork")
+def test_a_scan_shared_with_a_forked_child_finds_what_one_process_finds(weights, cli, sandbox, monkeypatch):
+    """The sub-trees a forked child walks come back in the walk's order, with their warnings and
+    their scan-cache records: the registry, the report and the cache are the ones a scan in one
+    process makes, names of clashing copies included."""
+    import threading
+
+    import imageworks_core.forked as forked
+    import imageworks_local_scan.plugin as plugin
+    from imageworks_core.cachedir import cache_path
+
+    for i in range(40):
+        # The same model in many places: which copy gets the plain name depends on the order.
+        write_gguf(weights / f"org{i % 7}" / f"copy-{i}" / f"Same-Q4_K_M.gguf", basename="Same", size_label="1B")
+        write_hf_folder(weights / f"org{i % 7}" / f"model-{i}")
+    (weights / "org3" / "copy-3" / "gone.gguf").symlink_to(weights / "nowhere.gguf")
+    (weights / "org5" / "bad").mkdir()
+    (weights / "org5" / "bad" / "Bad-Q4_0.gguf").write_bytes(b"not a gguf at all")
+    (weights / "deep" / "a" / "b").mkdir(parents=True)
+    write_gguf(weights / "deep" / "a" / "b" / "Deep-Q8_0.gguf", file_type=7)
+
+    pids = sandbox.root / "pids"
+    real_detect = plugin.detect
+
+    def detect(*args, **kwargs):
+        with open(pids, "a") as handle:  # O_APPEND: both processes' lines land whole
+            handle.write(f"{os.getpid()}\n")
+        return real_detect(*args, **kwargs)
+
+    monkeypatch.setattr(plugin, "detect", detect)
+    monkeypatch.setattr(forked, "usable_cores", lambda: 2)  # share even on a one-core runner
+
+    def scan(share_at: int, registry: str):
+        monkeypatch.setattr(plugin, "SHARE_AT", share_at)
+        monkeypatch.setenv("IMAGEWORKS_REGISTRY_DIR", str(sandbox.root / registry))
+        pids.unlink(missing_ok=True)
+        result = cli("scan", "--base", str(weights), "--json")
+        assert result.exit_code == 0, result.stderr
+        layer = json.loads((sandbox.root / registry / "model_registry.discovered.json").read_text())
+        for row in layer["models"]:
+            row.pop("downloaded_at"), row.pop("updated_at")
+        cache = cache_path(sandbox.root / registry, "scan").read_bytes()
+        return result.stdout, result.stderr, layer, cache, set(pids.read_text().split())
+
+    assert threading.active_count() == 1, [t.name for t in threading.enumerate()]  # else nothing forks
+    alone = scan(10**9, "alone")
+    shared = scan(4, "shared")
+    assert alone[4] == {str(os.getpid())}
+    assert len(shared[4]) == 2  # the child did read folders
+    assert shared[0] == alone[0] and shared[1] == alone[1] and shared[2] == alone[2]
+    assert "broken symlink" in shared[1] and "bad magic" in shared[1]
+    import marshal
+
+    assert marshal.loads(shared[3])["folders"] == marshal.loads(alone[3])["folders"]

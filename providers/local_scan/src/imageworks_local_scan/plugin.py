@@ -33,8 +33,12 @@ def imageworks_register_commands(group, program):
 
 def scan(ctx: Context, bases: list[Path], request: DiscoverRequest) -> Iterator[Variant]:
     """Walk the bases depth first, in name order. A folder the scan cache knows unchanged gives
-    its variants from the cache; any other model folder is read."""
-    from imageworks_core.kit import real_path
+    its variants from the cache; any other model folder is read.
+
+    The top folders are read here until the walk has ``SHARE_AT`` sub-trees left; those are then
+    walked whole, by this process and a forked child (``fork_map``: reading headers is Python
+    work, and a second core halves it). The variants come out in the same order either way."""
+    from imageworks_core.kit import fork_map, real_path
 
     from .scan_cache import FolderCache
 
@@ -43,13 +47,24 @@ def scan(ctx: Context, bases: list[Path], request: DiscoverRequest) -> Iterator[
     walker = _Walker(ctx, cache, set(roots), request)
     for root in roots:
         real_path(root)  # the walk below knows each folder's real path from this one
-        stack = [root]
-        while stack:
-            variants, subfolders = walker.visit(stack.pop())
-            yield from variants
-            stack.extend(reversed(subfolders))
+    plan = walker.top(roots)
+    subtrees = [item for item in plan if isinstance(item, str)]
+    walked = iter(fork_map(walker.tree, subtrees, at_least=SHARE_AT))
+    for item in plan:
+        if isinstance(item, str):
+            variants, warnings, folders = next(walked)
+            for where, reason in warnings:
+                ctx.warn(where, reason)
+            cache.new.update(folders)
+            item = variants
+        yield from item
     if not request.dry_run:
         cache.save(cache.outside(roots))
+
+
+# Sub-trees worth a forked child: below this many, a fork and the pickle back (a few ms) are
+# more than what a second core would save.
+SHARE_AT = 64
 
 
 # Placeholder and test folders: skipped unless --include-testing.
@@ -70,6 +85,42 @@ class _Walker:
         # Bound once: ``visit`` runs for every folder.
         self.signature_of, self.has_weights, self.not_a_link = folder_signature, has_weights, not_a_link
         self.include_testing, self.fallback = request.include_testing, request.fallback_format
+
+    def top(self, roots: list[str]) -> list[list[Variant] | str]:
+        """The walk's top folders read, until ``SHARE_AT`` sub-trees are left to walk (or none):
+        the variants found so far and the sub-trees left, in the walk's order (a folder's
+        variants, then its sub-folders', depth first)."""
+        plan: list[list[Variant] | str] = list(roots)
+        while 0 < sum(isinstance(item, str) for item in plan) < SHARE_AT:
+            expanded: list[list[Variant] | str] = []
+            for item in plan:
+                if isinstance(item, str):
+                    variants, subfolders = self.visit(item)
+                    expanded.append(variants)
+                    expanded.extend(subfolders)
+                else:
+                    expanded.append(item)
+            plan = expanded
+        return plan
+
+    def tree(self, root: str) -> tuple[list[Variant], list[tuple[str, str]], dict[str, tuple]]:
+        """A whole sub-tree, depth first: its variants, its warnings and the scan cache's records
+        of its folders, all returned to the caller (a forked child's warnings, printed or cached
+        there, would be lost)."""
+        ctx, cache = self.ctx, self.cache
+        mark, printer, records = len(ctx.warnings), ctx.on_warning, cache.new
+        ctx.on_warning, cache.new = None, {}
+        try:
+            variants: list[Variant] = []
+            stack = [root]
+            while stack:
+                found, subfolders = self.visit(stack.pop())
+                variants.extend(found)
+                stack.extend(reversed(subfolders))
+            return variants, ctx.warnings[mark:], cache.new
+        finally:
+            ctx.on_warning, cache.new = printer, records
+            del ctx.warnings[mark:]
 
     def visit(self, path: str) -> tuple[list[Variant], list[str]]:
         """One folder: the variants it holds (from the cache, or read), and the sub-folders to
