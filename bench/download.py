@@ -52,14 +52,16 @@ snapshot_download(os.environ["BENCH_REPO"], local_dir=os.environ["BENCH_OUT"])
 """
 
 OURS = """
-import os
+import os, sys
 if os.environ.get("BENCH_REQUESTS"):  # every body through requests: what the socket client gains
     from imageworks_hf.socket_http import SocketHttp
     SocketHttp.handles = lambda self, url: False
-from imageworks_core.cli.download_program import cli
-args = ["download", os.environ["BENCH_REPO"], "-y", "--location", os.environ["BENCH_OUT"]]
-args += os.environ.get("BENCH_ARGS", "--force").split()
-cli.main(args, standalone_mode=True)
+from imageworks_core.kit import run_main
+# The installed script's path: its error boundary, its garbage-collection policy and its fast
+# exit (python -c with cli.main would time an interpreter teardown no user waits for).
+sys.argv = ["imageworks-download", "download", os.environ["BENCH_REPO"], "-y", "--location", os.environ["BENCH_OUT"],
+            *os.environ.get("BENCH_ARGS", "--force").split()]
+run_main("imageworks-download")
 """
 
 HF_TRANSFER = """
