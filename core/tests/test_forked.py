@@ -78,6 +78,31 @@ def test_an_error_here_stops_the_child_and_is_raised():
         os.waitpid(-1, os.WNOHANG)  # no child left behind
 
 
+def test_pack_and_unpack_carry_the_childs_share():
+    parent = os.getpid()
+    packed_in: set[int] = set()
+
+    def pack(result: tuple[int, int]) -> str:
+        packed_in.add(os.getpid())  # seen in the child's copy only
+        return f"{result[0]}:{result[1]}"
+
+    def unpack(text: str) -> tuple[int, int]:
+        assert os.getpid() == parent
+        value, pid = text.split(":")
+        return int(value), -int(pid)
+
+    def slow_where(item: int) -> tuple[int, int]:
+        time.sleep(0.001)  # the child, once forked, takes some
+        return where(item)
+
+    results = fork_map(slow_where, range(600), at_least=10, pack=pack, unpack=unpack)
+    assert [value for value, _ in results] == [i * i for i in range(600)]
+    # Computed here: as it was. In the child: through pack and unpack.
+    assert all(pid == parent or (pid < 0 and -pid != parent) for _, pid in results)
+    assert any(pid < 0 for _, pid in results)
+    assert not packed_in
+
+
 def test_what_a_dying_child_took_is_computed_here(tmp_path):
     parent = os.getpid()
     log = tmp_path / "child"
