@@ -169,8 +169,132 @@ def detailed_converter() -> "cattrs.Converter":
 
 
 def structure_entry(raw: Any) -> Entry:
-    """Raw JSON object -> Entry. Raises ValueError/TypeError/cattrs errors on bad input."""
-    return fast_converter().structure(raw, Entry)
+    """Raw JSON object -> Entry. Raises ValueError/TypeError/cattrs errors on bad input.
+
+    A row of the right shape is read by hand (``_read_entry``): every command that changes the
+    registry reads its layers, and this needs neither cattrs imported nor its converter built
+    (~25 ms of a command's start-up) nor its per-field dispatch. Anything else goes to cattrs,
+    whose answer (or error, which ``explain`` words) is the one given."""
+    try:
+        return _read_entry(raw)
+    except _NotPlain:
+        return fast_converter().structure(raw, Entry)
+
+
+class _NotPlain(Exception):
+    """A row the hand reader leaves to cattrs."""
+
+
+_OPTIONAL_TEXT = ("display_name", "family", "download_format", "quantization", "source_provider", "served_model_id",
+                  "download_location", "download_path", "download_directory_checksum", "license", "downloaded_at",
+                  "updated_at")
+_NAMES = ("model_aliases", "download_files", "roles")
+_OBJECTS = ("backend_config", "generation_defaults", "metadata")
+_CAPABILITIES = frozenset(attrs.fields_dict(Capabilities))
+_TEMPLATE = frozenset(attrs.fields_dict(ChatTemplate))
+_ARTIFACTS = frozenset(attrs.fields_dict(Artifacts))
+_FILE = frozenset(attrs.fields_dict(ArtifactFile))
+
+
+def _read_entry(raw: Any) -> Entry:
+    """What the cattrs converter makes of ``raw``, for rows whose every value has exactly the type
+    its field takes (a test checks the two agree on any row); ``_NotPlain`` for any other row."""
+    if type(raw) is not dict or type(raw.get("name")) is not str:
+        raise _NotPlain
+    fields: dict[str, Any] = {"name": raw["name"]}
+    get = raw.get
+    for key in _OPTIONAL_TEXT:
+        value = get(key)
+        if value is not None:
+            if type(value) is not str:
+                raise _NotPlain
+            fields[key] = value
+    for key in _NAMES:
+        if key in raw:
+            fields[key] = _names(raw[key])
+    for key in _OBJECTS:
+        if key in raw:
+            value = raw[key]
+            if type(value) is not dict:
+                raise _NotPlain
+            fields[key] = dict(value)
+    if "backend" in raw:
+        fields["backend"] = _exactly(raw["backend"], str)
+    if "deprecated" in raw:
+        fields["deprecated"] = _exactly(raw["deprecated"], bool)
+    value = get("source")
+    if value is not None:
+        if type(value) is not dict:
+            raise _NotPlain
+        fields["source"] = dict(value)
+    value = get("download_size_bytes")
+    if value is not None:
+        fields["download_size_bytes"] = _exactly(value, int)
+    if "role_priority" in raw:
+        value = raw["role_priority"]
+        if type(value) is not dict or any(type(k) is not str or type(v) is not int for k, v in value.items()):
+            raise _NotPlain
+        fields["role_priority"] = dict(value)
+    if "artifacts" in raw:
+        fields["artifacts"] = _artifacts(raw["artifacts"])
+    value = get("chat_template")
+    if value is not None:
+        fields["chat_template"] = ChatTemplate(**_plain_object(value, _TEMPLATE, optional=("path", "sha256"), text=("source",)))
+    if "capabilities" in raw:
+        value = raw["capabilities"]
+        if type(value) is not dict or not _CAPABILITIES.issuperset(value) or any(type(v) is not bool for v in value.values()):
+            raise _NotPlain
+        fields["capabilities"] = Capabilities(**value)
+    entry = Entry(**fields)
+    if len(raw) > len(_KNOWN) or not _KNOWN.issuperset(raw):
+        entry = attrs.evolve(entry, extra={k: v for k, v in raw.items() if k not in _KNOWN})
+    return entry
+
+
+def _exactly(value: Any, kind: type) -> Any:
+    if type(value) is not kind:
+        raise _NotPlain
+    return value
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if type(value) is not list or any(type(item) is not str for item in value):
+        raise _NotPlain
+    return tuple(value)
+
+
+def _plain_object(value: Any, known: frozenset[str], *, optional: tuple[str, ...] = (),
+                  text: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A nested object with known keys only: its text fields strings, its optional ones strings
+    or null (null kept out: the default)."""
+    if type(value) is not dict or not known.issuperset(value):
+        raise _NotPlain
+    out = {}
+    for key in text:
+        if key in value:
+            out[key] = _exactly(value[key], str)
+    for key in optional:
+        item = value.get(key)
+        if item is not None:
+            out[key] = _exactly(item, str)
+    return out
+
+
+def _artifacts(value: Any) -> Artifacts:
+    if type(value) is not dict or not _ARTIFACTS.issuperset(value):
+        raise _NotPlain
+    files = value.get("files", [])
+    if type(files) is not list:
+        raise _NotPlain
+    read = []
+    for item in files:
+        if type(item) is not dict or not _FILE.issuperset(item):
+            raise _NotPlain
+        size = item.get("size")
+        read.append(ArtifactFile(_exactly(item.get("path"), str), None if size is None else _exactly(size, int),
+                                 **_plain_object(item, _FILE, optional=("sha256", "etag"))))
+    aggregate = value.get("aggregate_sha256")
+    return Artifacts(tuple(read), None if aggregate is None else _exactly(aggregate, str))
 
 
 def explain(raw: Any, path: str) -> str:
