@@ -13,6 +13,8 @@ from imageworks_core import Context, Variant
 from imageworks_core.kit import default_backend, folder_variant, gguf_variants, has_weights
 from imageworks_core.kit import copy_identity, family_from_repo, not_a_link, real_path
 
+from .cache_paths import cache_dir, cache_roots  # noqa: F401 - where they were
+
 NAME = "hf"
 CACHE_LABEL = "hf_cache"  # the location label of Hugging Face cache entries
 
@@ -86,27 +88,6 @@ def owner_repo_folders(ctx: Context, root: Path) -> Iterator[Variant]:
             name, _, revision = repo.partition("@")
             folder = os.path.join(top, owner, repo)
             yield from repo_variants(ctx, folder, f"{owner}/{name}", revision or "main", _files(folder))
-
-
-def cache_dir() -> Path:
-    """The Hugging Face cache, by huggingface_hub's own rules, read now (not at import: a
-    process may change its environment, and this avoids importing huggingface_hub)."""
-    explicit = os.environ.get("HF_HUB_CACHE") or os.environ.get("HUGGINGFACE_HUB_CACHE")
-    if explicit:
-        return Path(explicit).expanduser()
-    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "huggingface")
-    return Path(home).expanduser() / "hub"
-
-
-def cache_roots() -> list[Path]:
-    """Every hub cache in use: huggingface_hub's, and llama.cpp's ``LLAMA_CACHE`` when it is
-    set to another folder (llama.cpp uses it as the hub root itself). Here, beside
-    ``cache_dir``, not in ``hf_cache_store``: every command resolving settings asks for it."""
-    roots = [cache_dir()]
-    llama = os.environ.get("LLAMA_CACHE")
-    if llama and os.path.realpath(llama) != os.path.realpath(roots[0]):
-        roots.append(Path(llama))
-    return roots
 
 
 def cache_repo(ctx: Context, folder: str | Path) -> Iterator[Variant]:

@@ -10,7 +10,7 @@ from typing import Iterator
 
 from imageworks_core import CleanupRequest, Context, Orphan
 
-from .cache_ingest import cache_dir
+from .cache_paths import cache_dir
 from .transfer import LOCK_NAME, STAGING
 
 UPDATE_SUFFIX = ".imageworks-update"  # staging folders of `update` (updates.py)

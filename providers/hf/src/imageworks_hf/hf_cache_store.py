@@ -24,7 +24,7 @@ import attrs
 from imageworks_core import ImageworksError, RemovedFiles, VerificationError
 from imageworks_core.kit import same_file
 
-from .cache_ingest import cache_dir, cache_roots  # noqa: F401 - cache_roots: where it was
+from .cache_paths import cache_dir, cache_roots  # noqa: F401 - cache_roots: where it was
 
 HEX = frozenset("0123456789abcdef")
 

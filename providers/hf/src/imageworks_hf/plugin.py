@@ -84,7 +84,7 @@ def imageworks_gui_panels():
 def imageworks_roots(settings):
     """The Hugging Face cache (and llama.cpp's LLAMA_CACHE when it is another folder): their
     entries can be removed and their leftovers cleaned up."""
-    from .cache_ingest import cache_roots
+    from .cache_paths import cache_roots
 
     return [str(root) for root in cache_roots()]
 
