@@ -11,6 +11,7 @@ import os
 import pickle
 import signal
 import struct
+import sys
 import tempfile
 import threading
 from typing import Any, Callable, Iterator, Sequence, TypeVar
@@ -36,7 +37,7 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], *, at_least: int,
     process waiting for the other. The results come back in the order of ``items``.
 
     Everything runs here instead when there are fewer than ``at_least`` items, one usable core,
-    no ``fork``, or other threads (a child forked from a threaded process, a Streamlit server
+    a system other than Linux (macOS frameworks are not safe across a fork), or other threads (a child forked from a threaded process, a Streamlit server
     for one, can hang on a lock some other thread held). A child that fails for any reason costs
     only time: what it took is then computed here. ``fn`` must leave no state behind that the
     parent needs, and return something picklable.
@@ -47,7 +48,7 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], *, at_least: int,
     and the parent waits for the child's pickle).
     """
     items = list(items)
-    if (len(items) < max(at_least, 2) or not hasattr(os, "fork") or usable_cores() < 2
+    if (len(items) < max(at_least, 2) or not sys.platform.startswith("linux") or usable_cores() < 2
             or threading.active_count() > 1):
         return [fn(item) for item in items]
     # Items are handed out in runs of ``step`` so the queue stays far below what a pipe holds

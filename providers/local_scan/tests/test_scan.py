@@ -1,5 +1,6 @@
 import json
 import os
+import sys
 
 import pytest
 
@@ -406,7 +407,7 @@ def test_the_walks_sizes_reach_the_registry_without_another_stat(weights, cli, m
     assert rows[str(folder)]["download_directory_checksum"] == directory_checksum(held)
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="sharing a scan needs fork")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a scan is shared with a forked child on Linux")
 def test_a_scan_shared_with_a_forked_child_finds_what_one_process_finds(weights, cli, sandbox, monkeypatch):
     """The sub-trees a forked child walks come back in the walk's order, with their warnings and
     their scan-cache records: the registry, the report and the cache are the ones a scan in one
