@@ -461,3 +461,52 @@ def test_a_scan_shared_with_a_forked_child_finds_what_one_process_finds(weights,
     import marshal
 
     assert marshal.loads(shared[3])["folders"] == marshal.loads(alone[3])["folders"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a scan is shared with a forked child on Linux")
+def test_ctrl_c_to_the_process_group_stops_a_shared_scan_and_its_child(sandbox):
+    """A terminal's Ctrl-C reaches the scan and its forked child at once: the command ends with
+    130 within seconds, the child is gone, and nothing is registered."""
+    import signal
+    import subprocess
+    import time
+
+    from imageworks_testing.fixtures import CTRL_C_AS_IN_A_TERMINAL
+
+    tree = sandbox.root / "models" / "many"
+    template = write_gguf(sandbox.root / "template.gguf").read_bytes()
+    for i in range(400):
+        folder = tree / f"org{i % 80}" / f"m{i}"
+        folder.mkdir(parents=True)
+        (folder / f"M{i}-Q4_K_M.gguf").write_bytes(template)
+    # Each folder read takes 20 ms here, so the walk is still going when the signal comes.
+    code = CTRL_C_AS_IN_A_TERMINAL + (
+        "import time, imageworks_local_scan.plugin as p; real = p.detect\n"
+        "p.detect = lambda *a, **k: (time.sleep(0.02), real(*a, **k))[1]\n"
+        "import sys; from imageworks_core.cli.download_program import main; sys.argv[0] = 'imageworks-download'; main()")
+    proc = subprocess.Popen([sys.executable, "-c", code, "scan", "--base", str(tree)], start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        children: list[str] = []
+        deadline = time.monotonic() + 30
+        while not children and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+            try:
+                with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as handle:
+                    children = handle.read().split()
+            except OSError:
+                pass
+        assert children, "the scan never forked"
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal does with Ctrl-C: the whole group
+        _out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    deadline = time.monotonic() + 10
+    while any(os.path.exists(f"/proc/{child}") for child in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(os.path.exists(f"/proc/{child}") for child in children)
+    assert not sandbox.layer("discovered").exists()
