@@ -59,8 +59,8 @@ def rows(draw, hostile: bool):
     for key, values in FIELDS.items():
         if draw(st.booleans()):
             row[key] = draw(values)
-    if draw(st.booleans()):
-        row[draw(TEXT)] = draw(JSON)  # a field this version does not know
+    if draw(st.booleans()):  # a field this version does not know
+        row[draw(TEXT.filter(lambda key: key != "name" and key not in FIELDS))] = draw(JSON)
     if hostile:
         row[draw(st.sampled_from(["name", *FIELDS]))] = draw(JSON)
     return row
