@@ -251,22 +251,13 @@ def test_the_written_out_entry_row_matches_the_generated_one():
     from cattrs.gen import make_dict_unstructure_fn, override
 
     from imageworks_core.converter import _configure, unstructure_entry
-    from imageworks_core.entry import ArtifactFile, Artifacts, Capabilities, ChatTemplate, Entry
+    from imageworks_core.entry import Entry
+    from imageworks_testing.fixtures import entry_with_every_field
     import cattrs
 
     generic = _configure(cattrs.Converter())
     generated = make_dict_unstructure_fn(Entry, generic, extra=override(omit=True))
-    full = Entry(
-        name="m-1", display_name="M", family="fam", backend="vllm", download_format="awq", quantization="int4",
-        source_provider="hf", source={"repo_id": "a/b", "nested": {"x": [1, 2]}}, served_model_id="a/b",
-        model_aliases=("x", "y"), download_location="home", download_path="/m", download_files=("a", "b/c"),
-        download_size_bytes=12, download_directory_checksum="ab",
-        artifacts=Artifacts((ArtifactFile("a", 1, "cd" * 32), ArtifactFile("b/c", 2, None, "01" * 20)), "ef" * 32),
-        chat_template=ChatTemplate("embedded", "tokenizer_config.json", "12" * 32),
-        capabilities=Capabilities(text=True, vision=True, tools=True), roles=("chat",), role_priority={"chat": 1},
-        backend_config={"k": [1]}, generation_defaults={"t": 0.5}, license="mit", deprecated=True,
-        downloaded_at="2020-01-01T00:00:00Z", updated_at="2020-01-02T00:00:00Z", metadata={"identity": "i", "b": {}},
-        extra={"zz": 1})
+    full = entry_with_every_field()
     for entry in (full, Entry(name="bare")):
         expected = generated(entry)
         expected.update(entry.extra)
