@@ -215,7 +215,7 @@ CTRL_C_AS_IN_A_TERMINAL = "import signal; signal.signal(signal.SIGINT, signal.de
 def entry_with_every_field():
     """A registry Entry with every field set to a value of its type (extra fields included): what
     the converter's tests write and read back."""
-    from imageworks_core.entry import ArtifactFile, Artifacts, Capabilities, ChatTemplate, Entry
+    from imageworks_core import ArtifactFile, Artifacts, Capabilities, ChatTemplate, Entry
 
     return Entry(
         name="m-1", display_name="M", family="fam", backend="vllm", download_format="awq", quantization="int4",
