@@ -140,6 +140,16 @@ def test_connections_grow_only_as_far_as_the_idle_cores_carry(clock, monkeypatch
     assert ramp.limit == 17 and ramp.settled
 
 
+def test_a_level_that_keeps_a_core_busy_still_grows_only_as_far_as_the_cores_carry(clock, monkeypatch):
+    # A throttled hub on the same two cores, each connection adding 4.5% to the load (a third of
+    # it ours): at 15 this process keeps a core busy, but the cores carry no more than 15, so it
+    # stays there instead of doubling to 30 (whose full socket buffers a kill would lose).
+    ramp = ConnectionRamp(32)
+    machine(monkeypatch, clock, ramp, lambda n: min(1.0, 0.045 * n), lambda n: 0.06 * n)
+    assert feed(ramp, clock, 25e6) == [8, 15]
+    assert ramp.limit == 15 and ramp.settled
+
+
 def test_a_cpu_bound_download_doubles_until_the_cores_it_keeps_busy_are_full(clock, monkeypatch):
     # Each connection keeps a core busy (TLS, hashing, writing) and a server on the machine takes
     # a tenth of it: 1 -> 2 pays; at 2 the cores are full, half of it ours, so 4 is not tried.

@@ -13,9 +13,10 @@ on the same machine, or any other work, takes cores too):
   connection added to the load since the level before (a server on the same machine counts
   too). A level past which they carry less than half as many again is kept. When other
   programs already keep the cores that busy, there is no telling: the next level doubles.
-- **CPU-bound** (this process at ``BUSY`` of a core or more) the next level only doubles; but
-  once the machine's cores are all in use (``MACHINE_BUSY``), a good part of it by this process
-  (``OWN_SHARE``), the level is kept: more connections could only share the same cores.
+- **CPU-bound** (this process at ``BUSY`` of a core or more) the next level only doubles, and,
+  once a level before it tells what each connection adds to the load, no further than the cores
+  carry; once the machine's cores are all in use (``MACHINE_BUSY``), a good part of it by this
+  process (``OWN_SHARE``), the level is kept: more connections could only share the same cores.
 
 A step that doubles, or that the idle cores cut short, is judged after the longer
 ``BUSY_WINDOW`` (a small gain is then worth seeing through the noise) and must bring
@@ -126,17 +127,22 @@ class ConnectionRamp:
                     self._settle(self.limit, now)
                     return False
                 next_limit, careful = self.limit * 2, True
+                # Once a level before this one tells what each connection adds to the load, a
+                # doubling goes no further than the cores carry either (a throttled hub at 17-21
+                # connections and 80-89% load was doubled to 32, and a kill then lost 50-90 MiB
+                # in full socket buffers). From one connection there is no telling: it doubles.
+                capped = len(self._levels) >= 2
             else:
-                next_limit, careful = self.limit * FACTOR, False
-                if load is not None:  # no more connections than the idle cores can carry
-                    carried, rest = self._carried(load, ours)
-                    if rest >= MACHINE_TARGET:  # other programs keep the cores busy: no telling, so double
-                        next_limit, careful = self.limit * 2, True
-                    elif carried < self.limit * 1.5:
-                        self._settle(self.limit, now)
-                        return False
-                    elif carried < next_limit:
-                        next_limit, careful = max(self.limit + 1, int(carried)), True
+                next_limit, careful, capped = self.limit * FACTOR, False, True
+            if capped and load is not None:  # no more connections than the idle cores can carry
+                carried, rest = self._carried(load, ours)
+                if rest >= MACHINE_TARGET:  # other programs keep the cores busy: no telling, so double
+                    next_limit, careful = self.limit * 2, True
+                elif carried < self.limit * 1.5:
+                    self._settle(self.limit, now)
+                    return False
+                elif carried < next_limit:
+                    next_limit, careful = max(self.limit + 1, int(carried)), True
             self.limit = min(self.ceiling, next_limit)
             # A careful step (a few more connections, the cores filling up) must bring less and
             # is looked at longer: a small gain is then worth seeing through the noise.
