@@ -43,6 +43,8 @@ LINK_TARGETS = st.sampled_from([
 @budget(50)
 @example(data=None, folder_name="x", entries=[("\udc80", "/etc/passwd"), ("\n", "../../../../../../etc/passwd")],
          refs=[]).via("a name not UTF-8 and a newline, linking out (found by this test)")
+@example(data=None, folder_name="x", entries=[("model.safetensors", "/etc/passwd"), ("extra.gguf", "loop")],
+         refs=[]).via("a link loop beside a link out: the listing went on past the loop (found by this test)")
 @given(st.data(), NAME, st.lists(st.tuples(st.sampled_from(["model.safetensors", "config.json", "extra.gguf"]) | NAME,
                                            LINK_TARGETS | st.sampled_from(["file", "folder"])), max_size=4),
        st.lists(st.tuples(NAME, RAW_BYTES), max_size=3))

@@ -101,6 +101,10 @@ KIT: dict[str, tuple[str, str]] = {
     "same_file": ("realpaths", "are two paths one file (same device and inode)"),
     "real_path": ("realpaths", "os.path.realpath with a cache of resolved parents"),
     "not_a_link": ("realpaths", "is a path (and its parents) free of symlinks"),
+    # -- listings a link loop cannot cut short
+    "file_names": ("listing", "a folder's file names (links to files count), sorted"),
+    "is_file_entry": ("listing", "os.DirEntry.is_file(), False for a link that cannot be followed"),
+    "is_dir_entry": ("listing", "os.DirEntry.is_dir(), False for a link that cannot be followed"),
 }
 
 __all__ = sorted(KIT)
@@ -132,6 +136,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .inventory import visibility as entry_copies
     from .inventory import as_json as entry_rows, roles as role_rows, select as select_entries, stats as registry_stats
     from .realpaths import not_a_link, real_path, same_file
+    from .listing import file_names, is_dir_entry, is_file_entry
     from .hub_names import repo_id_problem, revision_problem, size_problem, unsafe_path_reason
     from .detect.folder import CONFIG_FILES
     from .detect.files import is_optional, is_shared_file, weight_format

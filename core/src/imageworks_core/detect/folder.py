@@ -279,7 +279,9 @@ def detect_folder(folder: str | Path, names: list[str] | None = None) -> FolderF
     """Facts of a non-GGUF model folder; ``names`` are its files when already listed (top level,
     and sub-folder files as relative paths: ``files`` keeps what the file-selection rule keeps)."""
     if names is None:
-        names = sorted(e.name for e in os.scandir(folder) if e.is_file())
+        from ..listing import file_names
+
+        names = file_names(folder)
     every = names
     # Weights and facts: the folder's own files, sorted by kind in one pass (asked per folder).
     own: list[str] = []

@@ -12,6 +12,7 @@ from typing import Iterator
 from imageworks_core import Context, Variant
 from imageworks_core.kit import default_backend, folder_variant, gguf_variants, has_weights
 from imageworks_core.kit import copy_identity, family_from_repo, not_a_link, real_path
+from imageworks_core.kit import file_names, is_dir_entry, is_file_entry
 
 from .cache_paths import cache_dir, cache_roots  # noqa: F401 - where they were
 
@@ -51,7 +52,7 @@ def repo_variants(ctx: Context, folder: str | Path, repo_id: str, revision: str,
 
 def _files(folder: str | Path) -> list[str]:
     try:
-        return sorted(e.name for e in os.scandir(folder) if e.is_file())  # follows cache symlinks
+        return file_names(folder)  # follows cache symlinks
     except OSError:
         return []
 
@@ -64,7 +65,7 @@ def _folders(path: str | Path) -> list[str]:
     try:
         with os.scandir(path) as entries:
             for entry in entries:
-                if not entry.name.startswith(".") and entry.is_dir():
+                if not entry.name.startswith(".") and is_dir_entry(entry):
                     folders.append(entry.name)
                     if not entry.is_symlink():
                         not_a_link(path, entry.name)
@@ -149,7 +150,7 @@ def _snapshot_files(path: str) -> tuple[list[str], dict[str, int], list[str], bo
     try:
         with os.scandir(path) as entries:
             for entry in entries:
-                if entry.is_file():
+                if is_file_entry(entry):  # a link loop is no file (and is named below as broken)
                     names.append(entry.name)
                     sizes[entry.name] = entry.stat().st_size
                 elif entry.is_dir(follow_symlinks=False):

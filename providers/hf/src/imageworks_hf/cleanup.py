@@ -9,6 +9,7 @@ import os
 from typing import Iterator
 
 from imageworks_core import CleanupRequest, Context, Orphan
+from imageworks_core.kit import is_dir_entry
 
 from .cache_paths import cache_dir
 from .transfer import LOCK_NAME, STAGING
@@ -29,7 +30,7 @@ def orphans(request: CleanupRequest, ctx: Context) -> Iterator[Orphan]:
     model_folders = [str(ctx.settings.model_root), *map(str, ctx.settings.locations.values())]
     yield from _aria2_leftovers(model_folders, skip={os.path.realpath(cache)})
     if cache.is_dir():
-        for repo in sorted(e.path for e in os.scandir(cache) if e.name.startswith("models--") and e.is_dir()):
+        for repo in sorted(e.path for e in os.scandir(cache) if e.name.startswith("models--") and is_dir_entry(e)):
             yield from _cache_repo(str(cache), repo)
 
 
@@ -107,7 +108,7 @@ def _cache_repo(cache: str, repo: str) -> Iterator[Orphan]:
     staged = os.path.join(repo, CACHE_STAGING)  # `download --location hf_cache` stages here
     if os.path.isdir(staged):
         yield Orphan(store, "partial", staged, "an interrupted download's partial files and resume state",
-                     locks=tuple(os.path.join(d.path, LOCK_NAME) for d in os.scandir(staged) if d.is_dir()))
+                     locks=tuple(os.path.join(d.path, LOCK_NAME) for d in os.scandir(staged) if is_dir_entry(d)))
     refs: set[str] = set()
     for folder, _dirs_, files in os.walk(os.path.join(repo, "refs")):
         for name in files:

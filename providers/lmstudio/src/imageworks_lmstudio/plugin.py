@@ -54,7 +54,7 @@ def imageworks_discover(request: DiscoverRequest, ctx: Context):
 
 
 def discover_roots(ctx: Context, roots: list[Path]) -> Iterator[Variant]:
-    from imageworks_core.kit import folder_variant, gguf_variants, has_weights
+    from imageworks_core.kit import file_names, folder_variant, gguf_variants, has_weights
     from imageworks_core.kit import family_from_repo
 
     for root in roots:
@@ -64,7 +64,7 @@ def discover_roots(ctx: Context, roots: list[Path]) -> Iterator[Variant]:
         for publisher in _subdirs(ctx, root):
             for repo in _subdirs(ctx, publisher):
                 try:
-                    names = sorted(e.name for e in os.scandir(repo) if e.is_file())
+                    names = file_names(repo)
                 except OSError as exc:
                     ctx.warn(str(repo), f"cannot read folder: {exc.strerror}")
                     continue
